@@ -1,0 +1,362 @@
+"""Strict loading of catalog CSV files.
+
+A catalog is a CSV file whose numeric column headers carry their unit (``mem_bw[TB/s]``), with
+a ``source`` column on every row. Each file has a :class:`Schema`; loading checks the header
+(known columns, required ones present, units that parse and have the column's dimension) and
+every cell (present where required, a finite number, integer where a count is expected, within
+its allowed range), converts each quantity column once to the column's canonical unit, and
+returns a :class:`Table` of plain floats. Every problem found is reported together, each as
+``file:row:column`` (row = line number in the file), the value, and what was expected. Nothing
+is dropped or coerced silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pint
+import polars as pl
+
+from perfmodel.units import Q_, ureg
+
+Kind = Literal["text", "int", "float", "bool"]
+_HEADER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[(.*)\])?\s*$")
+_TRUE = {"true", "yes", "1"}
+_FALSE = {"false", "no", "0"}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a catalog.
+
+    ``unit`` is the canonical unit values are stored in (quantity columns only); the header may
+    use any unit of the same dimension. ``minimum`` is the smallest allowed value and
+    ``strict`` makes it exclusive. ``choices`` restricts a text column.
+    """
+
+    name: str
+    kind: Kind
+    unit: str | None = None
+    required: bool = True
+    minimum: float | None = 0.0
+    strict: bool = True
+    choices: tuple[str, ...] | None = None
+    doc: str = ""
+
+    def expected(self) -> str:
+        """What a valid cell of this column looks like, in words."""
+        if self.kind == "text":
+            return "one of " + ", ".join(self.choices) if self.choices else "non-empty text"
+        if self.kind == "bool":
+            return "true or false"
+        noun = "an integer" if self.kind == "int" else "a number"
+        if self.minimum is not None:
+            rel = ">" if self.strict else ">="
+            noun += f" {rel} {self.minimum:g}"
+        if self.unit:
+            noun += f" in a unit of {self.dimension_text()} (header like {self.name}[{self.unit}])"
+        return noun
+
+    def dimension_text(self) -> str:
+        return str(ureg.Unit(self.unit).dimensionality) if self.unit else "1"
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The columns of one catalog file; ``key`` names the column whose values must be unique."""
+
+    file: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ("name",)
+    row_check: Callable[[dict], Iterable[tuple[str, str]]] | None = None
+
+    def column(self, name: str) -> Column:
+        return {c.name: c for c in self.columns}[name]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a catalog: where, what value, and what was expected."""
+
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    expected: str
+    severity: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        where = ":".join([self.file] + [str(x) for x in (self.row, self.column) if x is not None])
+        got = "" if self.value is None else f" got {self.value!r};"
+        return f"{where}:{got} expected {self.expected}"
+
+
+class UnknownName(KeyError):
+    """A name (model, chip, scenario, region) that the catalog does not have; lists valid ones."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class InvalidInput(ValueError):
+    """A user's argument is out of range or inconsistent (names the argument and what is allowed)."""
+
+
+class CatalogError(ValueError):
+    """A catalog file (or set of files) failed validation; ``problems`` lists every issue."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        errors = [p for p in problems if p.severity == "error"]
+        head = f"{len(errors)} problem(s) in catalog data:"
+        super().__init__("\n".join([head] + [f"  {p}" for p in errors]))
+
+
+@dataclass(frozen=True)
+class Table:
+    """A validated catalog: plain columns in canonical units, plus where each row came from."""
+
+    name: str
+    path: Path
+    df: pl.DataFrame
+    units: dict[str, str]
+    header_units: dict[str, str]
+    lines: tuple[int, ...] = field(repr=False)
+
+    def names(self) -> list[str]:
+        return self.df["name"].to_list()
+
+    def row(self, name: str) -> dict:
+        """The row whose ``name`` is ``name``; ``KeyError`` lists the valid names."""
+        hit = self.df.filter(pl.col("name") == name)
+        if hit.height == 0:
+            raise UnknownName(
+                f"unknown {self.name} entry {name!r}; valid names: {', '.join(self.names())}"
+            )
+        return hit.row(0, named=True)
+
+    def quantity(self, column: str, name: str | None = None) -> pint.Quantity:
+        """Column ``column`` as a Quantity (array over rows, or the value of row ``name``)."""
+        values = self.df[column].to_numpy() if name is None else self.row(name)[column]
+        return Q_(values, self.units[column])
+
+
+def split_header(cell: str) -> tuple[str, str | None] | None:
+    """``'mem_bw[TB/s]'`` -> ``('mem_bw', 'TB/s')``; None when the header is malformed."""
+    m = _HEADER.match(cell)
+    if not m:
+        return None
+    unit = m.group(2)
+    return m.group(1), (unit.strip() if unit is not None else None)
+
+
+def _decode(raw: bytes, file: str) -> tuple[str | None, list[Problem]]:
+    try:
+        return raw.decode("utf-8-sig"), []
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        return None, [
+            Problem(file, line, None, repr(raw[e.start : e.end]), "UTF-8 text (save the CSV as UTF-8)")
+        ]
+
+
+def _header_problems(
+    schema: Schema, header: list[str], file: str, line: int
+) -> tuple[dict[int, Column], dict[str, float], dict[str, str], list[Problem]]:
+    """Map header cells to schema columns; returns index->column, unit factors, header units."""
+    known = {c.name: c for c in schema.columns}
+    problems: list[Problem] = []
+    index: dict[int, Column] = {}
+    factors: dict[str, float] = {}
+    header_units: dict[str, str] = {}
+    seen: set[str] = set()
+    for i, cell in enumerate(header):
+        parsed = split_header(cell)
+        if parsed is None:
+            problems.append(Problem(file, line, cell, cell, "a header like name or name[unit]"))
+            continue
+        name, unit = parsed
+        col = known.get(name)
+        if col is None:
+            problems.append(
+                Problem(file, line, name, cell, "one of the known columns: " + ", ".join(known))
+            )
+            continue
+        if name in seen:
+            problems.append(Problem(file, line, name, cell, "each column once (duplicate header)"))
+            continue
+        seen.add(name)
+        if col.unit is None:
+            if unit is not None:
+                problems.append(Problem(file, line, name, cell, f"no unit on column {name}"))
+                continue
+        else:
+            if not unit:
+                problems.append(
+                    Problem(file, line, name, cell, f"a unit in brackets, e.g. {name}[{col.unit}]")
+                )
+                continue
+            try:
+                factors[name] = float(Q_(ureg.parse_expression(unit)).to(col.unit).magnitude)
+            except pint.DimensionalityError:
+                problems.append(
+                    Problem(
+                        file, line, name, unit,
+                        f"a unit of {col.dimension_text()} such as {col.unit}",
+                    )
+                )
+                continue
+            except Exception:  # pint raises several types for unparsable text
+                problems.append(
+                    Problem(file, line, name, unit, f"a unit pint understands, such as {col.unit}")
+                )
+                continue
+            header_units[name] = unit
+        index[i] = col
+    for col in schema.columns:
+        if col.required and col.name not in seen:
+            problems.append(Problem(file, line, col.name, None, "this required column"))
+    return index, factors, header_units, problems
+
+
+def _cell(col: Column, text: str, factor: float) -> tuple[object, str | None]:
+    """Parse one cell; returns (value, None) or (None, what was expected)."""
+    if text == "":
+        return (None, None) if not col.required else (None, col.expected())
+    if col.kind == "text":
+        if col.choices and text not in col.choices:
+            return None, col.expected()
+        return text, None
+    if col.kind == "bool":
+        low = text.lower()
+        if low in _TRUE or low in _FALSE:
+            return low in _TRUE, None
+        return None, col.expected()
+    try:
+        number = float(text)
+    except ValueError:
+        return None, col.expected()
+    if not math.isfinite(number):
+        return None, col.expected()
+    if col.kind == "int":
+        if number != int(number):
+            return None, col.expected()
+        number = int(number)
+    if col.minimum is not None:
+        if number < col.minimum or (col.strict and number == col.minimum):
+            return None, col.expected()
+    return (number * factor if col.kind == "float" else number), None
+
+
+def read_table(source: Path | str | bytes, schema: Schema, file: str | None = None) -> Table:
+    """Load and validate one catalog CSV (a path, or raw bytes named ``file``).
+
+    Lines starting with ``#`` before the header are comments. Raises :class:`CatalogError`
+    listing every problem; warnings (if any) are kept on the error only.
+    """
+    path = Path(source) if not isinstance(source, bytes) else Path(file or schema.file)
+    file = file or path.name
+    if isinstance(source, bytes):
+        raw = source
+    else:
+        try:
+            raw = path.read_bytes()
+        except OSError as e:
+            raise CatalogError(
+            [Problem(file, None, None, None, f"a readable file ({e.strerror})")]
+        ) from None
+    text, problems = _decode(raw, file)
+    if text is None:
+        raise CatalogError(problems)
+    try:
+        records = _records(text)
+    except csv.Error as e:
+        raise CatalogError([Problem(file, None, None, None, f"well-formed CSV ({e})")]) from None
+    header: list[str] | None = None
+    header_line = 0
+    body: list[tuple[int, list[str]]] = []
+    for line, rec in records:
+        blank = not "".join(rec).strip()
+        if header is None:
+            if not blank and not rec[0].lstrip().startswith("#"):
+                header, header_line = rec, line
+        elif not blank:
+            body.append((line, rec))
+    if header is None:
+        raise CatalogError([Problem(file, None, None, None, "a header row (the file is empty)")])
+    index, factors, header_units, problems = _header_problems(schema, header, file, header_line)
+    if problems:
+        raise CatalogError(problems)
+    columns: dict[str, list] = {c.name: [] for c in schema.columns}
+    for line, rec in body:
+        if len(rec) != len(header):
+            problems.append(
+                Problem(file, line, None, f"{len(rec)} cells", f"{len(header)} cells as in the header")
+            )
+            continue
+        parsed: dict[str, object] = {c.name: None for c in schema.columns}
+        for i, col in index.items():
+            value, expected = _cell(col, rec[i].strip(), factors.get(col.name, 1.0))
+            if expected is not None:
+                problems.append(Problem(file, line, col.name, rec[i], expected))
+            parsed[col.name] = value
+        if schema.row_check is not None:
+            for column, expected in schema.row_check(parsed):
+                problems.append(Problem(file, line, column, _fmt(parsed.get(column)), expected))
+        for name, value in parsed.items():
+            columns[name].append(value)
+    lines = tuple(line for line, rec in body if len(rec) == len(header))
+    problems += _duplicates(schema, columns, lines, file)
+    if problems:
+        raise CatalogError(problems)
+    df = pl.DataFrame(
+        {c.name: pl.Series(c.name, columns[c.name], dtype=_DTYPES[c.kind]) for c in schema.columns}
+    )
+    units = {c.name: c.unit for c in schema.columns if c.unit}
+    return Table(path.stem, path, df, units, header_units, lines)
+
+
+_DTYPES = {"text": pl.String, "int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean}
+
+
+def _fmt(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _records(text: str) -> list[tuple[int, list[str]]]:
+    """Each CSV record with the line number it starts on (quoted cells may span lines)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    out = []
+    while True:
+        start = reader.line_num + 1
+        try:
+            rec = next(reader)
+        except StopIteration:
+            return out
+        out.append((start, rec))
+
+
+def _duplicates(schema: Schema, columns: dict[str, list], lines: tuple[int, ...], file: str) -> list[Problem]:
+    seen: dict[tuple, int] = {}
+    problems = []
+    keys = list(zip(*(columns[k] for k in schema.key), strict=True))
+    for key, line in zip(keys, lines, strict=True):
+        if None in key:
+            continue
+        if key in seen:
+            problems.append(
+                Problem(
+                    file, line, "/".join(schema.key), "/".join(map(str, key)),
+                    f"a unique value (already used on row {seen[key]})",
+                )
+            )
+        else:
+            seen[key] = line
+    return problems

@@ -1,0 +1,97 @@
+"""A folder of catalog files, loaded and cross-checked together.
+
+The defaults ship in the ``catalogs`` package (found from its ``__file__``, so an installed copy
+works without the source tree). A user's folder may hold only the files they changed; every
+other file comes from the defaults, and :attr:`Catalogs.origins` says which file came from where.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import catalogs as _default_package
+from perfmodel.catalog import CatalogError, Problem, Schema, Table, read_table
+from perfmodel.schemas import SCHEMAS
+
+DEFAULT_DIR = Path(_default_package.__file__).parent
+
+#: (table, column) must name an existing row of (target table, its ``name`` column).
+Reference = tuple[str, str, str]
+REFERENCES: tuple[Reference, ...] = (
+    ("scenario_models", "scenario", "scenarios"),
+    ("scenario_models", "model", "models"),
+)
+
+
+@dataclass(frozen=True)
+class Catalogs:
+    """Validated catalog tables by name (``models``, ``hardware``, ...)."""
+
+    tables: dict[str, Table]
+    origins: dict[str, Path]
+
+    def __getitem__(self, name: str) -> Table:
+        return self.tables[name]
+
+    def digest(self) -> str:
+        """Short SHA-256 over every file's bytes: the catalog version a result was made with."""
+        h = hashlib.sha256()
+        for name in sorted(self.origins):
+            h.update(name.encode())
+            h.update(self.origins[name].read_bytes())
+        return h.hexdigest()[:12]
+
+    def user_files(self) -> list[str]:
+        """Files that did not come from the packaged defaults."""
+        return [n for n, p in self.origins.items() if p.parent != DEFAULT_DIR]
+
+
+def load_catalogs(
+    directory: Path | str | None = None,
+    schemas: dict[str, Schema] = SCHEMAS,
+    references: tuple[Reference, ...] = REFERENCES,
+) -> Catalogs:
+    """Load every catalog in ``schemas`` from ``directory`` (else the defaults), all checked.
+
+    Raises :class:`CatalogError` with every problem of every file, including references
+    between files (e.g. a scenario override that names an unknown model).
+    """
+    folder = Path(directory) if directory is not None else DEFAULT_DIR
+    if not folder.is_dir():
+        raise CatalogError([Problem(str(folder), None, None, None, "a folder of catalog CSV files")])
+    tables: dict[str, Table] = {}
+    origins: dict[str, Path] = {}
+    problems: list[Problem] = []
+    for name, schema in schemas.items():
+        path = folder / schema.file
+        if not path.exists():
+            path = DEFAULT_DIR / schema.file
+        try:
+            tables[name] = read_table(path, schema)
+            origins[name] = path
+        except CatalogError as e:
+            problems += e.problems
+    if not problems:
+        problems = reference_problems(tables, references)
+    if any(p.severity == "error" for p in problems):
+        raise CatalogError(problems)
+    return Catalogs(tables, origins)
+
+
+def reference_problems(tables: dict[str, Table], references: tuple[Reference, ...]) -> list[Problem]:
+    """Rows whose reference column names a row that the target catalog does not have."""
+    problems = []
+    for table, column, target in references:
+        valid = set(tables[target].names())
+        t = tables[table]
+        for line, value in zip(t.lines, t.df[column].to_list(), strict=True):
+            if value is not None and value not in valid:
+                problems.append(
+                    Problem(
+                        t.path.name, line, column, value,
+                        f"a name from {tables[target].path.name}: {', '.join(sorted(valid))}",
+                    )
+                )
+    return problems

@@ -1,0 +1,150 @@
+"""The decode-step model (after Liminal, arXiv 2507.14397, and ../shared/design.md).
+
+One decode step advances ``B`` sequences of context ``T`` by one token each on ``TP x PP`` chips.
+With ``PP`` pipeline stages, ``PP`` micro-batches of ``B`` sequences are in flight, so a token
+passes every stage once per step:
+
+- ``M = W_read(B) + B * KV(T)`` bytes; ``W_read`` counts the always-read weights plus the
+  expected number of distinct routed experts ``E * (1 - (1 - k/E)^B)`` per MoE layer.
+- ``T_mem = M / (TP * BW)`` and ``T_compute = F_tensor / (TP * FLOPS_tensor) + F_scalar / (TP * FLOPS_scalar)``.
+- ``T_exposed = n_allreduce * t(TP) + n_alltoall * t(EP) + PP * t_hop`` where a tensor-parallel
+  layer has two all-reduces (after attention and after the FFN); with expert parallelism an MoE
+  layer replaces its FFN all-reduce by an all-to-all dispatch and combine. Each collective costs
+  its latency plus, where the scenario says so, the ring time of its message on the link.
+- ``T_batch = max(T_compute, T_mem) + T_exposed``; ``UTPS = 1 / T_batch``; ``STPS = PP * B / T_batch``.
+- Memory needed: all weights + KV cache of ``PP * B`` sequences; available: ``TP * PP`` chips' capacity.
+
+Every function here takes numpy arrays of magnitudes in base units (bytes, s, FLOP) that
+broadcast against each other, so one call evaluates a whole grid without a Python loop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from perfmodel.architecture import ModelArrays
+from perfmodel.hardware import HardwareArrays
+from perfmodel.scenario import Scenario
+
+
+def kv_bytes_per_sequence(m: ModelArrays, s: Scenario, mi, context):
+    """KV-cache bytes of one sequence of ``context`` tokens (sliding layers keep their window)."""
+    windowed = np.minimum(context, m.window[mi])
+    return s.kv_bytes * (m.kv_full[mi] * context + m.kv_window[mi] * windowed)
+
+
+def weight_bytes_total(m: ModelArrays, s: Scenario, mi):
+    """Bytes of every weight a model instance holds."""
+    return s.weight_bytes * m.total_params[mi]
+
+
+def distinct_experts(experts, per_token, batch):
+    """Expected distinct routed experts that ``batch`` tokens touch under uniform routing.
+
+    ``E * (1 - (1 - k/E)^B)`` (design.md); 0 for dense models (``E = 0``).
+    """
+    e = np.maximum(experts, 1.0)
+    with np.errstate(divide="ignore"):
+        untouched = np.exp(batch * np.log1p(-np.minimum(per_token / e, 1.0)))
+    return np.where(experts > 0, experts * (1.0 - untouched), 0.0)
+
+
+def max_batch(m: ModelArrays, h: HardwareArrays, s: Scenario, mi, hi, tp, pp, context):
+    """Largest ``B`` whose ``PP * B`` sequences fit beside the weights (0 when none fits)."""
+    free = tp * pp * h.mem_capacity[hi] - weight_bytes_total(m, s, mi)
+    b = np.floor(free / (pp * kv_bytes_per_sequence(m, s, mi, context)))
+    return np.maximum(b, 0.0)
+
+
+def _latency(h: HardwareArrays, s: Scenario, hi, group, span, sync_s):
+    """Latency of one collective among ``group`` chips spread over ``span`` chips [s].
+
+    An explicit ``sync_s`` wins; then the scenario's two-anchor power law in ``group``;
+    then the chip's own figure, inside or beyond its scale-up domain by ``span``.
+    """
+    if sync_s is not None:
+        return np.where(group > 1, sync_s, 0.0)
+    if s.sync_anchors is not None:
+        (n_a, t_a), (n_b, t_b) = s.sync_anchors
+        alpha = np.log(t_b / t_a) / np.log(n_b / n_a)
+        return np.where(group > 1, t_a * (group / n_a) ** alpha, 0.0)
+    return np.where(group > 1, np.where(span <= h.domain[hi], h.sync[hi], h.scaleout_sync[hi]), 0.0)
+
+
+def _link_bw(h: HardwareArrays, hi, span):
+    return np.where(span <= h.domain[hi], h.scaleup_bw[hi], h.scaleout_bw[hi])
+
+
+def decode_arrays(
+    m: ModelArrays,
+    h: HardwareArrays,
+    s: Scenario,
+    mi,
+    hi,
+    tp,
+    pp,
+    ep,
+    batch,
+    context,
+    sync_s: float | None = None,
+) -> dict[str, np.ndarray]:
+    """Evaluate the decode step for broadcastable index/parameter arrays.
+
+    Returns arrays (broadcast shape) of ``t_compute_s, t_mem_s, t_exposed_s, t_batch_s,
+    utps, stps, memory_needed_bytes, memory_available_bytes, fits``.
+    """
+    tp = np.asarray(tp, dtype=np.float64)
+    pp = np.asarray(pp, dtype=np.float64)
+    ep = np.asarray(ep, dtype=np.float64)
+    batch = np.asarray(batch, dtype=np.float64)
+    context = np.asarray(context, dtype=np.float64)
+    wb, ab = s.weight_bytes, s.activation_bytes
+
+    # Bytes read per step (model x batch x context).
+    kv_seq = kv_bytes_per_sequence(m, s, mi, context)
+    touched = distinct_experts(m.experts[mi], m.experts_per_token[mi], batch)
+    weights_read = wb * (m.always_params[mi] + m.lm_head_params[mi] + touched * m.expert_params[mi])
+    bytes_read = weights_read + batch * kv_seq
+
+    # FLOPs per step.
+    windowed = np.minimum(context, m.window[mi])
+    f_tensor = batch * (
+        2.0 * m.active_params[mi] + m.attn_flop_full[mi] * context + m.attn_flop_window[mi] * windowed
+    )
+    f_scalar = batch * (
+        m.scalar_per_token[mi] + m.softmax_full[mi] * context + m.softmax_window[mi] * windowed
+    )
+
+    t_mem = bytes_read / (tp * h.mem_bw[hi])
+    t_compute = f_tensor / (tp * h.tensor[hi]) + f_scalar / (tp * h.scalar[hi])
+
+    # Collectives.
+    layers, moe = m.layers[mi], m.moe_layers[mi]
+    use_ep = ep > 1
+    n_allreduce = np.where(tp > 1, 2.0 * layers - np.where(use_ep, moe, 0.0), 0.0)
+    n_alltoall = np.where(use_ep, 2.0 * moe, 0.0)
+    n_hops = np.where(pp > 1, pp, 0.0)
+    t_ar = _latency(h, s, hi, tp, tp, sync_s)
+    t_a2a = _latency(h, s, hi, ep, tp, sync_s)
+    t_hop = _latency(h, s, hi, np.where(pp > 1, 2.0, 1.0), tp * pp, sync_s)
+    if s.collective_bandwidth:
+        msg = batch * m.hidden[mi] * ab
+        t_ar = t_ar + 2.0 * (tp - 1.0) / tp * msg / _link_bw(h, hi, tp)
+        t_a2a = t_a2a + (ep - 1.0) / ep * msg * m.experts_per_token[mi] / _link_bw(h, hi, tp)
+        t_hop = t_hop + msg / _link_bw(h, hi, tp * pp)
+    t_exposed = n_allreduce * t_ar + n_alltoall * t_a2a + n_hops * t_hop
+
+    t_batch = np.maximum(t_compute, t_mem) + t_exposed
+    needed = weight_bytes_total(m, s, mi) + pp * batch * kv_seq
+    available = tp * pp * h.mem_capacity[hi]
+    return {
+        "t_compute_s": t_compute,
+        "t_mem_s": t_mem,
+        "t_exposed_s": t_exposed,
+        "t_batch_s": t_batch,
+        "utps": 1.0 / t_batch,
+        "stps": pp * batch / t_batch,
+        "memory_needed_bytes": needed,
+        "memory_available_bytes": available,
+        "fits": needed <= available,
+    }
