@@ -91,7 +91,9 @@ def decode_arrays(
     """Evaluate the decode step for broadcastable index/parameter arrays.
 
     Returns arrays (broadcast shape) of ``t_compute_s, t_mem_s, t_exposed_s, t_batch_s,
-    utps, stps, memory_needed_bytes, memory_available_bytes, fits``.
+    utps, stps, memory_needed_bytes, memory_available_bytes, fits`` and the activity each chip
+    sustains, ``flop_per_s_chip`` (tensor) and ``bytes_per_s_chip`` (memory reads): with PP
+    micro-batches in flight every stage is busy, so per chip it is (per-step work) / (TP x T_batch).
     """
     tp = np.asarray(tp, dtype=np.float64)
     pp = np.asarray(pp, dtype=np.float64)
@@ -147,4 +149,6 @@ def decode_arrays(
         "memory_needed_bytes": needed,
         "memory_available_bytes": available,
         "fits": needed <= available,
+        "flop_per_s_chip": f_tensor / (tp * t_batch),
+        "bytes_per_s_chip": bytes_read / (tp * t_batch),
     }

@@ -1,0 +1,167 @@
+"""The buyer's question: for a model, context and UTPS floor, which design is best, and why.
+
+For every hardware design, the decode grid searches tensor, pipeline and expert parallelism and
+the batch (including the largest batch that fits); :func:`tco.economics.cost_frame` prices every
+configuration; the best configuration that fits and meets the floor represents the design.
+Designs are ranked by the objective; a design that cannot meet the floor is listed last with the
+reason (does not fit, or the best UTPS it reaches and what limits it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from perfmodel.api import iter_decode_grid, prepare
+from perfmodel.catalog import InvalidInput
+from perfmodel.catalog_set import Catalogs
+from tco.catalogs import load_catalogs
+from tco.chip_cost import chip_table
+from tco.economics import PowerModel, Site, cost_frame, load_site
+
+#: Objective -> True when larger is better.
+OBJECTIVES = {"tokens_per_usd": True, "tokens_per_joule": True, "usd_per_mtok": False, "gco2e_per_mtok": False}
+SEARCH_TP = tuple(2**i for i in range(11))  # 1 .. 1024
+SEARCH_PP = (1, 2, 4, 8, 16, 32, 64)
+SEARCH_EP = (1, 2, 4, 8, 16, 32, 64)
+SEARCH_BATCH = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, "max")
+#: Largest model instance searched [chips]: a few racks of scale-up, or many small SRAM chips.
+MAX_CHIPS = 4096
+
+RANK_COLUMNS = (
+    "rank", "hardware", "memory_technology", "memory_class", "chips", "tp", "pp", "ep", "batch", "users",
+    "utps", "stps", "stps_per_chip", "tokens_per_usd", "tokens_per_joule", "usd_per_mtok",
+    "capex_usd_per_mtok", "energy_usd_per_mtok", "other_usd_per_mtok", "gco2e_per_mtok",
+    "operational_gco2e_per_mtok", "embodied_gco2e_per_mtok", "usd_per_hour", "wall_power_w",
+    "price_usd", "price_is_estimate", "price_type", "meets_floor", "reason", "bottleneck",
+    "memory_needed_gib", "memory_available_gib", "t_compute_s", "t_mem_s", "t_exposed_s", "t_batch_s",
+)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Every searched configuration of one model with its economics, and what produced it."""
+
+    frame: pl.DataFrame
+    model: str
+    context: int
+    site: Site
+    scenario: str
+    precision: str
+    catalogs: Catalogs
+    power_model: str
+
+
+def evaluate(
+    model: str,
+    context: int = 4096,
+    *,
+    region: str | None = None,
+    hardware: Sequence[str] | None = None,
+    catalogs: Catalogs | None = None,
+    scenario: str | None = None,
+    precision: str | None = None,
+    power_model: PowerModel = "activity",
+    site: Site | None = None,
+) -> Evaluation:
+    """Search every design's parallelism and batch for ``model`` at ``context`` and price it."""
+    catalogs = catalogs or load_catalogs()
+    setup = prepare(catalogs, scenario, precision, [model], hardware)
+    site = site or load_site(catalogs, region)
+    perf = pl.concat(
+        list(iter_decode_grid(setup, SEARCH_TP, SEARCH_PP, SEARCH_EP, SEARCH_BATCH, (context,)))
+    ).filter(pl.col("chips") <= MAX_CHIPS)
+    frame = cost_frame(perf, chip_table(catalogs), site, setup.scenario.precision, power_model)
+    return Evaluation(frame, model, context, site, setup.scenario.name, setup.scenario.precision, catalogs, power_model)
+
+
+def _bottleneck() -> pl.Expr:
+    t = pl.col("t_batch_s")
+    shares = {
+        "compute": pl.col("t_compute_s") / t,
+        "memory bandwidth": pl.col("t_mem_s") / t,
+        "collectives": pl.col("t_exposed_s") / t,
+    }
+    share = pl.max_horizontal(*shares.values())
+    label = pl.when(shares["collectives"] >= share).then(pl.lit("collectives"))
+    label = label.when(shares["compute"] >= share).then(pl.lit("compute")).otherwise(pl.lit("memory bandwidth"))
+    return pl.format("{} ({}% of T_batch)", label, (share * 100).round(0).cast(pl.Int64))
+
+
+def select(ev: Evaluation, min_utps: float = 0.0, objective: str = "tokens_per_usd") -> pl.DataFrame:
+    """One row per design: its best configuration under the floor, ranked by ``objective``."""
+    if objective not in OBJECTIVES:
+        raise InvalidInput(f"unknown objective {objective!r}; valid: {', '.join(OBJECTIVES)}")
+    if not np.isfinite(min_utps) or min_utps < 0:
+        raise InvalidInput(f"min_utps must be a finite number >= 0, got {min_utps!r}")
+    larger = OBJECTIVES[objective]
+    df = ev.frame.with_columns(bottleneck=_bottleneck())
+    fitting = df.filter("fits")
+    ok = fitting.filter(pl.col("utps") >= min_utps)
+    best = (
+        ok.sort(objective, descending=larger)
+        .group_by("hardware", maintain_order=True)
+        .first()
+        .with_columns(meets_floor=pl.lit(True), reason=pl.lit(""))
+    )
+    fastest = (
+        fitting.filter(~pl.col("hardware").is_in(best["hardware"].implode()))
+        .sort("utps", descending=True)
+        .group_by("hardware", maintain_order=True)
+        .first()
+        .with_columns(
+            meets_floor=pl.lit(False),
+            reason=pl.format(
+                "best UTPS {} tokens/s < floor {} ({} chips, limited by {})",
+                pl.col("utps").round(1), pl.lit(f"{min_utps:g}"), pl.col("chips"), pl.col("bottleneck"),
+            ),
+        )
+    )
+    seen = pl.concat([best["hardware"], fastest["hardware"]])
+    nofit = (
+        df.filter(~pl.col("hardware").is_in(seen.implode()))
+        .sort("memory_available_gib", descending=True)
+        .group_by("hardware", maintain_order=True)
+        .first()
+        .with_columns(
+            meets_floor=pl.lit(False),
+            reason=pl.format(
+                "does not fit: needs {} GiB at batch 1, the largest instance searched ({} chips) holds {} GiB",
+                pl.col("memory_needed_gib").round(1), pl.col("chips"), pl.col("memory_available_gib").round(1),
+            ),
+        )
+    )
+    nan = float("nan")
+    nofit = nofit.with_columns(
+        [pl.lit(nan).alias(c) for c in ("tokens_per_usd", "tokens_per_joule", "usd_per_mtok", "gco2e_per_mtok")]
+    )
+    ranked = pl.concat(
+        [
+            best.sort(objective, descending=larger),
+            fastest.sort("utps", descending=True),
+            nofit.sort("memory_available_gib", descending=True),
+        ],
+        how="vertical_relaxed",
+    )
+    ranked = ranked.with_columns(
+        rank=pl.int_range(1, ranked.height + 1),
+        hardware=pl.col("hardware").cast(pl.String),
+        model=pl.lit(ev.model),
+        context=pl.lit(ev.context),
+    )
+    return ranked.select(*RANK_COLUMNS)
+
+
+def rank(
+    model: str,
+    context: int = 4096,
+    min_utps: float = 0.0,
+    region: str | None = None,
+    objective: str = "tokens_per_usd",
+    **kwargs,
+) -> pl.DataFrame:
+    """Rank every hardware design for ``model`` at ``context`` under a UTPS floor (see module doc)."""
+    return select(evaluate(model, context, region=region, **kwargs), min_utps, objective)

@@ -1,0 +1,158 @@
+"""Schemas of the economics catalogs (chip economics, process nodes, memory, sites, grids).
+
+Canonical units held in the loaded tables: USD, W, m^2, s, gCO2e, J, bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from perfmodel.catalog import Column, Schema
+from perfmodel.catalog_set import REFERENCES as PERF_REFERENCES
+from perfmodel.schemas import SCHEMAS as PERF_SCHEMAS
+
+
+def _range(name: str, unit: str | None, doc: str, minimum: float = 0.0, strict: bool = True) -> tuple[Column, ...]:
+    """A value with optional low/high bounds for the sensitivity analysis."""
+    kind = "float"
+    return (
+        Column(name, kind, unit, minimum=minimum, strict=strict, doc=doc),
+        Column(f"{name}_low", kind, unit, required=False, minimum=minimum, strict=strict, doc=f"low bound of {name}"),
+        Column(f"{name}_high", kind, unit, required=False, minimum=minimum, strict=strict, doc=f"high bound of {name}"),
+    )
+
+
+def _bounds_rules(names: tuple[str, ...]):
+    def check(r: dict) -> Iterable[tuple[str, str]]:
+        for n in names:
+            low, mid, high = r.get(f"{n}_low"), r.get(n), r.get(f"{n}_high")
+            if mid is None:
+                continue
+            if low is not None and low > mid:
+                yield f"{n}_low", f"at most {n}"
+            if high is not None and high < mid:
+                yield f"{n}_high", f"at least {n}"
+    return check
+
+
+def _economics_rules(r: dict) -> Iterable[tuple[str, str]]:
+    yield from _bounds_rules(("price",))(r)
+    if r["price"] is None and (r["price_low"] is not None or r["price_high"] is not None):
+        yield "price", "a value when price_low or price_high is given"
+    if r["static_power"] is not None and r["tdp"] is not None and r["static_power"] > r["tdp"]:
+        yield "static_power", "at most tdp"
+
+
+HARDWARE_ECONOMICS = Schema(
+    "hardware_economics.csv",
+    (
+        Column("name", "text", doc="a chip of hardware.csv"),
+        Column("process_node", "text", doc="a node of process_nodes.csv"),
+        Column("dies", "int", minimum=1, strict=False, doc="compute dies per package"),
+        Column("die_area", "float", "m^2", doc="area of one compute die (on-die SRAM included)"),
+        Column("wafer_scale", "bool", doc="a whole wafer with redundancy (yield taken as 1)"),
+        Column("packaging_cost", "float", "USD", strict=False, doc="packaging, assembly and test"),
+        Column("tdp", "float", "W", doc="thermal design power per chip"),
+        Column("static_power", "float", "W", strict=False, doc="power at idle"),
+        Column("price", "float", "USD", required=False, doc="market price; empty: bottom-up estimate"),
+        Column("price_low", "float", "USD", required=False),
+        Column("price_high", "float", "USD", required=False),
+        Column("price_type", "text", doc="list, street, derived, estimate or bottom-up"),
+        Column("price_includes_system", "bool", doc="price covers host, network and scale-up"),
+        Column("source", "text"),
+    ),
+    row_check=_economics_rules,
+)
+
+PROCESS_NODES = Schema(
+    "process_nodes.csv",
+    (
+        Column("name", "text"),
+        *_range("wafer_cost", "USD", "price of one 300 mm wafer"),
+        Column("defect_density", "float", "1/m^2", doc="defects per area, Murphy yield model"),
+        Column("energy_per_flop", "float", "J/FLOP", doc="dense tensor energy at 1-byte operands"),
+        Column("embodied_per_area", "float", "gCO2e/m^2", doc="manufacturing emissions per die area"),
+        Column("source", "text"),
+    ),
+    row_check=_bounds_rules(("wafer_cost",)),
+)
+
+MEMORY_TECHNOLOGIES = Schema(
+    "memory_technologies.csv",
+    (
+        Column("name", "text"),
+        Column("energy", "float", "J/bit", doc="access energy per bit moved"),
+        *_range("cost", "USD/B", "price per capacity", strict=False),
+        Column("embodied", "float", "gCO2e/B", strict=False, doc="manufacturing emissions per capacity"),
+        Column("on_die", "bool", doc="part of the logic die (SRAM): cost and carbon come from die area"),
+        Column("stack_bw", "float", "B/s", required=False, doc="bandwidth per stack"),
+        Column("stack_capacity", "float", "B", required=False, doc="capacity per stack"),
+        Column("density", "float", "B/m^2", required=False, doc="capacity per die area (on-die memory)"),
+        Column("source", "text"),
+    ),
+    row_check=_bounds_rules(("cost",)),
+)
+
+
+def _site_rules(r: dict) -> Iterable[tuple[str, str]]:
+    yield from _bounds_rules(("pue", "energy_price", "lifetime", "utilization"))(r)
+    for c in ("pue", "pue_low", "pue_high"):
+        if r[c] is not None and r[c] < 1.0:
+            yield c, "a PUE >= 1 (total facility power / IT power)"
+    for c in ("utilization", "utilization_low", "utilization_high"):
+        if r[c] is not None and r[c] > 1.0:
+            yield c, "a fraction in (0, 1]"
+
+
+def _plain_range(name: str, doc: str) -> tuple[Column, ...]:
+    return (
+        Column(name, "float", None, doc=doc),
+        Column(f"{name}_low", "float", None, required=False),
+        Column(f"{name}_high", "float", None, required=False),
+    )
+
+
+DATACENTER = Schema(
+    "datacenter.csv",
+    (
+        Column("name", "text", doc="site (region) name used by --region"),
+        Column("grid_region", "text", doc="a region of grid_carbon.csv"),
+        *_plain_range("pue", "power usage effectiveness"),
+        *_range("energy_price", "USD/J", "price of electricity"),
+        *_range("lifetime", "s", "amortization period of the hardware"),
+        *_plain_range("utilization", "fraction of hours spent serving"),
+        Column("build_cost", "float", "USD/W", doc="data-center construction per W of IT load"),
+        Column("build_lifetime", "float", "s", doc="amortization period of the building"),
+        Column("host_overhead", "float", None, strict=False, doc="host/network power per W of accelerator"),
+        Column("system_cost_fraction", "float", None, strict=False, doc="host+network USD per USD of accelerator"),
+        Column("maintenance", "float", "1/s", strict=False, doc="share of capex per unit time"),
+        Column("system_embodied", "float", "gCO2e", strict=False, doc="host share of embodied carbon per chip"),
+        Column("source", "text"),
+    ),
+    row_check=_site_rules,
+)
+
+GRID_CARBON = Schema(
+    "grid_carbon.csv",
+    (
+        Column("name", "text"),
+        Column("region", "text"),
+        Column("intensity", "float", "gCO2e/J", strict=False, doc="grid carbon intensity"),
+        Column("year", "int", minimum=1990, strict=False),
+        Column("basis", "text"),
+        Column("source", "text"),
+    ),
+)
+
+SCHEMAS = PERF_SCHEMAS | {
+    s.file.removesuffix(".csv"): s
+    for s in (HARDWARE_ECONOMICS, PROCESS_NODES, MEMORY_TECHNOLOGIES, DATACENTER, GRID_CARBON)
+}
+
+REFERENCES = PERF_REFERENCES + (
+    ("hardware_economics", "name", "hardware"),
+    ("hardware", "name", "hardware_economics"),
+    ("hardware_economics", "process_node", "process_nodes"),
+    ("hardware", "memory_technology", "memory_technologies"),
+    ("datacenter", "grid_region", "grid_carbon"),
+)
