@@ -142,6 +142,13 @@ class Table:
             )
         return hit.row(0, named=True)
 
+    def as_written(self, column: str, value: float) -> str:
+        """``value`` (canonical units) in the unit the file's header uses, e.g. ``'0.081 USD/kWh'``."""
+        if column not in self.units:
+            return f"{value:g}"
+        shown = Q_(value, self.units[column]).to(ureg.parse_expression(self.header_units[column]).units)
+        return f"{shown.magnitude:.4g} {self.header_units[column]}"
+
     def quantity(self, column: str, name: str | None = None) -> pint.Quantity:
         """Column ``column`` as a Quantity (array over rows, or the value of row ``name``)."""
         values = self.df[column].to_numpy() if name is None else self.row(name)[column]

@@ -1,0 +1,66 @@
+"""``python -m tco {rank,sensitivity}``: the economics from the shell."""
+
+from __future__ import annotations
+
+import sys
+
+from perfmodel.cli_common import Parser, emit, non_negative_float, positive_int, run
+from perfmodel.schemas import PRECISIONS
+from tco.catalogs import load_catalogs
+from tco.formatting import rank_table
+from tco.rank import OBJECTIVES, evaluate, select
+from tco.sensitivity import sensitivity
+
+
+def _add_question(p: Parser) -> None:
+    p.add_argument("--model", required=True)
+    p.add_argument("--context", type=positive_int, default=4096, help="tokens per sequence (default 4096)")
+    p.add_argument("--min-utps", type=non_negative_float, default=0.0, help="UTPS floor [tokens/s per user]")
+    p.add_argument("--region", help="site from datacenter.csv (default us-average)")
+    p.add_argument("--objective", choices=tuple(OBJECTIVES), default="tokens_per_usd")
+    p.add_argument("--hardware", nargs="+", help="designs to compare (default: all)")
+    p.add_argument("--power-model", choices=("activity", "tdp"), default="activity")
+    p.add_argument("--catalogs", metavar="DIR")
+    p.add_argument("--scenario")
+    p.add_argument("--precision", choices=PRECISIONS)
+    p.add_argument("--json", action="store_true")
+
+
+def _parser() -> Parser:
+    p = Parser(prog="python -m tco", description="Tokens per dollar, per joule and per gram of CO2e.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
+    _add_question(sub.add_parser("rank", help="rank every design under a UTPS floor"))
+    _add_question(sub.add_parser("sensitivity", help="tornado table over the catalog's low/high values"))
+    return p
+
+
+def _evaluate(args):
+    catalogs = load_catalogs(args.catalogs)
+    return evaluate(
+        args.model, args.context, region=args.region, hardware=args.hardware, catalogs=catalogs,
+        scenario=args.scenario, precision=args.precision, power_model=args.power_model,
+    )
+
+
+def _header(ev, args) -> str:
+    return (
+        f"{ev.model} at {ev.context:,} tokens of context, UTPS floor {args.min_utps:g} tokens/s; "
+        f"site {ev.site.name}; scenario {ev.scenario} ({ev.precision}); power model {ev.power_model}; "
+        f"catalogs {ev.catalogs.digest()}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    ev = _evaluate(args)
+    if args.command == "rank":
+        ranked = select(ev, args.min_utps, args.objective)
+        emit(ranked.to_dicts(), args.json, lambda _: _header(ev, args) + "\n" + rank_table(ranked, args.objective))
+    elif args.command == "sensitivity":
+        table = sensitivity(ev, args.min_utps, args.objective)
+        emit(table.to_dicts(), args.json, lambda _: _header(ev, args) + "\n" + str(table))
+    return 0
+
+
+def entry() -> None:
+    sys.exit(run(main))

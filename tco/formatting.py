@@ -1,0 +1,61 @@
+"""Numbers for people: ``$0.042``, ``1.2 M``, ``31.9 tok/s`` (CLI tables, reports and the app)."""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+_SI = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def si(value: float | None, digits: int = 3) -> str:
+    """``1234567 -> '1.23 M'``; NaN/None -> '–'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    for scale, prefix in _SI:
+        if abs(value) >= scale:
+            return f"{value / scale:.{digits}g} {prefix}"
+    return f"{value:.{digits}g}"
+
+
+def usd(value: float | None) -> str:
+    """Dollars with sensible precision: ``$0.0421``, ``$3.37``, ``$27,500``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if abs(value) >= 1000:
+        return f"${value:,.0f}"
+    if abs(value) >= 1:
+        return f"${value:,.2f}"
+    return f"${value:.3g}"
+
+
+def rank_table(ranked: pl.DataFrame, objective: str) -> str:
+    """The ranking as an aligned text table with units in the headers."""
+    rows = []
+    for r in ranked.iter_rows(named=True):
+        rows.append(
+            [
+                str(r["rank"]),
+                r["hardware"] + (" *" if r["price_is_estimate"] else ""),
+                f"{r['memory_class']}/{r['memory_technology']}",
+                f"{r['chips']} ({r['tp']}x{r['pp']}x{r['ep']})",
+                str(r["batch"]),
+                si(r["utps"]),
+                si(r["stps"]),
+                si(r["tokens_per_usd"]),
+                usd(r["usd_per_mtok"]),
+                si(r["tokens_per_joule"]),
+                si(r["gco2e_per_mtok"]),
+                r["reason"] or r["bottleneck"],
+            ]
+        )
+    head = [
+        "#", "hardware", "memory", "chips (tp x pp x ep)", "batch", "UTPS [tok/s]", "STPS [tok/s]",
+        "tokens/$", "$/Mtok", "tokens/J", "gCO2e/Mtok", "limited by / why not",
+    ]
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    lines.append(f"ranked by {objective}; * price is an estimate (bottom-up or unverified)")
+    return "\n".join(lines)
