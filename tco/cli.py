@@ -1,20 +1,29 @@
-"""``python -m tco {rank,sensitivity}``: the economics from the shell."""
+"""``python -m tco {rank,sensitivity,tradeoff,report}``: the economics from the shell."""
 
 from __future__ import annotations
 
+import argparse
+import shlex
 import sys
+from pathlib import Path
 
+from perfmodel.catalog import InvalidInput
 from perfmodel.cli_common import Parser, emit, non_negative_float, positive_int, run
 from perfmodel.schemas import PRECISIONS
 from tco.catalogs import load_catalogs
 from tco.formatting import rank_table
 from tco.rank import OBJECTIVES, evaluate, select
+from tco.report import report
 from tco.sensitivity import sensitivity
+from tco.tradeoff import tradeoff
 
 
-def _add_question(p: Parser) -> None:
-    p.add_argument("--model", required=True)
-    p.add_argument("--context", type=positive_int, default=4096, help="tokens per sequence (default 4096)")
+def _add_question(p: Parser, many: bool = False) -> None:
+    """Flags every economics command shares; ``many``: several models and contexts (a report)."""
+    nargs = "+" if many else None
+    p.add_argument("--model", required=True, nargs=nargs, help="model(s) from models.csv")
+    p.add_argument("--context", type=positive_int, nargs=nargs, default=[4096] if many else 4096,
+                   help="tokens per sequence (default 4096)")
     p.add_argument("--min-utps", type=non_negative_float, default=0.0, help="UTPS floor [tokens/s per user]")
     p.add_argument("--region", help="site from datacenter.csv (default us-average)")
     p.add_argument("--objective", choices=tuple(OBJECTIVES), default="tokens_per_usd")
@@ -31,7 +40,21 @@ def _parser() -> Parser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     _add_question(sub.add_parser("rank", help="rank every design under a UTPS floor"))
     _add_question(sub.add_parser("sensitivity", help="tornado table over the catalog's low/high values"))
+    t = sub.add_parser("tradeoff", help="efficiency gained by running a little slower per user")
+    _add_question(t)
+    t.add_argument("--slowdown", type=fraction, default=0.10, help="fraction of the fastest UTPS given up")
+    r = sub.add_parser("report", help="HTML + Markdown report with charts for one or more models")
+    _add_question(r, many=True)
+    r.add_argument("--slowdown", type=fraction, default=0.10)
+    r.add_argument("--out", type=Path, required=True, help="output folder")
     return p
+
+
+def fraction(text: str) -> float:
+    value = non_negative_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {text!r}")
+    return value
 
 
 def _evaluate(args):
@@ -52,6 +75,14 @@ def _header(ev, args) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "report":
+        paths = report(
+            args.model, args.out, args.context, args.min_utps, args.region, args.objective, args.slowdown,
+            load_catalogs(args.catalogs), args.scenario, args.precision, command=shlex.join(["python", "-m", "tco", *(argv or sys.argv[1:])]),
+            progress=True,
+        )
+        emit({k: str(v) for k, v in paths.items()}, args.json, lambda d: f"wrote {d['html']} and {d['markdown']}")
+        return 0
     ev = _evaluate(args)
     if args.command == "rank":
         ranked = select(ev, args.min_utps, args.objective)
@@ -59,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "sensitivity":
         table = sensitivity(ev, args.min_utps, args.objective)
         emit(table.to_dicts(), args.json, lambda _: _header(ev, args) + "\n" + str(table))
+    elif args.command == "tradeoff":
+        if not args.hardware or len(args.hardware) != 1:
+            raise InvalidInput("tradeoff needs exactly one design: --hardware NAME")
+        result = tradeoff(ev, args.hardware[0], args.slowdown, args.objective)
+        emit(result, args.json, lambda r: _header(ev, args) + "\n" + r["sentence"])
     return 0
 
 

@@ -76,7 +76,8 @@ def cost_frame(
     """
     if power_model not in ("activity", "tdp"):
         raise ValueError(f"power model must be 'activity' or 'tdp', got {power_model!r}")
-    c = chips.with_columns(pl.col("hardware").cast(perf.schema["hardware"]))
+    hw = perf.schema["hardware"]
+    c = chips.filter(pl.col("hardware").is_in(hw.categories.to_list())).with_columns(pl.col("hardware").cast(hw))
     df = perf.join(c, on="hardware", how="left")
     flop_scale = PRECISION_BYTES[precision]
     active = pl.col("static_power_w") + pl.col("energy_per_flop_j") * flop_scale * pl.col("flop_per_s_chip") + (

@@ -27,11 +27,11 @@ def usd(value: float | None) -> str:
         return f"${value:,.0f}"
     if abs(value) >= 1:
         return f"${value:,.2f}"
-    return f"${value:.3g}"
+    return f"${value:.4g}"
 
 
-def rank_table(ranked: pl.DataFrame, objective: str) -> str:
-    """The ranking as an aligned text table with units in the headers."""
+def rank_rows(ranked: pl.DataFrame) -> list[list[str]]:
+    """Each design's row of the ranking as formatted cells (4 significant digits)."""
     rows = []
     for r in ranked.iter_rows(named=True):
         rows.append(
@@ -41,19 +41,28 @@ def rank_table(ranked: pl.DataFrame, objective: str) -> str:
                 f"{r['memory_class']}/{r['memory_technology']}",
                 f"{r['chips']} ({r['tp']}x{r['pp']}x{r['ep']})",
                 str(r["batch"]),
-                si(r["utps"]),
-                si(r["stps"]),
-                si(r["tokens_per_usd"]),
+                si(r["utps"], 4),
+                si(r["stps"], 4),
+                si(r["tokens_per_usd"], 4),
                 usd(r["usd_per_mtok"]),
-                si(r["tokens_per_joule"]),
-                si(r["gco2e_per_mtok"]),
+                si(r["tokens_per_joule"], 4),
+                si(r["gco2e_per_mtok"], 4),
                 r["reason"] or r["bottleneck"],
             ]
         )
-    head = [
-        "#", "hardware", "memory", "chips (tp x pp x ep)", "batch", "UTPS [tok/s]", "STPS [tok/s]",
-        "tokens/$", "$/Mtok", "tokens/J", "gCO2e/Mtok", "limited by / why not",
-    ]
+    return rows
+
+
+RANK_HEADER = [
+    "#", "hardware", "memory", "chips (tp x pp x ep)", "batch", "UTPS [tok/s]", "STPS [tok/s]",
+    "tokens/$", "$/Mtok", "tokens/J", "gCO2e/Mtok", "limited by / why not",
+]
+
+
+def rank_table(ranked: pl.DataFrame, objective: str) -> str:
+    """The ranking as an aligned text table with units in the headers."""
+    rows = rank_rows(ranked)
+    head = RANK_HEADER
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]

@@ -1,0 +1,137 @@
+"""The throughput-interactivity trade-off: what giving up a little UTPS buys in efficiency.
+
+The Liminal study's headline (arXiv 2507.14397): a larger batch shares each weight read among
+more users, so running ~10 % slower per user can buy several times the system efficiency.
+
+- :func:`frontier`: per design, the Pareto frontier of UTPS against an efficiency metric over
+  every fitting configuration (batch and parallelism): no other configuration of the design is
+  at least as fast and at least as efficient with one of the two strictly better.
+- :func:`tradeoff`: the *baseline* is the design's fastest fitting configuration (ties broken by
+  the objective); the *trade-off point* is the configuration with the best objective among those
+  within ``slowdown`` of the baseline's UTPS. Gains are ratios trade-off / baseline (inverted for
+  metrics where lower is better), so a gain is never below 1 and is exactly 1 at 0 % slowdown.
+- :func:`slowdown_for_gain`: the converse, the least slowdown that reaches a target gain.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from perfmodel.catalog import InvalidInput
+from tco.rank import Evaluation
+
+#: Efficiency metrics and whether larger is better.
+METRICS = {
+    "stps_per_chip": True,
+    "tokens_per_usd": True,
+    "tokens_per_joule": True,
+    "usd_per_mtok": False,
+    "gco2e_per_mtok": False,
+}
+POINT_COLUMNS = (
+    "hardware", "memory_technology", "memory_class", "chips", "tp", "pp", "ep", "batch", "users", "utps",
+    "stps", "stps_per_chip", "tokens_per_usd", "tokens_per_joule", "usd_per_mtok", "gco2e_per_mtok",
+)
+
+
+def _check_metric(metric: str) -> bool:
+    if metric not in METRICS:
+        raise InvalidInput(f"unknown metric {metric!r}; valid: {', '.join(METRICS)}")
+    return METRICS[metric]
+
+
+def frontier(frame: pl.DataFrame, metric: str = "tokens_per_usd", by: str | None = "hardware") -> pl.DataFrame:
+    """Non-dominated (UTPS, ``metric``) points of the fitting rows, per ``by`` group (None: joint).
+
+    Sorted by UTPS descending within each group; vectorized (sort + running best).
+    """
+    larger = _check_metric(metric)
+    score = pl.col(metric) if larger else -pl.col(metric)
+    keys = [by] if by else []
+    df = frame.filter("fits").with_columns(_score=score).sort(
+        [*keys, "utps", "_score"], descending=[*([False] * len(keys)), True, True]
+    )
+    running = pl.col("_score").cum_max().shift(1)
+    running = running.over(by) if by else running
+    return df.filter(running.is_null() | (pl.col("_score") > running)).drop("_score")
+
+
+def _point(row: dict) -> dict:
+    return {k: row[k] for k in POINT_COLUMNS if k in row}
+
+
+def tradeoff(ev: Evaluation, hardware: str, slowdown: float = 0.10, objective: str = "tokens_per_usd") -> dict:
+    """Baseline, trade-off point and the gain of every metric for one design (module doc).
+
+    Keys: model, context, hardware, slowdown, actual_slowdown, objective, baseline, tradeoff,
+    gain_stps (STPS per chip), gain_tokens_per_usd, gain_tokens_per_joule, gain_usd_per_mtok,
+    gain_gco2e_per_mtok, sentence.
+    """
+    if not 0.0 <= slowdown < 1.0:
+        raise InvalidInput(f"slowdown must be a fraction in [0, 1), got {slowdown!r}")
+    larger = _check_metric(objective)
+    rows = ev.frame.filter(pl.col("fits") & (pl.col("hardware") == hardware))
+    if rows.height == 0:
+        raise InvalidInput(f"{ev.model} fits on no configuration of {hardware} searched (up to the chip limit)")
+    rows = rows.with_columns(pl.col("hardware").cast(pl.String))
+    best_utps = rows["utps"].max()
+    baseline = rows.filter(pl.col("utps") == best_utps).sort(objective, descending=larger).row(0, named=True)
+    floor = (1.0 - slowdown) * best_utps
+    point = rows.filter(pl.col("utps") >= floor).sort(objective, descending=larger).row(0, named=True)
+    gains = {f"gain_{m}": _gain(point, baseline, m) for m in METRICS}
+    gains["gain_stps"] = gains.pop("gain_stps_per_chip")
+    actual = 1.0 - point["utps"] / baseline["utps"]
+    out = {
+        "model": ev.model,
+        "context": ev.context,
+        "hardware": hardware,
+        "slowdown": slowdown,
+        "actual_slowdown": actual,
+        "objective": objective,
+        "baseline": _point(baseline),
+        "tradeoff": _point(point),
+        **gains,
+    }
+    out["sentence"] = sentence(out)
+    return out
+
+
+def _gain(point: dict, baseline: dict, metric: str) -> float:
+    a, b = point[metric], baseline[metric]
+    return a / b if METRICS[metric] else b / a
+
+
+def sentence(t: dict) -> str:
+    """The trade-off in plain words, for a report or the app."""
+    return (
+        f"Running {t['slowdown'] * 100:.0f}% slower per user raises tokens per dollar "
+        f"{t['gain_tokens_per_usd']:.1f}x on {t['hardware']} ({t['model']}, {t['context']:,} tokens): "
+        f"from {t['baseline']['utps']:,.0f} to {t['tradeoff']['utps']:,.0f} tokens/s per user, "
+        f"{t['baseline']['users']:,} to {t['tradeoff']['users']:,} users on "
+        f"{t['baseline']['chips']:,} to {t['tradeoff']['chips']:,} chips; tokens per joule "
+        f"{t['gain_tokens_per_joule']:.1f}x, throughput per chip {t['gain_stps']:.1f}x."
+    )
+
+
+def slowdown_for_gain(
+    ev: Evaluation, hardware: str, gain: float = 5.0, metric: str = "tokens_per_usd"
+) -> float | None:
+    """Least slowdown (fraction of the fastest UTPS) whose best ``metric`` is ``gain`` x the baseline's.
+
+    None when no fitting configuration reaches the gain.
+    """
+    if not gain >= 1.0:
+        raise InvalidInput(f"gain must be >= 1, got {gain!r}")
+    larger = _check_metric(metric)
+    front = frontier(ev.frame.filter(pl.col("hardware") == hardware), metric)
+    if front.height == 0:
+        return None
+    base = front.row(0, named=True)
+    target = base[metric] * gain if larger else base[metric] / gain
+    hits = front.filter(pl.col(metric) >= target if larger else pl.col(metric) <= target)
+    return None if hits.height == 0 else float(1.0 - hits["utps"][0] / base["utps"])
+
+
+def joint_frontier(ev: Evaluation, metric: str = "tokens_per_usd") -> pl.DataFrame:
+    """Points of every design on the frontier pooled across designs, with each point's design."""
+    return frontier(ev.frame, metric, by=None).with_columns(pl.col("hardware").cast(pl.String))
