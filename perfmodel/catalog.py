@@ -129,6 +129,7 @@ class Table:
     units: dict[str, str]
     header_units: dict[str, str]
     lines: tuple[int, ...] = field(repr=False)
+    raw: bytes = field(repr=False, default=b"")
 
     def names(self) -> list[str]:
         return self.df["name"].to_list()
@@ -327,7 +328,7 @@ def read_table(source: Path | str | bytes, schema: Schema, file: str | None = No
         {c.name: pl.Series(c.name, columns[c.name], dtype=_DTYPES[c.kind]) for c in schema.columns}
     )
     units = {c.name: c.unit for c in schema.columns if c.unit}
-    return Table(path.stem, path, df, units, header_units, lines)
+    return Table(path.stem, path, df, units, header_units, lines, raw)
 
 
 _DTYPES = {"text": pl.String, "int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean}

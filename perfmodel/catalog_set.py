@@ -16,6 +16,8 @@ from perfmodel.catalog import CatalogError, Problem, Schema, Table, read_table
 from perfmodel.schemas import SCHEMAS
 
 DEFAULT_DIR = Path(_default_package.__file__).parent
+#: Pseudo-folder naming catalogs that came as bytes (uploaded or edited), not from a file.
+UPLOADED = "<uploaded>"
 
 #: (table, column) must name an existing row of (target table, its ``name`` column).
 Reference = tuple[str, str, str]
@@ -38,9 +40,9 @@ class Catalogs:
     def digest(self) -> str:
         """Short SHA-256 over every file's bytes: the catalog version a result was made with."""
         h = hashlib.sha256()
-        for name in sorted(self.origins):
+        for name in sorted(self.tables):
             h.update(name.encode())
-            h.update(self.origins[name].read_bytes())
+            h.update(self.tables[name].raw)
         return h.hexdigest()[:12]
 
     def user_files(self) -> list[str]:
@@ -52,12 +54,20 @@ def load_catalogs(
     directory: Path | str | None = None,
     schemas: dict[str, Schema] = SCHEMAS,
     references: tuple[Reference, ...] = REFERENCES,
+    overrides: dict[str, bytes] | None = None,
 ) -> Catalogs:
     """Load every catalog in ``schemas`` from ``directory`` (else the defaults), all checked.
 
-    Raises :class:`CatalogError` with every problem of every file, including references
-    between files (e.g. a scenario override that names an unknown model).
+    ``overrides`` maps a catalog name (``"hardware"``) to CSV bytes that replace its file (an
+    upload or an edit in the app). Raises :class:`CatalogError` with every problem of every
+    file, including references between files (e.g. a scenario override naming an unknown model).
     """
+    overrides = overrides or {}
+    unknown = set(overrides) - set(schemas)
+    if unknown:
+        raise CatalogError(
+            [Problem(n, None, None, None, "one of the catalogs: " + ", ".join(schemas)) for n in sorted(unknown)]
+        )
     folder = Path(directory) if directory is not None else DEFAULT_DIR
     if not folder.is_dir():
         raise CatalogError([Problem(str(folder), None, None, None, "a folder of catalog CSV files")])
@@ -68,8 +78,11 @@ def load_catalogs(
         path = folder / schema.file
         if not path.exists():
             path = DEFAULT_DIR / schema.file
+        source: Path | bytes = overrides.get(name, path)
+        if name in overrides:
+            path = Path(UPLOADED) / schema.file
         try:
-            tables[name] = read_table(path, schema)
+            tables[name] = read_table(source, schema, file=schema.file)
             origins[name] = path
         except CatalogError as e:
             problems += e.problems

@@ -113,3 +113,38 @@ METRIC_LABELS = {
     "gco2e_per_mtok": "gCO2e per million tokens",
     "stps_per_chip": "STPS per chip (tokens/s)",
 }
+
+
+def time_breakdown_chart(ranked: pl.DataFrame) -> alt.Chart:
+    """Where each design's T_batch goes: max(compute, memory) and the exposed collectives [ms]."""
+    rows = ranked.filter(pl.col("t_batch_s").is_not_null()).with_columns(
+        overlapped=pl.max_horizontal("t_compute_s", "t_mem_s")
+    )
+    rows = rows.with_columns(
+        compute_ms=pl.when(pl.col("t_compute_s") >= pl.col("t_mem_s")).then(pl.col("overlapped")).otherwise(0.0) * 1e3,
+        memory_ms=pl.when(pl.col("t_compute_s") < pl.col("t_mem_s")).then(pl.col("overlapped")).otherwise(0.0) * 1e3,
+        exposed_ms=pl.col("t_exposed_s") * 1e3,
+    )
+    parts = {"compute_ms": "compute-bound", "memory_ms": "memory-bound", "exposed_ms": "exposed collectives"}
+    return _stacked(rows, parts, "T_batch per token step [ms]", "Where the time of one decode step goes")
+
+
+def memory_chart(ranked: pl.DataFrame) -> alt.Chart:
+    """Memory an instance needs against what its chips hold [GiB], per design."""
+    long = ranked.select(
+        "hardware",
+        pl.col("memory_needed_gib").alias("needed by the model instance"),
+        pl.col("memory_available_gib").alias("held by its chips"),
+    ).unpivot(index="hardware", variable_name="what", value_name="gib")
+    return (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            y=alt.Y("hardware:N", sort=ranked["hardware"].to_list(), title=None),
+            x=alt.X("gib:Q", title="memory [GiB]"),
+            yOffset="what:N",
+            color=alt.Color("what:N", title=None),
+            tooltip=["hardware", "what", alt.Tooltip("gib:Q", format=",.1f")],
+        )
+        .properties(width=520, height=max(80, 30 * ranked.height), title="Memory needed against memory held")
+    )

@@ -214,9 +214,9 @@ def _markdown(blocks: list[tuple]) -> str:
 
 
 _CSS = """body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1180px;margin:2em auto;padding:0 1em;
-color:#1b1b1b;line-height:1.45}table{border-collapse:collapse;font-size:13px;margin:1em 0}th,td{border-bottom:1px solid
+color:#1b1b1b;line-height:1.45}table{border-collapse:collapse;font-size:13px;margin:1em 0;width:100%}th,td{border-bottom:1px solid
 #ddd;padding:4px 8px;text-align:right;white-space:nowrap}th{background:#f3f5f8;position:sticky;top:0}td:nth-child(2),
-td:nth-child(3),td:last-child,th:last-child{text-align:left}td:last-child{white-space:normal;max-width:340px}
+td:nth-child(3),td:last-child,th:last-child{text-align:left}td:last-child{white-space:normal;min-width:200px}
 .header li{color:#444}h2{border-top:2px solid #2171b5;padding-top:.6em;margin-top:2em}.chart{margin:1em 0}"""
 
 
