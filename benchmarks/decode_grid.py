@@ -32,9 +32,7 @@ def run_once(setup) -> tuple[int, float, pl.DataFrame]:
     rows, best = 0, []
     for frame in iter_decode_grid(setup, **AXES):
         rows += frame.height
-        best.append(
-            frame.filter("fits").group_by("model", "hardware").agg(pl.col("stps").max())
-        )
+        best.append(frame.filter("fits").group_by("model", "hardware").agg(pl.col("stps").max()))
     elapsed = time.perf_counter() - start
     return rows, elapsed, pl.concat(best)
 
@@ -46,9 +44,13 @@ def main() -> None:
     setup = prepare(load_catalogs())
     for i in range(args.repeat):
         rows, elapsed, best = run_once(setup)
-        print(f"run {i + 1}: {rows:,} configurations in {elapsed:.2f} s = {rows / elapsed / 1e6:.2f} M configurations/s")
+        print(
+            f"run {i + 1}: {rows:,} configurations in {elapsed:.2f} s = {rows / elapsed / 1e6:.2f} M configurations/s"
+        )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    print(f"peak resident memory: {peak:.2f} GiB ({len(setup.models.names)} models x {len(setup.hardware.names)} chips)")
+    print(
+        f"peak resident memory: {peak:.2f} GiB ({len(setup.models.names)} models x {len(setup.hardware.names)} chips)"
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,19 @@ from perfmodel.scenario import Scenario, load_scenario
 from perfmodel.units import Q_, ureg
 
 __all__ = [
-    "Capacity", "CatalogError", "Catalogs", "Decode", "Q_", "Scenario", "Setup", "capacity", "decode",
-    "decode_grid", "iter_decode_grid", "load_catalogs", "load_scenario", "prepare", "ureg",
+    "Capacity",
+    "CatalogError",
+    "Catalogs",
+    "Decode",
+    "Q_",
+    "Scenario",
+    "Setup",
+    "capacity",
+    "decode",
+    "decode_grid",
+    "iter_decode_grid",
+    "load_catalogs",
+    "load_scenario",
+    "prepare",
+    "ureg",
 ]

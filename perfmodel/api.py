@@ -70,7 +70,9 @@ def _check_parallelism(m: ModelArrays, mi: int, tp: int, pp: int, ep: int) -> No
         if m.experts[mi] == 0:
             raise InvalidInput(f"ep must be 1 for the dense model {m.names[mi]}")
         if tp % ep or ep > m.experts[mi]:
-            raise InvalidInput(f"ep ({ep}) must divide tp ({tp}) and not exceed the {int(m.experts[mi])} experts")
+            raise InvalidInput(
+                f"ep ({ep}) must divide tp ({tp}) and not exceed the {int(m.experts[mi])} experts"
+            )
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,13 @@ def decode(
     sync_s = None if sync is None else float(Q_(sync).to("s").m)
     r = decode_arrays(m, h, s, mi, hi, tp, pp, ep, float(batch), float(context), sync_s)
     return Decode(
-        model, hardware, tp, pp, ep, batch, context,
+        model,
+        hardware,
+        tp,
+        pp,
+        ep,
+        batch,
+        context,
         t_compute=Q_(float(r["t_compute_s"]), "s"),
         t_mem=Q_(float(r["t_mem_s"]), "s"),
         t_exposed=Q_(float(r["t_exposed_s"]), "s"),
@@ -189,7 +197,14 @@ def decode(
 
 
 GRID_FLOAT_COLUMNS = (
-    "t_compute_s", "t_mem_s", "t_exposed_s", "t_batch_s", "utps", "stps", "flop_per_s_chip", "bytes_per_s_chip",
+    "t_compute_s",
+    "t_mem_s",
+    "t_exposed_s",
+    "t_batch_s",
+    "utps",
+    "stps",
+    "flop_per_s_chip",
+    "bytes_per_s_chip",
 )
 
 
@@ -233,7 +248,9 @@ def iter_decode_grid(
             else:
                 bv = b
             r = decode_arrays(m, h, s, mi, hi, tp_v, pp_v, ep_v, bv, ctx_v, sync_s)
-            shape = np.broadcast_shapes(hi.shape, tp_v.shape, pp_v.shape, ep_v.shape, np.shape(bv), ctx_v.shape)
+            shape = np.broadcast_shapes(
+                hi.shape, tp_v.shape, pp_v.shape, ep_v.shape, np.shape(bv), ctx_v.shape
+            )
             valid = np.broadcast_to(_valid(m, mi, tp_v, pp_v, ep_v), shape)
             keep = None if valid.all() else valid
 

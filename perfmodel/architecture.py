@@ -62,7 +62,12 @@ class ModelArrays:
     @property
     def total_params(self) -> np.ndarray:
         """Parameters held in memory (embeddings included only if the scenario counts them)."""
-        return self.always_params + self.experts * self.expert_params + self.lm_head_params + self.embedding_params
+        return (
+            self.always_params
+            + self.experts * self.expert_params
+            + self.lm_head_params
+            + self.embedding_params
+        )
 
     @property
     def active_params(self) -> np.ndarray:

@@ -138,9 +138,7 @@ class Table:
         """The row whose ``name`` is ``name``; ``KeyError`` lists the valid names."""
         hit = self.df.filter(pl.col("name") == name)
         if hit.height == 0:
-            raise UnknownName(
-                f"unknown {self.name} entry {name!r}; valid names: {', '.join(self.names())}"
-            )
+            raise UnknownName(f"unknown {self.name} entry {name!r}; valid names: {', '.join(self.names())}")
         return hit.row(0, named=True)
 
     def as_written(self, column: str, value: float) -> str:
@@ -193,9 +191,7 @@ def _header_problems(
         name, unit = parsed
         col = known.get(name)
         if col is None:
-            problems.append(
-                Problem(file, line, name, cell, "one of the known columns: " + ", ".join(known))
-            )
+            problems.append(Problem(file, line, name, cell, "one of the known columns: " + ", ".join(known)))
             continue
         if name in seen:
             problems.append(Problem(file, line, name, cell, "each column once (duplicate header)"))
@@ -216,7 +212,10 @@ def _header_problems(
             except pint.DimensionalityError:
                 problems.append(
                     Problem(
-                        file, line, name, unit,
+                        file,
+                        line,
+                        name,
+                        unit,
                         f"a unit of {col.dimension_text()} such as {col.unit}",
                     )
                 )
@@ -257,9 +256,8 @@ def _cell(col: Column, text: str, factor: float) -> tuple[object, str | None]:
         if number != int(number):
             return None, col.expected()
         number = int(number)
-    if col.minimum is not None:
-        if number < col.minimum or (col.strict and number == col.minimum):
-            return None, col.expected()
+    if col.minimum is not None and (number < col.minimum or (col.strict and number == col.minimum)):
+        return None, col.expected()
     return (number * factor if col.kind == "float" else number), None
 
 
@@ -277,9 +275,7 @@ def read_table(source: Path | str | bytes, schema: Schema, file: str | None = No
         try:
             raw = path.read_bytes()
         except OSError as e:
-            raise CatalogError(
-            [Problem(file, None, None, None, f"a readable file ({e.strerror})")]
-        ) from None
+            raise CatalogError([Problem(file, None, None, None, f"a readable file ({e.strerror})")]) from None
     text, problems = _decode(raw, file)
     if text is None:
         raise CatalogError(problems)
@@ -361,7 +357,10 @@ def _duplicates(schema: Schema, columns: dict[str, list], lines: tuple[int, ...]
         if key in seen:
             problems.append(
                 Problem(
-                    file, line, "/".join(schema.key), "/".join(map(str, key)),
+                    file,
+                    line,
+                    "/".join(schema.key),
+                    "/".join(map(str, key)),
                     f"a unique value (already used on row {seen[key]})",
                 )
             )

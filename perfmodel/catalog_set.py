@@ -66,7 +66,10 @@ def load_catalogs(
     unknown = set(overrides) - set(schemas)
     if unknown:
         raise CatalogError(
-            [Problem(n, None, None, None, "one of the catalogs: " + ", ".join(schemas)) for n in sorted(unknown)]
+            [
+                Problem(n, None, None, None, "one of the catalogs: " + ", ".join(schemas))
+                for n in sorted(unknown)
+            ]
         )
     folder = Path(directory) if directory is not None else DEFAULT_DIR
     if not folder.is_dir():
@@ -103,7 +106,10 @@ def reference_problems(tables: dict[str, Table], references: tuple[Reference, ..
             if value is not None and value not in valid:
                 problems.append(
                     Problem(
-                        t.path.name, line, column, value,
+                        t.path.name,
+                        line,
+                        column,
+                        value,
                         f"a name from {tables[target].path.name}: {', '.join(sorted(valid))}",
                     )
                 )

@@ -11,14 +11,23 @@ from perfmodel.api import capacity, decode, decode_grid, prepare
 from perfmodel.catalog import InvalidInput
 from perfmodel.catalog_set import load_catalogs
 from perfmodel.cli_common import (
-    Parser, add_common, batch_spec, emit, key_values, non_negative_float, positive_int, run,
+    Parser,
+    add_common,
+    batch_spec,
+    emit,
+    key_values,
+    non_negative_float,
+    positive_int,
+    run,
 )
 from perfmodel.units import Q_
 from perfmodel.validation import reference_cases
 
 
 def _parser() -> Parser:
-    p = Parser(prog="python -m perfmodel", description="Analytical LLM decode model (after arXiv 2507.14397).")
+    p = Parser(
+        prog="python -m perfmodel", description="Analytical LLM decode model (after arXiv 2507.14397)."
+    )
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     c = sub.add_parser("capacity", help="memory one model instance needs")
@@ -65,11 +74,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "capacity":
         setup = prepare(catalogs, args.scenario, args.precision, [args.model])
         cap = capacity(args.model, args.context, args.batch, setup=setup)
-        out = {"model": args.model, "context": args.context, "batch": args.batch, "scenario": setup.scenario.name}
+        out = {
+            "model": args.model,
+            "context": args.context,
+            "batch": args.batch,
+            "scenario": setup.scenario.name,
+        }
         emit(out | cap.as_dict(), args.json, key_values)
     elif args.command == "decode":
         setup = prepare(catalogs, args.scenario, args.precision, [args.model], [args.hardware])
-        r = decode(args.model, args.hardware, args.tp, args.pp, args.ep, args.batch, args.context, sync, setup=setup)
+        r = decode(
+            args.model, args.hardware, args.tp, args.pp, args.ep, args.batch, args.context, sync, setup=setup
+        )
         out = r.as_dict() | {"scenario": setup.scenario.name, "precision": setup.scenario.precision}
         if not r.fits:
             print(
@@ -83,16 +99,28 @@ def main(argv: list[str] | None = None) -> int:
         if suffix not in (".csv", ".parquet"):
             raise InvalidInput(f"--out must end in .csv or .parquet, got {args.out.name!r}")
         df = decode_grid(
-            args.model, args.hardware, tp=args.tp, pp=args.pp, ep=args.ep, batch=args.batch,
-            context=args.context, scenario=args.scenario, precision=args.precision,
-            catalogs=catalogs, sync=sync,
+            args.model,
+            args.hardware,
+            tp=args.tp,
+            pp=args.pp,
+            ep=args.ep,
+            batch=args.batch,
+            context=args.context,
+            scenario=args.scenario,
+            precision=args.precision,
+            catalogs=catalogs,
+            sync=sync,
         )
         args.out.parent.mkdir(parents=True, exist_ok=True)
         if suffix == ".csv":
             df.write_csv(args.out)
         else:
             df.write_parquet(args.out)
-        emit({"rows": df.height, "out": str(args.out)}, args.json, lambda d: f"wrote {d['rows']:,} configurations to {d['out']}")
+        emit(
+            {"rows": df.height, "out": str(args.out)},
+            args.json,
+            lambda d: f"wrote {d['rows']:,} configurations to {d['out']}",
+        )
     return 0
 
 
@@ -108,8 +136,14 @@ def _validate(catalogs, as_json: bool) -> int:
     if as_json:
         emit({"cases": df.to_dicts(), "summary": summary}, True, str)
     else:
-        with pl.Config(tbl_rows=-1, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True,
-                       float_precision=3, tbl_width_chars=200, tbl_cols=-1):
+        with pl.Config(
+            tbl_rows=-1,
+            tbl_hide_dataframe_shape=True,
+            tbl_hide_column_data_types=True,
+            float_precision=3,
+            tbl_width_chars=200,
+            tbl_cols=-1,
+        ):
             print(df.with_columns(pl.col("error") * 100).rename({"error": "error_%"}))
         print(key_values(summary))
     return 1 if summary["gated_failures"] else 0

@@ -9,7 +9,11 @@ import numpy as np
 from perfmodel.catalog import Table
 
 #: A precision without its own column runs at the next wider precision's rate.
-_FALLBACK = {"fp4": ("tensor_fp4", "tensor_fp8", "tensor_bf16"), "fp8": ("tensor_fp8", "tensor_bf16"), "bf16": ("tensor_bf16",)}
+_FALLBACK = {
+    "fp4": ("tensor_fp4", "tensor_fp8", "tensor_bf16"),
+    "fp8": ("tensor_fp8", "tensor_bf16"),
+    "bf16": ("tensor_bf16",),
+}
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,9 @@ class HardwareArrays:
         return self.names.index(name)
 
 
-def hardware_arrays(hardware: Table, names: list[str] | None = None, precision: str = "fp8") -> HardwareArrays:
+def hardware_arrays(
+    hardware: Table, names: list[str] | None = None, precision: str = "fp8"
+) -> HardwareArrays:
     """Arrays for ``names`` (default: all) with tensor throughput at ``precision``."""
     names = names or hardware.names()
     rows = [hardware.row(n) for n in names]

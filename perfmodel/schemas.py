@@ -38,9 +38,7 @@ def _model_rules(r: dict) -> Iterable[tuple[str, str]]:
                 yield c, "a value: MoE models (experts set) need ffn_expert and experts_per_token"
         if r["experts_per_token"] and r["experts_per_token"] > r["experts"]:
             yield "experts_per_token", f"at most experts ({r['experts']})"
-        dense_layers = (r["first_dense"] or 0) + (
-            r["layers"] - (r["first_dense"] or 0) - moe_layer_count(r)
-        )
+        dense_layers = (r["first_dense"] or 0) + (r["layers"] - (r["first_dense"] or 0) - moe_layer_count(r))
         if dense_layers and r["ffn_dense"] is None:
             yield "ffn_dense", f"a value: this model has {dense_layers} dense FFN layers"
     else:
@@ -98,9 +96,9 @@ MODELS = Schema(
 
 
 def _hardware_rules(r: dict) -> Iterable[tuple[str, str]]:
-    if r["scaleout_sync_latency"] is not None and r["sync_latency"] is not None:
-        if r["scaleout_sync_latency"] < r["sync_latency"]:
-            yield "scaleout_sync_latency", "at least sync_latency (scale-out is not faster than scale-up)"
+    out, up = r["scaleout_sync_latency"], r["sync_latency"]
+    if out is not None and up is not None and out < up:
+        yield "scaleout_sync_latency", "at least sync_latency (scale-out is not faster than scale-up)"
 
 
 HARDWARE = Schema(
@@ -112,14 +110,28 @@ HARDWARE = Schema(
         Column("mem_bw", "float", "B/s", doc="main-memory bandwidth per chip"),
         Column("mem_capacity", "float", "B", doc="main-memory capacity per chip"),
         Column("tensor_bf16", "float", "FLOP/s", doc="dense BF16 tensor throughput per chip"),
-        Column("tensor_fp8", "float", "FLOP/s", required=False,
-               doc="dense FP8 tensor throughput; empty = runs at the BF16 rate"),
-        Column("tensor_fp4", "float", "FLOP/s", required=False,
-               doc="dense FP4 tensor throughput; empty = runs at the FP8 rate"),
+        Column(
+            "tensor_fp8",
+            "float",
+            "FLOP/s",
+            required=False,
+            doc="dense FP8 tensor throughput; empty = runs at the BF16 rate",
+        ),
+        Column(
+            "tensor_fp4",
+            "float",
+            "FLOP/s",
+            required=False,
+            doc="dense FP4 tensor throughput; empty = runs at the FP8 rate",
+        ),
         Column("scalar", "float", "FLOP/s", doc="non-tensor (vector FP32) throughput per chip"),
         _count("scaleup_domain", "chips in one scale-up (e.g. NVLink) domain", required=True),
-        Column("scaleup_bw_bidir", "float", "B/s",
-               doc="scale-up link bandwidth per chip, both directions (datasheet figure)"),
+        Column(
+            "scaleup_bw_bidir",
+            "float",
+            "B/s",
+            doc="scale-up link bandwidth per chip, both directions (datasheet figure)",
+        ),
         Column("sync_latency", "float", "s", doc="latency of one collective inside the domain"),
         Column("scaleout_bw_bidir", "float", "B/s", doc="scale-out bandwidth per chip, both directions"),
         Column("scaleout_sync_latency", "float", "s", doc="latency of one collective across domains"),
@@ -144,11 +156,18 @@ SCENARIOS = Schema(
         Column("precision", "text", choices=PRECISIONS, doc="weight precision and tensor-FLOPS column"),
         Column("kv_precision", "text", choices=PRECISIONS, doc="KV-cache element precision"),
         Column("activation_precision", "text", choices=PRECISIONS, doc="activations in collectives"),
-        Column("param_counts", "text", choices=("published", "scenario"),
-               doc="published architecture, or the per-model counts in scenario_models.csv"),
+        Column(
+            "param_counts",
+            "text",
+            choices=("published", "scenario"),
+            doc="published architecture, or the per-model counts in scenario_models.csv",
+        ),
         Column("include_embeddings", "bool", doc="count embedding and LM-head weights"),
-        Column("collective_bandwidth", "bool",
-               doc="add message size / link bandwidth to each collective's latency"),
+        Column(
+            "collective_bandwidth",
+            "bool",
+            doc="add message size / link bandwidth to each collective's latency",
+        ),
         _count("sync_chips_a", "chips of the first collective-latency anchor"),
         Column("sync_a", "float", "s", required=False, doc="collective latency at sync_chips_a"),
         _count("sync_chips_b", "chips of the second collective-latency anchor"),
@@ -161,9 +180,9 @@ SCENARIOS = Schema(
 
 
 def _override_rules(r: dict) -> Iterable[tuple[str, str]]:
-    if r["active_params"] is not None and r["total_params"] is not None:
-        if r["active_params"] > r["total_params"]:
-            yield "active_params", f"at most total_params ({r['total_params']:g})"
+    active, total = r["active_params"], r["total_params"]
+    if active is not None and total is not None and active > total:
+        yield "active_params", f"at most total_params ({total:g})"
 
 
 SCENARIO_MODELS = Schema(

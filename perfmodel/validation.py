@@ -56,15 +56,49 @@ def reference_cases(catalogs: Catalogs | None = None) -> pl.DataFrame:
     for row in _rows("liminal_system_scale.csv"):
         model = row.pop("model")
         for tp in (8, 128):
-            one = decode(model, SYSTEM_SCALE_HARDWARE, tp=tp, batch=1, context=SYSTEM_SCALE_CONTEXT, setup=setup)
-            full = decode(model, SYSTEM_SCALE_HARDWARE, tp=tp, batch="max", context=SYSTEM_SCALE_CONTEXT, setup=setup)
+            one = decode(
+                model, SYSTEM_SCALE_HARDWARE, tp=tp, batch=1, context=SYSTEM_SCALE_CONTEXT, setup=setup
+            )
+            full = decode(
+                model, SYSTEM_SCALE_HARDWARE, tp=tp, batch="max", context=SYSTEM_SCALE_CONTEXT, setup=setup
+            )
             case = f"TP{tp} T=128K"
-            out.append(("system_scale", model, case + " B=1", "utps", float(row[f"utps_tp{tp}"]),
-                        one.utps.m, THROUGHPUT_RTOL, model not in moe))
-            out.append(("system_scale", model, case + f" B=max({full.batch})", "stps", float(row[f"stps_tp{tp}"]),
-                        full.stps.m, THROUGHPUT_RTOL, True))
-            out.append(("system_scale", model, case + f" B=max({full.batch})", "utps",
-                        float(row[f"utps_at_stps_tp{tp}"]), full.utps.m, THROUGHPUT_RTOL, model not in moe))
+            out.append(
+                (
+                    "system_scale",
+                    model,
+                    case + " B=1",
+                    "utps",
+                    float(row[f"utps_tp{tp}"]),
+                    one.utps.m,
+                    THROUGHPUT_RTOL,
+                    model not in moe,
+                )
+            )
+            out.append(
+                (
+                    "system_scale",
+                    model,
+                    case + f" B=max({full.batch})",
+                    "stps",
+                    float(row[f"stps_tp{tp}"]),
+                    full.stps.m,
+                    THROUGHPUT_RTOL,
+                    True,
+                )
+            )
+            out.append(
+                (
+                    "system_scale",
+                    model,
+                    case + f" B=max({full.batch})",
+                    "utps",
+                    float(row[f"utps_at_stps_tp{tp}"]),
+                    full.utps.m,
+                    THROUGHPUT_RTOL,
+                    model not in moe,
+                )
+            )
     df = pl.DataFrame(
         out,
         schema=["table", "model", "case", "quantity", "reference", "modelled", "tolerance", "gated"],

@@ -9,8 +9,22 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-_DRAM = ["#08306b", "#08519c", "#2171b5", "#4292c6", "#6baed6", "#9ecae1", "#3182bd", "#1c4f8a", "#5b8fc7",
-         "#0b3d73", "#2f6fae", "#7fb2de", "#165a9c", "#4d87c0"]
+_DRAM = [
+    "#08306b",
+    "#08519c",
+    "#2171b5",
+    "#4292c6",
+    "#6baed6",
+    "#9ecae1",
+    "#3182bd",
+    "#1c4f8a",
+    "#5b8fc7",
+    "#0b3d73",
+    "#2f6fae",
+    "#7fb2de",
+    "#165a9c",
+    "#4d87c0",
+]
 _SRAM = ["#d94801", "#f16913", "#fd8d3c", "#a63603", "#fdae6b", "#e6550d", "#b84c07"]
 
 
@@ -30,8 +44,9 @@ def design_colors(designs: pl.DataFrame) -> alt.Scale:
     return alt.Scale(domain=domain, range=colors)
 
 
-def frontier_chart(points: pl.DataFrame, metric: str = "tokens_per_usd", title: str = "",
-                   marks: pl.DataFrame | None = None) -> alt.Chart:
+def frontier_chart(
+    points: pl.DataFrame, metric: str = "tokens_per_usd", title: str = "", marks: pl.DataFrame | None = None
+) -> alt.Chart:
     """UTPS against ``metric`` along each design's Pareto frontier (log-log).
 
     ``marks`` (optional) adds labelled points, e.g. the baseline and trade-off configurations.
@@ -42,19 +57,27 @@ def frontier_chart(points: pl.DataFrame, metric: str = "tokens_per_usd", title: 
         x=alt.X("utps:Q", scale=alt.Scale(type="log"), title="UTPS: tokens/s per user"),
         y=alt.Y(f"{metric}:Q", scale=alt.Scale(type="log"), title=label),
         color=alt.Color("hardware:N", scale=design_colors(points), title="design"),
-        tooltip=["hardware", "memory_class", alt.Tooltip("utps:Q", format=",.0f"),
-                 alt.Tooltip(f"{metric}:Q", format=",.4~g"), "chips", "batch", "users"],
+        tooltip=[
+            "hardware",
+            "memory_class",
+            alt.Tooltip("utps:Q", format=",.0f"),
+            alt.Tooltip(f"{metric}:Q", format=",.4~g"),
+            "chips",
+            "batch",
+            "users",
+        ],
     )
     chart = base.mark_line(point=True, interpolate="step-after", opacity=0.85)
     if marks is not None and marks.height:
-        m = alt.Chart(marks.select("utps", metric, "label")).encode(
-            x="utps:Q", y=f"{metric}:Q"
+        m = alt.Chart(marks.select("utps", metric, "label")).encode(x="utps:Q", y=f"{metric}:Q")
+        chart = (
+            chart
+            + m.mark_point(size=180, shape="diamond", filled=True, color="black")
+            + m.mark_text(dx=8, dy=-10, align="left", fontWeight="bold").encode(text="label:N")
         )
-        chart = chart + m.mark_point(size=180, shape="diamond", filled=True, color="black") + m.mark_text(
-            dx=8, dy=-10, align="left", fontWeight="bold"
-        ).encode(text="label:N")
     heading = alt.TitleParams(
-        title or f"UTPS against {label}", subtitle="DRAM designs in blue, SRAM designs in orange; each step is a configuration"
+        title or f"UTPS against {label}",
+        subtitle="DRAM designs in blue, SRAM designs in orange; each step is a configuration",
     )
     return chart.properties(width=560, height=340, title=heading)
 
@@ -79,13 +102,20 @@ def _stacked(ranked: pl.DataFrame, parts: dict[str, str], unit: str, title: str)
 
 def cost_breakdown_chart(ranked: pl.DataFrame) -> alt.Chart:
     """$/Mtok of each design meeting the floor, split into capital, energy and other."""
-    parts = {"capex_usd_per_mtok": "capital", "energy_usd_per_mtok": "energy", "other_usd_per_mtok": "building + maintenance"}
+    parts = {
+        "capex_usd_per_mtok": "capital",
+        "energy_usd_per_mtok": "energy",
+        "other_usd_per_mtok": "building + maintenance",
+    }
     return _stacked(ranked, parts, "USD per million tokens", "Cost per million tokens")
 
 
 def carbon_breakdown_chart(ranked: pl.DataFrame) -> alt.Chart:
     """gCO2e/Mtok of each design meeting the floor, split into operational and embodied."""
-    parts = {"operational_gco2e_per_mtok": "operational (grid)", "embodied_gco2e_per_mtok": "embodied (manufacturing)"}
+    parts = {
+        "operational_gco2e_per_mtok": "operational (grid)",
+        "embodied_gco2e_per_mtok": "embodied (manufacturing)",
+    }
     return _stacked(ranked, parts, "gCO2e per million tokens", "Carbon per million tokens")
 
 
@@ -98,8 +128,11 @@ def efficiency_bars(ranked: pl.DataFrame, metric: str = "tokens_per_usd") -> alt
         .encode(
             y=alt.Y("hardware:N", sort="-x", title=None),
             x=alt.X(f"{metric}:Q", title=METRIC_LABELS[metric]),
-            color=alt.Color("memory_class:N", scale=alt.Scale(domain=["DRAM", "SRAM"], range=["#2171b5", "#f16913"]),
-                            title="memory"),
+            color=alt.Color(
+                "memory_class:N",
+                scale=alt.Scale(domain=["DRAM", "SRAM"], range=["#2171b5", "#f16913"]),
+                title="memory",
+            ),
             tooltip=["hardware", "memory_class", alt.Tooltip(f"{metric}:Q", format=",.4~g")],
         )
         .properties(width=420, height=max(80, 22 * rows.height), title=METRIC_LABELS[metric])
@@ -121,8 +154,12 @@ def time_breakdown_chart(ranked: pl.DataFrame) -> alt.Chart:
         overlapped=pl.max_horizontal("t_compute_s", "t_mem_s")
     )
     rows = rows.with_columns(
-        compute_ms=pl.when(pl.col("t_compute_s") >= pl.col("t_mem_s")).then(pl.col("overlapped")).otherwise(0.0) * 1e3,
-        memory_ms=pl.when(pl.col("t_compute_s") < pl.col("t_mem_s")).then(pl.col("overlapped")).otherwise(0.0) * 1e3,
+        compute_ms=pl.when(pl.col("t_compute_s") >= pl.col("t_mem_s"))
+        .then(pl.col("overlapped"))
+        .otherwise(0.0)
+        * 1e3,
+        memory_ms=pl.when(pl.col("t_compute_s") < pl.col("t_mem_s")).then(pl.col("overlapped")).otherwise(0.0)
+        * 1e3,
         exposed_ms=pl.col("t_exposed_s") * 1e3,
     )
     parts = {"compute_ms": "compute-bound", "memory_ms": "memory-bound", "exposed_ms": "exposed collectives"}

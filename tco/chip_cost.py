@@ -43,7 +43,9 @@ def _bottom_up(t: pl.DataFrame, bound: str = "") -> tuple[np.ndarray, np.ndarray
     """Die, memory and total cost per chip with wafer and memory prices at ``bound`` (_low/_high)."""
     area = t["die_area"].to_numpy()
     good_per_wafer = np.where(
-        t["wafer_scale"].to_numpy(), 1.0, dies_per_wafer(area) * murphy_yield(area, t["defect_density"].to_numpy())
+        t["wafer_scale"].to_numpy(),
+        1.0,
+        dies_per_wafer(area) * murphy_yield(area, t["defect_density"].to_numpy()),
     )
     wafer = t[f"wafer_cost{bound}"].fill_null(t["wafer_cost"]).to_numpy()
     per_byte = t[f"cost{bound}"].fill_null(t["cost"]).to_numpy()

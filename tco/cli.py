@@ -22,8 +22,13 @@ def _add_question(p: Parser, many: bool = False) -> None:
     """Flags every economics command shares; ``many``: several models and contexts (a report)."""
     nargs = "+" if many else None
     p.add_argument("--model", required=True, nargs=nargs, help="model(s) from models.csv")
-    p.add_argument("--context", type=positive_int, nargs=nargs, default=[4096] if many else 4096,
-                   help="tokens per sequence (default 4096)")
+    p.add_argument(
+        "--context",
+        type=positive_int,
+        nargs=nargs,
+        default=[4096] if many else 4096,
+        help="tokens per sequence (default 4096)",
+    )
     p.add_argument("--min-utps", type=non_negative_float, default=0.0, help="UTPS floor [tokens/s per user]")
     p.add_argument("--region", help="site from datacenter.csv (default us-average)")
     p.add_argument("--objective", choices=tuple(OBJECTIVES), default="tokens_per_usd")
@@ -60,8 +65,14 @@ def fraction(text: str) -> float:
 def _evaluate(args):
     catalogs = load_catalogs(args.catalogs)
     return evaluate(
-        args.model, args.context, region=args.region, hardware=args.hardware, catalogs=catalogs,
-        scenario=args.scenario, precision=args.precision, power_model=args.power_model,
+        args.model,
+        args.context,
+        region=args.region,
+        hardware=args.hardware,
+        catalogs=catalogs,
+        scenario=args.scenario,
+        precision=args.precision,
+        power_model=args.power_model,
     )
 
 
@@ -77,16 +88,33 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "report":
         paths = report(
-            args.model, args.out, args.context, args.min_utps, args.region, args.objective, args.slowdown,
-            load_catalogs(args.catalogs), args.scenario, args.precision, command=shlex.join(["python", "-m", "tco", *(argv or sys.argv[1:])]),
+            args.model,
+            args.out,
+            args.context,
+            args.min_utps,
+            args.region,
+            args.objective,
+            args.slowdown,
+            load_catalogs(args.catalogs),
+            args.scenario,
+            args.precision,
+            command=shlex.join(["python", "-m", "tco", *(argv or sys.argv[1:])]),
             progress=True,
         )
-        emit({k: str(v) for k, v in paths.items()}, args.json, lambda d: f"wrote {d['html']} and {d['markdown']}")
+        emit(
+            {k: str(v) for k, v in paths.items()},
+            args.json,
+            lambda d: f"wrote {d['html']} and {d['markdown']}",
+        )
         return 0
     ev = _evaluate(args)
     if args.command == "rank":
         ranked = select(ev, args.min_utps, args.objective)
-        emit(ranked.to_dicts(), args.json, lambda _: _header(ev, args) + "\n" + rank_table(ranked, args.objective))
+        emit(
+            ranked.to_dicts(),
+            args.json,
+            lambda _: _header(ev, args) + "\n" + rank_table(ranked, args.objective),
+        )
     elif args.command == "sensitivity":
         table = sensitivity(ev, args.min_utps, args.objective)
         emit(table.to_dicts(), args.json, lambda _: _header(ev, args) + "\n" + str(table))

@@ -77,11 +77,15 @@ def cost_frame(
     if power_model not in ("activity", "tdp"):
         raise ValueError(f"power model must be 'activity' or 'tdp', got {power_model!r}")
     hw = perf.schema["hardware"]
-    c = chips.filter(pl.col("hardware").is_in(hw.categories.to_list())).with_columns(pl.col("hardware").cast(hw))
+    c = chips.filter(pl.col("hardware").is_in(hw.categories.to_list())).with_columns(
+        pl.col("hardware").cast(hw)
+    )
     df = perf.join(c, on="hardware", how="left")
     flop_scale = PRECISION_BYTES[precision]
-    active = pl.col("static_power_w") + pl.col("energy_per_flop_j") * flop_scale * pl.col("flop_per_s_chip") + (
-        pl.col("memory_energy_j_per_bit") * _BITS_PER_BYTE * pl.col("bytes_per_s_chip")
+    active = (
+        pl.col("static_power_w")
+        + pl.col("energy_per_flop_j") * flop_scale * pl.col("flop_per_s_chip")
+        + (pl.col("memory_energy_j_per_bit") * _BITS_PER_BYTE * pl.col("bytes_per_s_chip"))
     )
     active = pl.min_horizontal(active, pl.col("tdp_w")) if power_model == "activity" else pl.col("tdp_w")
     u = site.utilization
@@ -91,24 +95,36 @@ def cost_frame(
         1.0 + site.system_cost_fraction
     )
     hour = 3600.0
-    df = df.with_columns(
-        chip_power_w=active,
-        avg_chip_power_w=u * active + (1.0 - u) * idle,
-        capital_usd=capital,
-    ).with_columns(
-        wall_power_w=pl.col("avg_chip_power_w") * (1.0 + site.host_overhead) * site.pue * chips_n,
-        capex_usd_per_hour=chips_n * pl.col("capital_usd") / site.lifetime * hour,
-        other_usd_per_hour=chips_n * hour * (
-            site.build_cost * pl.col("tdp_w") * (1.0 + site.host_overhead) / site.build_lifetime
-            + pl.col("capital_usd") * site.maintenance
-        ),
-    ).with_columns(
-        energy_usd_per_hour=pl.col("wall_power_w") * site.energy_price * hour,
-    ).with_columns(
-        usd_per_hour=pl.col("capex_usd_per_hour") + pl.col("energy_usd_per_hour") + pl.col("other_usd_per_hour"),
-        tokens_per_hour=pl.col("stps") * u * hour,
-        operational_g_per_hour=pl.col("wall_power_w") * site.grid_intensity * hour,
-        embodied_g_per_hour=chips_n * (pl.col("embodied_chip_g") + site.system_embodied) / site.lifetime * hour,
+    df = (
+        df.with_columns(
+            chip_power_w=active,
+            avg_chip_power_w=u * active + (1.0 - u) * idle,
+            capital_usd=capital,
+        )
+        .with_columns(
+            wall_power_w=pl.col("avg_chip_power_w") * (1.0 + site.host_overhead) * site.pue * chips_n,
+            capex_usd_per_hour=chips_n * pl.col("capital_usd") / site.lifetime * hour,
+            other_usd_per_hour=chips_n
+            * hour
+            * (
+                site.build_cost * pl.col("tdp_w") * (1.0 + site.host_overhead) / site.build_lifetime
+                + pl.col("capital_usd") * site.maintenance
+            ),
+        )
+        .with_columns(
+            energy_usd_per_hour=pl.col("wall_power_w") * site.energy_price * hour,
+        )
+        .with_columns(
+            usd_per_hour=pl.col("capex_usd_per_hour")
+            + pl.col("energy_usd_per_hour")
+            + pl.col("other_usd_per_hour"),
+            tokens_per_hour=pl.col("stps") * u * hour,
+            operational_g_per_hour=pl.col("wall_power_w") * site.grid_intensity * hour,
+            embodied_g_per_hour=chips_n
+            * (pl.col("embodied_chip_g") + site.system_embodied)
+            / site.lifetime
+            * hour,
+        )
     )
     per_mtok = _MTOK / pl.col("tokens_per_hour")
     df = df.with_columns(
@@ -124,8 +140,19 @@ def cost_frame(
         gco2e_per_mtok=pl.col("operational_gco2e_per_mtok") + pl.col("embodied_gco2e_per_mtok"),
     )
     return df.drop(
-        "avg_chip_power_w", "capital_usd", "operational_g_per_hour", "embodied_g_per_hour",
-        "die_cost_usd", "memory_cost_usd", "packaging_cost_usd", "market_price_usd", "markup",
-        "price_low_usd", "price_high_usd", "energy_per_flop_j", "memory_energy_j_per_bit",
-        "static_power_w", "bottom_up_cost_usd",
+        "avg_chip_power_w",
+        "capital_usd",
+        "operational_g_per_hour",
+        "embodied_g_per_hour",
+        "die_cost_usd",
+        "memory_cost_usd",
+        "packaging_cost_usd",
+        "market_price_usd",
+        "markup",
+        "price_low_usd",
+        "price_high_usd",
+        "energy_per_flop_j",
+        "memory_energy_j_per_bit",
+        "static_power_w",
+        "bottom_up_cost_usd",
     )

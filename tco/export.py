@@ -16,7 +16,9 @@ def neutralize(text: str | None) -> str | None:
 
 def safe_csv(df: pl.DataFrame) -> bytes:
     """``df`` as CSV bytes with every text cell neutralized (numbers are left as numbers)."""
-    text_cols = [c for c, t in df.schema.items() if t in (pl.String, pl.Categorical) or isinstance(t, pl.Enum)]
+    text_cols = [
+        c for c, t in df.schema.items() if t in (pl.String, pl.Categorical) or isinstance(t, pl.Enum)
+    ]
     risky = r"^[=+\-@\t\r]"
     cleaned = df.with_columns(
         pl.when(pl.col(c).cast(pl.String).str.contains(risky))

@@ -54,8 +54,18 @@ def rank_rows(ranked: pl.DataFrame) -> list[list[str]]:
 
 
 RANK_HEADER = [
-    "#", "hardware", "memory", "chips (tp x pp x ep)", "batch", "UTPS [tok/s]", "STPS [tok/s]",
-    "tokens/$", "$/Mtok", "tokens/J", "gCO2e/Mtok", "limited by / why not",
+    "#",
+    "hardware",
+    "memory",
+    "chips (tp x pp x ep)",
+    "batch",
+    "UTPS [tok/s]",
+    "STPS [tok/s]",
+    "tokens/$",
+    "$/Mtok",
+    "tokens/J",
+    "gCO2e/Mtok",
+    "limited by / why not",
 ]
 
 

@@ -23,7 +23,12 @@ from tco.chip_cost import chip_table
 from tco.economics import PowerModel, Site, cost_frame, load_site
 
 #: Objective -> True when larger is better.
-OBJECTIVES = {"tokens_per_usd": True, "tokens_per_joule": True, "usd_per_mtok": False, "gco2e_per_mtok": False}
+OBJECTIVES = {
+    "tokens_per_usd": True,
+    "tokens_per_joule": True,
+    "usd_per_mtok": False,
+    "gco2e_per_mtok": False,
+}
 SEARCH_TP = tuple(2**i for i in range(11))  # 1 .. 1024
 SEARCH_PP = (1, 2, 4, 8, 16, 32, 64)
 SEARCH_EP = (1, 2, 4, 8, 16, 32, 64)
@@ -34,12 +39,42 @@ NEAR_FASTEST = 0.95
 MAX_CHIPS = 4096
 
 RANK_COLUMNS = (
-    "rank", "hardware", "memory_technology", "memory_class", "chips", "tp", "pp", "ep", "batch", "users",
-    "utps", "stps", "stps_per_chip", "tokens_per_usd", "tokens_per_joule", "usd_per_mtok",
-    "capex_usd_per_mtok", "energy_usd_per_mtok", "other_usd_per_mtok", "gco2e_per_mtok",
-    "operational_gco2e_per_mtok", "embodied_gco2e_per_mtok", "usd_per_hour", "wall_power_w",
-    "price_usd", "price_is_estimate", "price_type", "meets_floor", "reason", "bottleneck",
-    "memory_needed_gib", "memory_available_gib", "t_compute_s", "t_mem_s", "t_exposed_s", "t_batch_s",
+    "rank",
+    "hardware",
+    "memory_technology",
+    "memory_class",
+    "chips",
+    "tp",
+    "pp",
+    "ep",
+    "batch",
+    "users",
+    "utps",
+    "stps",
+    "stps_per_chip",
+    "tokens_per_usd",
+    "tokens_per_joule",
+    "usd_per_mtok",
+    "capex_usd_per_mtok",
+    "energy_usd_per_mtok",
+    "other_usd_per_mtok",
+    "gco2e_per_mtok",
+    "operational_gco2e_per_mtok",
+    "embodied_gco2e_per_mtok",
+    "usd_per_hour",
+    "wall_power_w",
+    "price_usd",
+    "price_is_estimate",
+    "price_type",
+    "meets_floor",
+    "reason",
+    "bottleneck",
+    "memory_needed_gib",
+    "memory_available_gib",
+    "t_compute_s",
+    "t_mem_s",
+    "t_exposed_s",
+    "t_batch_s",
 )
 
 
@@ -91,7 +126,16 @@ def evaluate(
     chips = chip_table(catalogs)
     frame = cost_frame(perf, chips, site, setup.scenario.precision, power_model)
     return Evaluation(
-        perf, chips, frame, model, context, site, setup.scenario.name, setup.scenario.precision, catalogs, power_model
+        perf,
+        chips,
+        frame,
+        model,
+        context,
+        site,
+        setup.scenario.name,
+        setup.scenario.precision,
+        catalogs,
+        power_model,
     )
 
 
@@ -104,7 +148,9 @@ def _bottleneck() -> pl.Expr:
     }
     share = pl.max_horizontal(*shares.values())
     label = pl.when(shares["collectives"] >= share).then(pl.lit("collectives"))
-    label = label.when(shares["compute"] >= share).then(pl.lit("compute")).otherwise(pl.lit("memory bandwidth"))
+    label = (
+        label.when(shares["compute"] >= share).then(pl.lit("compute")).otherwise(pl.lit("memory bandwidth"))
+    )
     return pl.format("{} ({}% of T_batch)", label, (share * 100).round(0).cast(pl.Int64))
 
 
@@ -138,7 +184,9 @@ def select(ev: Evaluation, min_utps: float = 0.0, objective: str = "tokens_per_u
             meets_floor=pl.lit(False),
             reason=pl.format(
                 "best UTPS {} tokens/s < floor {}, limited by {}",
-                pl.col("best_utps").round(1), pl.lit(f"{min_utps:g}"), pl.col("bottleneck"),
+                pl.col("best_utps").round(1),
+                pl.lit(f"{min_utps:g}"),
+                pl.col("bottleneck"),
             ),
         )
         .drop("best_utps")
@@ -153,13 +201,18 @@ def select(ev: Evaluation, min_utps: float = 0.0, objective: str = "tokens_per_u
             meets_floor=pl.lit(False),
             reason=pl.format(
                 "does not fit: needs {} GiB at batch 1, the largest instance searched ({} chips) holds {} GiB",
-                pl.col("memory_needed_gib").round(1), pl.col("chips"), pl.col("memory_available_gib").round(1),
+                pl.col("memory_needed_gib").round(1),
+                pl.col("chips"),
+                pl.col("memory_available_gib").round(1),
             ),
         )
     )
     nan = float("nan")
     nofit = nofit.with_columns(
-        [pl.lit(nan).alias(c) for c in ("tokens_per_usd", "tokens_per_joule", "usd_per_mtok", "gco2e_per_mtok")]
+        [
+            pl.lit(nan).alias(c)
+            for c in ("tokens_per_usd", "tokens_per_joule", "usd_per_mtok", "gco2e_per_mtok")
+        ]
     )
     ranked = pl.concat(
         [

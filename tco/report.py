@@ -51,7 +51,9 @@ class Section:
 def answer_sentence(ranked: pl.DataFrame, model: str, min_utps: float, objective: str) -> str:
     """The ranking's answer in one sentence."""
     meeting = ranked.filter("meets_floor")
-    floor = f"a floor of {min_utps:,.0f} tokens/s per user" if min_utps > 0 else "no floor on tokens/s per user"
+    floor = (
+        f"a floor of {min_utps:,.0f} tokens/s per user" if min_utps > 0 else "no floor on tokens/s per user"
+    )
     if meeting.height == 0:
         return f"No design in the catalog serves {model} with {floor}; the table says what each one reaches."
     top = meeting.row(0, named=True)
@@ -77,7 +79,11 @@ def build_section(ev: Evaluation, min_utps: float, objective: str, slowdown: flo
     )
     marks = pl.DataFrame(
         [
-            {"utps": t[k]["utps"], "tokens_per_usd": t[k]["tokens_per_usd"], "label": f"{t['hardware']} {name}"}
+            {
+                "utps": t[k]["utps"],
+                "tokens_per_usd": t[k]["tokens_per_usd"],
+                "label": f"{t['hardware']} {name}",
+            }
             for t in tradeoffs[:1]
             for k, name in (("baseline", "fastest"), ("tradeoff", f"-{slowdown:.0%}"))
         ]
@@ -112,7 +118,8 @@ def header_lines(catalogs: Catalogs, ev: Evaluation, command: str) -> list[str]:
         f"Generated {dt.date.today().isoformat()} by liminal-tco {version('liminal-tco')}.",
         f"Reproduce: `{command}`",
         f"Catalog version {catalogs.digest()} (SHA-256 of the catalog files)"
-        + (f"; from the user's folder: {', '.join(user)}" if user else "; packaged defaults") + ".",
+        + (f"; from the user's folder: {', '.join(user)}" if user else "; packaged defaults")
+        + ".",
         f"Scenario {ev.scenario}, {ev.precision} weights; power model {ev.power_model}.",
         f"Site {s.name}: PUE {s.pue:g}, electricity {s.energy_price * kwh:.3g} USD/kWh, grid "
         f"{s.grid_intensity * kwh:.0f} gCO2e/kWh ({s.grid_region}), hardware lifetime "
@@ -143,7 +150,9 @@ def report(
     jobs = [(m, c) for m in models for c in contexts]
     sections, first = [], None
     for model, context in tqdm(jobs, desc="report", disable=not progress, unit="section"):
-        ev = evaluate(model, context, region=region, catalogs=catalogs, scenario=scenario, precision=precision)
+        ev = evaluate(
+            model, context, region=region, catalogs=catalogs, scenario=scenario, precision=precision
+        )
         first = first or ev
         sections.append(build_section(ev, min_utps, objective, slowdown))
     command = command or _command(models, contexts, min_utps, region, objective, slowdown, scenario, out)
@@ -157,7 +166,13 @@ def report(
 
 
 def _command(models, contexts, min_utps, region, objective, slowdown, scenario, out) -> str:
-    parts = ["python -m tco report --model", *models, "--context", *map(str, contexts), f"--min-utps {min_utps:g}"]
+    parts = [
+        "python -m tco report --model",
+        *models,
+        "--context",
+        *map(str, contexts),
+        f"--min-utps {min_utps:g}",
+    ]
     parts += [f"--region {region}"] if region else []
     parts += [f"--objective {objective}", f"--slowdown {slowdown:g}"]
     parts += [f"--scenario {scenario}"] if scenario else []
@@ -169,7 +184,10 @@ def _write_charts(sections: list[Section], out: Path) -> dict[str, Path]:
     for s in sections:
         for name, chart in s.charts.items():
             spec = chart.to_json()
-            for ext, render in (("png", lambda j: vlc.vegalite_to_png(j, scale=2)), ("svg", vlc.vegalite_to_svg)):
+            for ext, render in (
+                ("png", lambda j: vlc.vegalite_to_png(j, scale=2)),
+                ("svg", vlc.vegalite_to_svg),
+            ):
                 path = out / f"{s.slug}-{name}.{ext}"
                 data = render(spec)
                 path.write_bytes(data) if isinstance(data, bytes) else path.write_text(data, encoding="utf-8")
@@ -179,7 +197,9 @@ def _write_charts(sections: list[Section], out: Path) -> dict[str, Path]:
 
 def _blocks(sections: list[Section], header: list[str], objective: str, slowdown: float) -> list[tuple]:
     """The report as a list of (kind, ...) blocks that both renderers walk."""
-    blocks: list[tuple] = [("h1", "LLM inference hardware: tokens per dollar, per joule and per gram of CO2e")]
+    blocks: list[tuple] = [
+        ("h1", "LLM inference hardware: tokens per dollar, per joule and per gram of CO2e")
+    ]
     blocks += [("list", header)]
     for s in sections:
         blocks += [("h2", s.title), ("p", s.answer), ("h3", f"Ranking by {objective.replace('_', ' ')}")]

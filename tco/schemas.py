@@ -12,13 +12,31 @@ from perfmodel.catalog_set import REFERENCES as PERF_REFERENCES
 from perfmodel.schemas import SCHEMAS as PERF_SCHEMAS
 
 
-def _range(name: str, unit: str | None, doc: str, minimum: float = 0.0, strict: bool = True) -> tuple[Column, ...]:
+def _range(
+    name: str, unit: str | None, doc: str, minimum: float = 0.0, strict: bool = True
+) -> tuple[Column, ...]:
     """A value with optional low/high bounds for the sensitivity analysis."""
     kind = "float"
     return (
         Column(name, kind, unit, minimum=minimum, strict=strict, doc=doc),
-        Column(f"{name}_low", kind, unit, required=False, minimum=minimum, strict=strict, doc=f"low bound of {name}"),
-        Column(f"{name}_high", kind, unit, required=False, minimum=minimum, strict=strict, doc=f"high bound of {name}"),
+        Column(
+            f"{name}_low",
+            kind,
+            unit,
+            required=False,
+            minimum=minimum,
+            strict=strict,
+            doc=f"low bound of {name}",
+        ),
+        Column(
+            f"{name}_high",
+            kind,
+            unit,
+            required=False,
+            minimum=minimum,
+            strict=strict,
+            doc=f"high bound of {name}",
+        ),
     )
 
 
@@ -32,6 +50,7 @@ def _bounds_rules(names: tuple[str, ...]):
                 yield f"{n}_low", f"at most {n}"
             if high is not None and high < mid:
                 yield f"{n}_high", f"at least {n}"
+
     return check
 
 
@@ -124,9 +143,13 @@ DATACENTER = Schema(
         Column("build_cost", "float", "USD/W", doc="data-center construction per W of IT load"),
         Column("build_lifetime", "float", "s", doc="amortization period of the building"),
         Column("host_overhead", "float", None, strict=False, doc="host/network power per W of accelerator"),
-        Column("system_cost_fraction", "float", None, strict=False, doc="host+network USD per USD of accelerator"),
+        Column(
+            "system_cost_fraction", "float", None, strict=False, doc="host+network USD per USD of accelerator"
+        ),
         Column("maintenance", "float", "1/s", strict=False, doc="share of capex per unit time"),
-        Column("system_embodied", "float", "gCO2e", strict=False, doc="host share of embodied carbon per chip"),
+        Column(
+            "system_embodied", "float", "gCO2e", strict=False, doc="host share of embodied carbon per chip"
+        ),
         Column("source", "text"),
     ),
     row_check=_site_rules,

@@ -29,8 +29,22 @@ METRICS = {
     "gco2e_per_mtok": False,
 }
 POINT_COLUMNS = (
-    "hardware", "memory_technology", "memory_class", "chips", "tp", "pp", "ep", "batch", "users", "utps",
-    "stps", "stps_per_chip", "tokens_per_usd", "tokens_per_joule", "usd_per_mtok", "gco2e_per_mtok",
+    "hardware",
+    "memory_technology",
+    "memory_class",
+    "chips",
+    "tp",
+    "pp",
+    "ep",
+    "batch",
+    "users",
+    "utps",
+    "stps",
+    "stps_per_chip",
+    "tokens_per_usd",
+    "tokens_per_joule",
+    "usd_per_mtok",
+    "gco2e_per_mtok",
 )
 
 
@@ -40,7 +54,9 @@ def _check_metric(metric: str) -> bool:
     return METRICS[metric]
 
 
-def frontier(frame: pl.DataFrame, metric: str = "tokens_per_usd", by: str | None = "hardware") -> pl.DataFrame:
+def frontier(
+    frame: pl.DataFrame, metric: str = "tokens_per_usd", by: str | None = "hardware"
+) -> pl.DataFrame:
     """Non-dominated (UTPS, ``metric``) points of the fitting rows, per ``by`` group (None: joint).
 
     Sorted by UTPS descending within each group; vectorized (sort + running best).
@@ -48,8 +64,10 @@ def frontier(frame: pl.DataFrame, metric: str = "tokens_per_usd", by: str | None
     larger = _check_metric(metric)
     score = pl.col(metric) if larger else -pl.col(metric)
     keys = [by] if by else []
-    df = frame.filter("fits").with_columns(_score=score).sort(
-        [*keys, "utps", "_score"], descending=[*([False] * len(keys)), True, True]
+    df = (
+        frame.filter("fits")
+        .with_columns(_score=score)
+        .sort([*keys, "utps", "_score"], descending=[*([False] * len(keys)), True, True])
     )
     running = pl.col("_score").cum_max().shift(1)
     running = running.over(by) if by else running
@@ -60,7 +78,9 @@ def _point(row: dict) -> dict:
     return {k: row[k] for k in POINT_COLUMNS if k in row}
 
 
-def tradeoff(ev: Evaluation, hardware: str, slowdown: float = 0.10, objective: str = "tokens_per_usd") -> dict:
+def tradeoff(
+    ev: Evaluation, hardware: str, slowdown: float = 0.10, objective: str = "tokens_per_usd"
+) -> dict:
     """Baseline, trade-off point and the gain of every metric for one design (module doc).
 
     Keys: model, context, hardware, slowdown, actual_slowdown, objective, baseline, tradeoff,
@@ -72,7 +92,9 @@ def tradeoff(ev: Evaluation, hardware: str, slowdown: float = 0.10, objective: s
     larger = _check_metric(objective)
     rows = ev.frame.filter(pl.col("fits") & (pl.col("hardware") == hardware))
     if rows.height == 0:
-        raise InvalidInput(f"{ev.model} fits on no configuration of {hardware} searched (up to the chip limit)")
+        raise InvalidInput(
+            f"{ev.model} fits on no configuration of {hardware} searched (up to the chip limit)"
+        )
     rows = rows.with_columns(pl.col("hardware").cast(pl.String))
     best_utps = rows["utps"].max()
     baseline = rows.filter(pl.col("utps") == best_utps).sort(objective, descending=larger).row(0, named=True)
