@@ -22,4 +22,9 @@ fits = (
     .sort("fewest chips that fit")
 )
 st.subheader("Fewest chips that hold one instance")
-st.dataframe(fits, hide_index=True, width="stretch")
+st.dataframe(
+    fits,
+    hide_index=True,
+    width="stretch",
+    column_config={"best UTPS [tok/s]": st.column_config.NumberColumn(format="%.0f")},
+)

@@ -3,7 +3,7 @@
 import polars as pl
 import streamlit as st
 
-from app_support import OBJECTIVE_LABELS, current
+from app_support import OBJECTIVE_LABELS, RANK_COLUMNS, current
 from tco.charts import frontier_chart
 from tco.tradeoff import METRICS, frontier, tradeoff
 
@@ -43,12 +43,17 @@ st.altair_chart(
     frontier_chart(points, metric, f"{s.design}: UTPS against {OBJECTIVE_LABELS[metric]}", marks),
     width="stretch",
 )
-gains = {k.removeprefix("gain_"): v for k, v in t.items() if k.startswith("gain_")}
-cols = st.columns(len(gains))
-for col, (k, v) in zip(cols, gains.items(), strict=True):
-    col.metric(f"gain in {k.replace('_', ' ')}", f"{v:.2f}x")
-st.dataframe(
-    pl.DataFrame([t["baseline"], t["tradeoff"]]).with_columns(point=pl.Series(["fastest", "trade-off"])),
-    hide_index=True,
-    width="stretch",
-)
+GAIN_LABELS = {
+    "gain_tokens_per_usd": "tokens per dollar",
+    "gain_tokens_per_joule": "tokens per joule",
+    "gain_stps": "throughput per chip",
+    "gain_gco2e_per_mtok": "less CO2e per token",
+}
+cols = st.columns(len(GAIN_LABELS))
+for col, (key, label) in zip(cols, GAIN_LABELS.items(), strict=True):
+    col.metric(label, f"{t[key]:.2f}x")
+points_table = pl.DataFrame([t["baseline"], t["tradeoff"]]).with_columns(point=pl.Series(["fastest", "trade-off"]))
+shown = {"point": st.column_config.TextColumn("point")} | {
+    k: v for k, v in RANK_COLUMNS.items() if k in points_table.columns
+}
+st.dataframe(points_table.select(*shown), column_config=shown, hide_index=True, width="stretch")

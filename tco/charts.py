@@ -91,7 +91,7 @@ def _stacked(ranked: pl.DataFrame, parts: dict[str, str], unit: str, title: str)
         alt.Chart(long)
         .mark_bar()
         .encode(
-            y=alt.Y("hardware:N", sort=order, title=None),
+            y=alt.Y("hardware:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False, labelLimit=160)),
             x=alt.X("value:Q", title=unit, stack="zero"),
             color=alt.Color("part:N", title=None, scale=alt.Scale(domain=list(parts.values()))),
             tooltip=["hardware", "part", alt.Tooltip("value:Q", format=",.4~g")],
@@ -126,7 +126,7 @@ def efficiency_bars(ranked: pl.DataFrame, metric: str = "tokens_per_usd") -> alt
         alt.Chart(rows.select("hardware", "memory_class", metric))
         .mark_bar()
         .encode(
-            y=alt.Y("hardware:N", sort="-x", title=None),
+            y=alt.Y("hardware:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False, labelLimit=160)),
             x=alt.X(f"{metric}:Q", title=METRIC_LABELS[metric]),
             color=alt.Color(
                 "memory_class:N",
