@@ -20,13 +20,11 @@ def si(value: float | None, digits: int = 3) -> str:
 
 
 def usd(value: float | None) -> str:
-    """Dollars with sensible precision: ``$0.0421``, ``$3.37``, ``$27,500``."""
+    """Dollars to 4 significant digits: ``$0.04213``, ``$3.374``, ``$27,500``."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if abs(value) >= 1000:
         return f"${value:,.0f}"
-    if abs(value) >= 1:
-        return f"${value:,.2f}"
     return f"${value:.4g}"
 
 
