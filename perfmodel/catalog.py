@@ -49,9 +49,10 @@ class Column:
     strict: bool = True
     choices: tuple[str, ...] | None = None
     doc: str = ""
+    plausible: tuple[float, float] | None = None  # band in canonical units; outside it: a warning
 
-    def expected(self) -> str:
-        """What a valid cell of this column looks like, in words."""
+    def expected(self, header_unit: str | None = None) -> str:
+        """What a valid cell of this column looks like, in words (in the file's unit if known)."""
         if self.kind == "text":
             return "one of " + ", ".join(self.choices) if self.choices else "non-empty text"
         if self.kind == "bool":
@@ -60,9 +61,22 @@ class Column:
         if self.minimum is not None:
             rel = ">" if self.strict else ">="
             noun += f" {rel} {self.minimum:g}"
-        if self.unit:
+        if header_unit:
+            noun += f" (in {header_unit}, as the header says)"
+        elif self.unit:
             noun += f" in a unit of {self.dimension_text()} (header like {self.name}[{self.unit}])"
         return noun
+
+    def implausible(self, value: float, header_unit: str | None) -> str | None:
+        """What to say about ``value`` (canonical units) outside the plausibility band, else None."""
+        if self.plausible is None or value is None or self.plausible[0] <= value <= self.plausible[1]:
+            return None
+        lo, hi = self.plausible
+        if self.unit and header_unit:
+            to = ureg.parse_expression(header_unit).units
+            lo, hi = (Q_(x, self.unit).to(to).magnitude for x in (lo, hi))
+            return f"a plausible value between {lo:.4g} and {hi:.4g} {header_unit} (check the figure and its unit)"
+        return f"a plausible value between {lo:.4g} and {hi:.4g} (check the figure)"
 
     def dimension_text(self) -> str:
         return str(ureg.Unit(self.unit).dimensionality) if self.unit else "1"
@@ -130,6 +144,7 @@ class Table:
     header_units: dict[str, str]
     lines: tuple[int, ...] = field(repr=False)
     raw: bytes = field(repr=False, default=b"")
+    warnings: tuple[Problem, ...] = ()
 
     def names(self) -> list[str]:
         return self.df["name"].to_list()
@@ -233,31 +248,31 @@ def _header_problems(
     return index, factors, header_units, problems
 
 
-def _cell(col: Column, text: str, factor: float) -> tuple[object, str | None]:
-    """Parse one cell; returns (value, None) or (None, what was expected)."""
+def _cell(col: Column, text: str, factor: float, unit: str | None = None) -> tuple[object, str | None]:
+    """Parse one cell (header unit ``unit``); returns (value, None) or (None, what was expected)."""
     if text == "":
-        return (None, None) if not col.required else (None, col.expected())
+        return (None, None) if not col.required else (None, col.expected(unit))
     if col.kind == "text":
         if col.choices and text not in col.choices:
-            return None, col.expected()
+            return None, col.expected(unit)
         return text, None
     if col.kind == "bool":
         low = text.lower()
         if low in _TRUE or low in _FALSE:
             return low in _TRUE, None
-        return None, col.expected()
+        return None, col.expected(unit)
     try:
         number = float(text)
     except ValueError:
-        return None, col.expected()
+        return None, col.expected(unit)
     if not math.isfinite(number):
-        return None, col.expected()
+        return None, col.expected(unit)
     if col.kind == "int":
         if number != int(number):
-            return None, col.expected()
+            return None, col.expected(unit)
         number = int(number)
     if col.minimum is not None and (number < col.minimum or (col.strict and number == col.minimum)):
-        return None, col.expected()
+        return None, col.expected(unit)
     return (number * factor if col.kind == "float" else number), None
 
 
@@ -265,7 +280,8 @@ def read_table(source: Path | str | bytes, schema: Schema, file: str | None = No
     """Load and validate one catalog CSV (a path, or raw bytes named ``file``).
 
     Lines starting with ``#`` before the header are comments. Raises :class:`CatalogError`
-    listing every problem; warnings (if any) are kept on the error only.
+    listing every problem. Values outside a column's plausibility band load, with a warning
+    on ``Table.warnings`` (and on the error, if there is one).
     """
     path = Path(source) if not isinstance(source, bytes) else Path(file or schema.file)
     file = file or path.name
@@ -299,6 +315,7 @@ def read_table(source: Path | str | bytes, schema: Schema, file: str | None = No
     if problems:
         raise CatalogError(problems)
     columns: dict[str, list] = {c.name: [] for c in schema.columns}
+    warnings: list[Problem] = []
     for line, rec in body:
         if len(rec) != len(header):
             problems.append(
@@ -307,9 +324,13 @@ def read_table(source: Path | str | bytes, schema: Schema, file: str | None = No
             continue
         parsed: dict[str, object] = {c.name: None for c in schema.columns}
         for i, col in index.items():
-            value, expected = _cell(col, rec[i].strip(), factors.get(col.name, 1.0))
+            value, expected = _cell(col, rec[i].strip(), factors.get(col.name, 1.0), header_units.get(col.name))
             if expected is not None:
                 problems.append(Problem(file, line, col.name, rec[i], expected))
+            elif col.kind in ("int", "float"):
+                doubt = col.implausible(value, header_units.get(col.name))
+                if doubt:
+                    warnings.append(Problem(file, line, col.name, rec[i], doubt, "warning"))
             parsed[col.name] = value
         if schema.row_check is not None:
             for column, expected in schema.row_check(parsed):
@@ -319,12 +340,12 @@ def read_table(source: Path | str | bytes, schema: Schema, file: str | None = No
     lines = tuple(line for line, rec in body if len(rec) == len(header))
     problems += _duplicates(schema, columns, lines, file)
     if problems:
-        raise CatalogError(problems)
+        raise CatalogError(problems + warnings)
     df = pl.DataFrame(
         {c.name: pl.Series(c.name, columns[c.name], dtype=_DTYPES[c.kind]) for c in schema.columns}
     )
     units = {c.name: c.unit for c in schema.columns if c.unit}
-    return Table(path.stem, path, df, units, header_units, lines, raw)
+    return Table(path.stem, path, df, units, header_units, lines, raw, tuple(warnings))
 
 
 _DTYPES = {"text": pl.String, "int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean}

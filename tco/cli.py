@@ -1,4 +1,4 @@
-"""``python -m tco {rank,sensitivity,tradeoff,report}``: the economics from the shell."""
+"""``python -m tco {rank,sensitivity,tradeoff,report,catalog}``: the economics from the shell."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from perfmodel.catalog import InvalidInput
 from perfmodel.cli_common import Parser, emit, non_negative_float, positive_int, run
 from perfmodel.schemas import PRECISIONS
+from tco.catalog_tools import add_chip, check, diff
 from tco.catalogs import load_catalogs
 from tco.formatting import rank_table
 from tco.rank import OBJECTIVES, evaluate, select
@@ -52,6 +53,26 @@ def _parser() -> Parser:
     _add_question(r, many=True)
     r.add_argument("--slowdown", type=fraction, default=0.10)
     r.add_argument("--out", type=Path, required=True, help="output folder")
+    c = sub.add_parser("catalog", help="check, diff or extend catalog folders")
+    csub = c.add_subparsers(dest="action", required=True, parser_class=Parser)
+    ck = csub.add_parser("check", help="validate a catalog folder; every problem at once")
+    ck.add_argument("directory", nargs="?", help="catalog folder (default: the packaged catalogs)")
+    ck.add_argument("--json", action="store_true")
+    df = csub.add_parser("diff", help="what changed between two folders and which rankings move")
+    df.add_argument("old")
+    df.add_argument("new")
+    df.add_argument("--model", nargs="+", help="models whose ranking to compare (default: all)")
+    df.add_argument("--json", action="store_true")
+    nc = csub.add_parser("new-chip", help="add a design to a catalog folder from a template row")
+    nc.add_argument("--name", required=True)
+    nc.add_argument(
+        "--from", dest="template", default="xpu-hbm3", help="row to start from (default xpu-hbm3)"
+    )
+    nc.add_argument(
+        "--set", nargs="*", default=[], metavar="COLUMN=VALUE", help="e.g. mem_bw=20TB/s mem_capacity=288GiB"
+    )
+    nc.add_argument("--catalogs", metavar="DIR", required=True, help="folder to write (created if needed)")
+    nc.add_argument("--json", action="store_true")
     return p
 
 
@@ -84,8 +105,49 @@ def _header(ev, args) -> str:
     )
 
 
+def _catalog(args) -> int:
+    if args.action == "check":
+        problems = check(args.directory)
+        errors = [p for p in problems if p.severity == "error"]
+        payload = [p.__dict__ for p in problems]
+        where = args.directory or "the packaged catalogs"
+        emit(
+            payload,
+            args.json,
+            lambda _: "\n".join(
+                [f"{p.severity}: {p}" for p in problems]
+                + [f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s) in {where}"]
+            ),
+        )
+        return 1 if errors else 0
+    if args.action == "diff":
+        d = diff(args.old, args.new, args.model)
+        emit(d, args.json, _render_diff)
+        return 0
+    result = add_chip(args.catalogs, args.name, args.template, args.set)
+    emit(result, args.json, lambda r: f"added {r['name']} to " + " and ".join(r["written"]))
+    return 0
+
+
+def _render_diff(d: dict) -> str:
+    lines = [f"added: {a}" for a in d["added"]] + [f"removed: {r}" for r in d["removed"]]
+    lines += [
+        f"changed: {c['file']}: {c['key']}: {c['column']}: {c['old']} -> {c['new']}" for c in d["changed"]
+    ]
+    sla = d["sla"]
+    lines.append(
+        f"top design at {sla['context']:,} tokens of context and >= {sla['min_utps']:g} tokens/s per user:"
+    )
+    for r in d["rankings"]:
+        mark = "MOVED" if r["moved"] else "same "
+        lines.append(f"  {mark} {r['model']}: {r['before'][0]} -> {r['after'][0]}")
+    return "\n".join(lines or ["no differences"])
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "catalog":
+        return _catalog(args)
     if args.command == "report":
         paths = report(
             args.model,

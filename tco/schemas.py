@@ -13,30 +13,20 @@ from perfmodel.schemas import SCHEMAS as PERF_SCHEMAS
 
 
 def _range(
-    name: str, unit: str | None, doc: str, minimum: float = 0.0, strict: bool = True
+    name: str, unit: str | None, doc: str, strict: bool = True, plausible: tuple[float, float] | None = None
 ) -> tuple[Column, ...]:
     """A value with optional low/high bounds for the sensitivity analysis."""
-    kind = "float"
-    return (
-        Column(name, kind, unit, minimum=minimum, strict=strict, doc=doc),
+    return tuple(
         Column(
-            f"{name}_low",
-            kind,
+            f"{name}{suffix}",
+            "float",
             unit,
-            required=False,
-            minimum=minimum,
+            required=not suffix,
             strict=strict,
-            doc=f"low bound of {name}",
-        ),
-        Column(
-            f"{name}_high",
-            kind,
-            unit,
-            required=False,
-            minimum=minimum,
-            strict=strict,
-            doc=f"high bound of {name}",
-        ),
+            doc=doc + note,
+            plausible=plausible,
+        )
+        for suffix, note in (("", ""), ("_low", " (low bound)"), ("_high", " (high bound)"))
     )
 
 
@@ -68,12 +58,32 @@ HARDWARE_ECONOMICS = Schema(
         Column("name", "text", doc="a chip of hardware.csv"),
         Column("process_node", "text", doc="a node of process_nodes.csv"),
         Column("dies", "int", minimum=1, strict=False, doc="compute dies per package"),
-        Column("die_area", "float", "m^2", doc="area of one compute die (on-die SRAM included)"),
+        Column(
+            "die_area",
+            "float",
+            "m^2",
+            doc="area of one compute die (on-die SRAM included)",
+            plausible=(1e-6, 0.07),
+        ),
         Column("wafer_scale", "bool", doc="a whole wafer with redundancy (yield taken as 1)"),
-        Column("packaging_cost", "float", "USD", strict=False, doc="packaging, assembly and test"),
-        Column("tdp", "float", "W", doc="thermal design power per chip"),
+        Column(
+            "packaging_cost",
+            "float",
+            "USD",
+            strict=False,
+            doc="packaging, assembly and test",
+            plausible=(0.0, 1e6),
+        ),
+        Column("tdp", "float", "W", doc="thermal design power per chip", plausible=(10.0, 1e5)),
         Column("static_power", "float", "W", strict=False, doc="power at idle"),
-        Column("price", "float", "USD", required=False, doc="market price; empty: bottom-up estimate"),
+        Column(
+            "price",
+            "float",
+            "USD",
+            required=False,
+            doc="market price; empty: bottom-up estimate",
+            plausible=(100.0, 1e7),
+        ),
         Column("price_low", "float", "USD", required=False),
         Column("price_high", "float", "USD", required=False),
         Column("price_type", "text", doc="list, street, derived, estimate or bottom-up"),
@@ -87,9 +97,21 @@ PROCESS_NODES = Schema(
     "process_nodes.csv",
     (
         Column("name", "text"),
-        *_range("wafer_cost", "USD", "price of one 300 mm wafer"),
-        Column("defect_density", "float", "1/m^2", doc="defects per area, Murphy yield model"),
-        Column("energy_per_flop", "float", "J/FLOP", doc="dense tensor energy at 1-byte operands"),
+        *_range("wafer_cost", "USD", "price of one 300 mm wafer", plausible=(1e3, 1e5)),
+        Column(
+            "defect_density",
+            "float",
+            "1/m^2",
+            doc="defects per area, Murphy yield model",
+            plausible=(10.0, 5000.0),
+        ),
+        Column(
+            "energy_per_flop",
+            "float",
+            "J/FLOP",
+            doc="dense tensor energy at 1-byte operands",
+            plausible=(1e-15, 1e-10),
+        ),
         Column("embodied_per_area", "float", "gCO2e/m^2", doc="manufacturing emissions per die area"),
         Column("source", "text"),
     ),
@@ -100,9 +122,16 @@ MEMORY_TECHNOLOGIES = Schema(
     "memory_technologies.csv",
     (
         Column("name", "text"),
-        Column("energy", "float", "J/bit", doc="access energy per bit moved"),
-        *_range("cost", "USD/B", "price per capacity", strict=False),
-        Column("embodied", "float", "gCO2e/B", strict=False, doc="manufacturing emissions per capacity"),
+        Column("energy", "float", "J/bit", doc="access energy per bit moved", plausible=(1e-14, 1e-10)),
+        *_range("cost", "USD/B", "price per capacity", strict=False, plausible=(0.0, 1e-7)),
+        Column(
+            "embodied",
+            "float",
+            "gCO2e/B",
+            strict=False,
+            doc="manufacturing emissions per capacity",
+            plausible=(0.0, 1e-6),
+        ),
         Column("on_die", "bool", doc="part of the logic die (SRAM): cost and carbon come from die area"),
         Column("stack_bw", "float", "B/s", required=False, doc="bandwidth per stack"),
         Column("stack_capacity", "float", "B", required=False, doc="capacity per stack"),
@@ -123,12 +152,8 @@ def _site_rules(r: dict) -> Iterable[tuple[str, str]]:
             yield c, "a fraction in (0, 1]"
 
 
-def _plain_range(name: str, doc: str) -> tuple[Column, ...]:
-    return (
-        Column(name, "float", None, doc=doc),
-        Column(f"{name}_low", "float", None, required=False),
-        Column(f"{name}_high", "float", None, required=False),
-    )
+def _plain_range(name: str, doc: str, plausible: tuple[float, float]) -> tuple[Column, ...]:
+    return _range(name, None, doc, plausible=plausible)
 
 
 DATACENTER = Schema(
@@ -136,15 +161,35 @@ DATACENTER = Schema(
     (
         Column("name", "text", doc="site (region) name used by --region"),
         Column("grid_region", "text", doc="a region of grid_carbon.csv"),
-        *_plain_range("pue", "power usage effectiveness"),
-        *_range("energy_price", "USD/J", "price of electricity"),
-        *_range("lifetime", "s", "amortization period of the hardware"),
-        *_plain_range("utilization", "fraction of hours spent serving"),
-        Column("build_cost", "float", "USD/W", doc="data-center construction per W of IT load"),
-        Column("build_lifetime", "float", "s", doc="amortization period of the building"),
-        Column("host_overhead", "float", None, strict=False, doc="host/network power per W of accelerator"),
+        *_plain_range("pue", "power usage effectiveness", (1.0, 3.0)),
+        *_range("energy_price", "USD/J", "price of electricity", plausible=(0.01 / 3.6e6, 1.0 / 3.6e6)),
+        *_range(
+            "lifetime", "s", "amortization period of the hardware", plausible=(31557600.0, 15 * 31557600.0)
+        ),
+        *_plain_range("utilization", "fraction of hours spent serving", (0.05, 1.0)),
         Column(
-            "system_cost_fraction", "float", None, strict=False, doc="host+network USD per USD of accelerator"
+            "build_cost",
+            "float",
+            "USD/W",
+            doc="data-center construction per W of IT load",
+            plausible=(1.0, 50.0),
+        ),
+        Column("build_lifetime", "float", "s", doc="amortization period of the building"),
+        Column(
+            "host_overhead",
+            "float",
+            None,
+            strict=False,
+            doc="host/network power per W of accelerator",
+            plausible=(0.0, 2.0),
+        ),
+        Column(
+            "system_cost_fraction",
+            "float",
+            None,
+            strict=False,
+            doc="host+network USD per USD of accelerator",
+            plausible=(0.0, 3.0),
         ),
         Column("maintenance", "float", "1/s", strict=False, doc="share of capex per unit time"),
         Column(
@@ -160,7 +205,14 @@ GRID_CARBON = Schema(
     (
         Column("name", "text"),
         Column("region", "text"),
-        Column("intensity", "float", "gCO2e/J", strict=False, doc="grid carbon intensity"),
+        Column(
+            "intensity",
+            "float",
+            "gCO2e/J",
+            strict=False,
+            doc="grid carbon intensity",
+            plausible=(0.0, 1500 / 3.6e6),
+        ),
         Column("year", "int", minimum=1990, strict=False),
         Column("basis", "text"),
         Column("source", "text"),
