@@ -29,6 +29,7 @@ from perfmodel.units import Q_, ureg
 Kind = Literal["text", "int", "float", "bool"]
 _HEADER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[(.*)\])?\s*$")
 _TRUE = {"true", "yes", "1"}
+_MAX_EXACT_INT = 2.0**53  # integers beyond this are not exact in a float64 CSV value
 _FALSE = {"false", "no", "0"}
 
 
@@ -268,8 +269,8 @@ def _cell(col: Column, text: str, factor: float, unit: str | None = None) -> tup
     if not math.isfinite(number):
         return None, col.expected(unit)
     if col.kind == "int":
-        if number != int(number):
-            return None, col.expected(unit)
+        if number != int(number) or abs(number) > _MAX_EXACT_INT:
+            return None, col.expected(unit) + f" below {_MAX_EXACT_INT:.0f}"
         number = int(number)
     if col.minimum is not None and (number < col.minimum or (col.strict and number == col.minimum)):
         return None, col.expected(unit)
@@ -311,9 +312,8 @@ def read_table(source: Path | str | bytes, schema: Schema, file: str | None = No
             body.append((line, rec))
     if header is None:
         raise CatalogError([Problem(file, None, None, None, "a header row (the file is empty)")])
+    # Header problems do not stop the cell checks of the columns that are fine: every problem at once.
     index, factors, header_units, problems = _header_problems(schema, header, file, header_line)
-    if problems:
-        raise CatalogError(problems)
     columns: dict[str, list] = {c.name: [] for c in schema.columns}
     warnings: list[Problem] = []
     for line, rec in body:

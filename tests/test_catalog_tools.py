@@ -1,0 +1,231 @@
+"""Catalog safety (issue 7): check and diff on the defaults and on a broken copy, new-chip,
+atomic writes, unit equivalence in headers, a load-save-load round trip, and fuzzing of every
+input path (random bytes, encodings, CRLF, NaN/inf, huge numbers, formula-injection text, CLI
+arguments): each ends in a clear error or a correct load, never a traceback or a wrong number."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from perfmodel.catalog import CatalogError, read_table
+from perfmodel.catalog_set import DEFAULT_DIR
+from perfmodel.schemas import HARDWARE
+from tco.catalog_tools import add_chip, check, diff, to_csv, write_atomic
+from tco.catalogs import load_catalogs
+from tco.cli import main as tco_main
+from tco.export import safe_csv
+from tco.rank import rank
+from tco.schemas import HARDWARE_ECONOMICS, SCHEMAS
+
+BROKEN = Path(__file__).parent / "data" / "broken_catalogs"
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def test_check_defaults_is_clean():
+    assert [str(p) for p in check() if p.severity == "error"] == []
+
+
+def test_check_broken_copy_lists_every_problem_exactly():
+    got = {str(p) for p in check(BROKEN) if p.severity == "error"}
+    assert got == {
+        "hardware.csv:2:mem_bw: got 'W'; expected a unit of [information] / [time] such as B/s",
+        "hardware.csv:4:mem_capacity: got '-80'; expected a number > 0 (in GiB, as the header says)",
+        "hardware.csv:5:name: got 'xpu-hbm3'; expected a unique value (already used on row 3)",
+        "datacenter.csv:3:source: got ''; expected non-empty text",
+        "datacenter.csv:3:pue: got '0.9'; expected a PUE >= 1 (total facility power / IT power)",
+        "scenario_models.csv:3:model: got 'llama-99b'; expected a name from models.csv: deepseek-v3, gpt-oss-120b, "
+        "gpt-oss-20b, kimi-k2, llama3-405b, llama3-70b, llama3-8b, llama4-maverick, llama4-scout, qwen3-235b-a22b, "
+        "qwen3-30b-a3b, qwen3-4b",
+    }
+
+
+def test_cli_check_exit_codes(capsys):
+    assert tco_main(["catalog", "check"]) == 0
+    assert tco_main(["catalog", "check", str(BROKEN)]) == 1
+    out = capsys.readouterr().out
+    assert "hardware.csv:4:mem_capacity" in out and "6 error(s)" in out
+
+
+def test_plausibility_warning_does_not_fail(tmp_path):
+    text = (DEFAULT_DIR / "hardware.csv").read_text().replace("xpu-cows,Liminal study,SRAM,2473.901162496",
+                                                              "xpu-cows,Liminal study,SRAM,247390.1162496")
+    (tmp_path / "hardware.csv").write_text(text)
+    problems = check(tmp_path)
+    assert [p.severity for p in problems] == ["warning"]
+    assert problems[0].column == "mem_bw" and "between 0.01 and 5e+04 TB/s" in problems[0].expected
+
+
+def test_units_in_headers_are_interchangeable(tmp_path):
+    """mem_bw[GB/s] and mem_bw[TiB/s] with the same physical values give the same ranking."""
+    raw = (DEFAULT_DIR / "hardware.csv").read_text().splitlines()
+    table = read_table(DEFAULT_DIR / "hardware.csv", HARDWARE)
+    for unit, factor in (("GB/s", 1e9), ("TiB/s", 2**40)):
+        folder = tmp_path / unit.replace("/", "_")
+        folder.mkdir()
+        lines, k = [], 0
+        for line in raw:
+            if line.startswith("name,"):
+                line = line.replace("mem_bw[TB/s]", f"mem_bw[{unit}]")
+            elif not line.startswith("#"):
+                cells = line.split(",", 4)
+                cells[3] = repr(table.df["mem_bw"][k] / factor)
+                k += 1
+                line = ",".join(cells)
+            lines.append(line)
+        (folder / "hardware.csv").write_text("\n".join(lines) + "\n")
+    a = rank("llama3-70b", 4096, 30, catalogs=load_catalogs(tmp_path / "GB_s"))
+    b = rank("llama3-70b", 4096, 30, catalogs=load_catalogs(tmp_path / "TiB_s"))
+    c = rank("llama3-70b", 4096, 30)
+    assert a["hardware"].to_list() == b["hardware"].to_list() == c["hardware"].to_list()
+    for col in ("utps", "stps", "usd_per_mtok"):
+        assert a[col].to_list() == pytest.approx(b[col].to_list(), rel=1e-12)
+        assert a[col].to_list() == pytest.approx(c[col].to_list(), rel=1e-12)
+
+
+def test_diff_shows_changes_and_moving_rankings(tmp_path):
+    for f in DEFAULT_DIR.glob("*.csv"):
+        shutil.copy(f, tmp_path)
+    econ = tmp_path / "hardware_economics.csv"
+    econ.write_text(econ.read_text().replace(",15000,10000,20000,unverified,", ",1500,1000,2000,unverified,"))
+    d = diff(DEFAULT_DIR, tmp_path, models=["llama3-70b"])
+    assert d["added"] == [] and d["removed"] == []
+    changes = {(c["key"], c["column"]): (c["old"], c["new"]) for c in d["changed"]}
+    assert changes[("mi300x", "price")] == ("1.5e+04 USD", "1500 USD")
+    assert d["rankings"][0]["before"][0] == rank("llama3-70b", 4096, 30).row(0, named=True)["hardware"]
+    assert d["rankings"][0]["after"][0] == "mi300x" and d["rankings"][0]["moved"]
+
+
+def test_new_chip_gets_bottom_up_price_and_is_ranked(tmp_path):
+    out = add_chip(tmp_path, "my-hbm4", "xpu-hbm3", ["mem_bw=20TB/s", "memory_technology=HBM4", "mem_capacity=192GiB"])
+    assert out["rows"]["hardware"]["mem_bw"] == pytest.approx(20e12)
+    assert out["rows"]["hardware_economics"]["price"] is None
+    cats = load_catalogs(tmp_path)
+    ranked = rank("llama3-70b", 4096, 30, catalogs=cats)
+    row = ranked.filter(pl.col("hardware") == "my-hbm4").row(0, named=True)
+    assert row["price_is_estimate"] and row["price_type"] == "bottom-up"
+    with pytest.raises(Exception, match="already has a row"):
+        add_chip(tmp_path, "my-hbm4")
+    with pytest.raises(Exception, match="convertible to TB/s"):
+        add_chip(tmp_path, "bad", "xpu-hbm3", ["mem_bw=3W"])
+    assert not (tmp_path / "hardware.csv").read_text().count("\nbad,")
+
+
+def test_write_atomic_keeps_previous_version(tmp_path):
+    path = tmp_path / "x.csv"
+    assert write_atomic(path, b"one\n") is None
+    backup = write_atomic(path, b"two\n")
+    assert path.read_bytes() == b"two\n" and backup.read_bytes() == b"one\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.csv", "x.csv.bak"]  # no temporary left
+
+
+@pytest.mark.parametrize("name", list(SCHEMAS))
+def test_round_trip_load_save_load(name):
+    first = load_catalogs()[name]
+    again = read_table(to_csv(first), SCHEMAS[name], file=SCHEMAS[name].file)
+    assert again.df.equals(first.df)
+
+
+def _load_bytes(data: bytes, schema=HARDWARE_ECONOMICS):
+    try:
+        return read_table(data, schema, file=schema.file)
+    except CatalogError as e:
+        assert e.problems and all(p.file == schema.file for p in e.problems)
+        assert all(str(p) for p in e.problems)
+        return None
+
+
+@FUZZ
+@given(st.binary(max_size=400))
+def test_fuzz_random_bytes(data):
+    _load_bytes(data)
+
+
+GOOD = (DEFAULT_DIR / "hardware_economics.csv").read_bytes()
+
+
+@FUZZ
+@given(
+    st.sampled_from(["utf-8", "utf-8-sig", "latin-1", "utf-16"]),
+    st.sampled_from(["\n", "\r\n"]),
+    st.integers(0, 20),
+    st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True).map(repr),
+        st.sampled_from(["1e400", "-5", "0", "=cmd|' /C calc'!A0", "+1", "@SUM(A1)", "", "NaN", "inf", "1,5", "é"]),
+        st.text(max_size=12),
+    ),
+    st.integers(1, 13),
+)
+def test_fuzz_edits_of_a_good_file(encoding, newline, row, cell, column):
+    """One cell replaced, re-encoded, re-terminated: a correct load with the cell's value, or an error."""
+    text = GOOD.decode("utf-8")
+    lines = text.splitlines()
+    data_rows = [i for i, l in enumerate(lines) if l and not l.startswith("#")][1:]
+    i = data_rows[row % len(data_rows)]
+    import csv
+    import io
+
+    cells = next(csv.reader([lines[i]]))
+    cells[column % len(cells)] = cell
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(cells)
+    lines[i] = buf.getvalue()
+    try:
+        data = newline.join(lines).encode(encoding)
+    except UnicodeEncodeError:
+        return
+    table = _load_bytes(data)
+    if table is None:
+        return
+    # a load must carry exactly what the file says: no NaN/inf, no coerced text into numbers
+    for col, dtype in table.df.schema.items():
+        if dtype == pl.Float64:
+            values = table.df[col].drop_nulls().to_list()
+            assert all(math.isfinite(v) and v >= 0 for v in values), col
+    if encoding in ("utf-8", "utf-8-sig"):
+        header = next(l for l in lines if l and not l.startswith("#")).split(",")
+        name = header[column % len(cells)].split("[")[0]
+        if name in table.df.columns and table.df.schema[name] == pl.String and cell.strip():
+            assert cell.strip() in table.df[name].to_list()
+
+
+def test_duplicate_columns_and_header_only_and_empty():
+    head = GOOD.decode().splitlines()
+    header = next(l for l in head if not l.startswith("#"))
+    assert _load_bytes((header + "\n").encode()).df.height == 0
+    assert _load_bytes(b"") is None
+    dup = header.replace("tdp[W]", "tdp[W],tdp[kW]") + "\n"
+    with pytest.raises(CatalogError, match="duplicate header"):
+        read_table(dup.encode(), HARDWARE_ECONOMICS, file="hardware_economics.csv")
+
+
+def test_exported_csv_neutralizes_formulas():
+    df = pl.DataFrame({"hardware": ["=cmd|' /C calc'!A0", "+x", "-y", "@z", "ok"], "price": [1.0, -2.0, 3.0, 4.0, 5.0]})
+    text = safe_csv(df).decode()
+    assert "'=cmd" in text and "'+x" in text and "'-y" in text and "'@z" in text and "\nok," in text
+    assert ",-2.0" in text  # numbers stay numbers
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(argv=st.lists(st.one_of(
+    st.sampled_from(["rank", "sensitivity", "tradeoff", "catalog", "check", "diff", "--model", "llama3-70b",
+                     "--context", "--min-utps", "--objective", "--region", "--hardware", "--slowdown", "-1", "0",
+                     "1e9", "nan", "inf", "abc", "xpu-hbm3", "--json", "--precision", "fp4", "--scenario", "x"]),
+    st.text(max_size=8)), max_size=8))
+def test_fuzz_cli_arguments_never_traceback(argv, capsys):
+    """Any argument list ends in exit 0/1/2 with a message, never an uncaught exception."""
+    from perfmodel.cli_common import run
+
+    try:
+        code = run(tco_main, argv)
+    except SystemExit as e:  # argparse's own exit for usage errors and --help
+        code = e.code
+    assert code in (0, 1, 2)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
