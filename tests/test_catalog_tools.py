@@ -166,7 +166,7 @@ def test_fuzz_edits_of_a_good_file(encoding, newline, row, cell, column):
     """One cell replaced, re-encoded, re-terminated: a correct load with the cell's value, or an error."""
     text = GOOD.decode("utf-8")
     lines = text.splitlines()
-    data_rows = [i for i, l in enumerate(lines) if l and not l.startswith("#")][1:]
+    data_rows = [i for i, line in enumerate(lines) if line and not line.startswith("#")][1:]
     i = data_rows[row % len(data_rows)]
     import csv
     import io
@@ -189,7 +189,7 @@ def test_fuzz_edits_of_a_good_file(encoding, newline, row, cell, column):
             values = table.df[col].drop_nulls().to_list()
             assert all(math.isfinite(v) and v >= 0 for v in values), col
     if encoding in ("utf-8", "utf-8-sig"):
-        header = next(l for l in lines if l and not l.startswith("#")).split(",")
+        header = next(x for x in lines if x and not x.startswith("#")).split(",")
         name = header[column % len(cells)].split("[")[0]
         if name in table.df.columns and table.df.schema[name] == pl.String and cell.strip():
             assert cell.strip() in table.df[name].to_list()
@@ -197,7 +197,7 @@ def test_fuzz_edits_of_a_good_file(encoding, newline, row, cell, column):
 
 def test_duplicate_columns_and_header_only_and_empty():
     head = GOOD.decode().splitlines()
-    header = next(l for l in head if not l.startswith("#"))
+    header = next(x for x in head if not x.startswith("#"))
     assert _load_bytes((header + "\n").encode()).df.height == 0
     assert _load_bytes(b"") is None
     dup = header.replace("tdp[W]", "tdp[W],tdp[kW]") + "\n"
