@@ -1,4 +1,4 @@
-"""``python -m tco {rank,sensitivity,tradeoff,report,catalog}``: the economics from the shell."""
+"""``python -m tco {rank,sensitivity,tradeoff,report,catalog,design,explore}``: the economics from the shell."""
 
 from __future__ import annotations
 
@@ -7,11 +7,17 @@ import shlex
 import sys
 from pathlib import Path
 
+import polars as pl
+
+from perfmodel.api import prepare
 from perfmodel.catalog import InvalidInput
 from perfmodel.cli_common import Parser, emit, non_negative_float, positive_int, run
 from perfmodel.schemas import PRECISIONS
+from perfmodel.sweeps import bandwidth_sweep, latency_sweep
 from tco.catalog_tools import add_chip, check, diff
 from tco.catalogs import load_catalogs
+from tco.explore import memory_table, new_design, utps_target
+from tco.export import safe_csv
 from tco.formatting import rank_table
 from tco.rank import OBJECTIVES, evaluate, select
 from tco.report import report
@@ -73,7 +79,59 @@ def _parser() -> Parser:
     )
     nc.add_argument("--catalogs", metavar="DIR", required=True, help="folder to write (created if needed)")
     nc.add_argument("--json", action="store_true")
+    d = sub.add_parser("design", help="what-if designs built from parts")
+    dsub = d.add_subparsers(dest="action", required=True, parser_class=Parser)
+    dn = dsub.add_parser("new", help="write a design row with its derived figures into a catalog folder")
+    dn.add_argument("--name", required=True)
+    dn.add_argument("--from", dest="template", default="xpu-hbm3")
+    dn.add_argument(
+        "--set",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="memory=HBM4 stacks=12 sync_us=0.5, or any hardware column (mem_bw=20TB/s)",
+    )
+    dn.add_argument("--catalogs", metavar="DIR", required=True)
+    dn.add_argument("--json", action="store_true")
+    e = sub.add_parser("explore", help="the study's sensitivity analyses and the UTPS-target question")
+    esub = e.add_subparsers(dest="action", required=True, parser_class=Parser)
+    for name, what in (
+        ("bandwidth", "UTPS against memory bandwidth per chip"),
+        ("latency", "UTPS against collective latency"),
+    ):
+        x = esub.add_parser(name, help=what)
+        x.add_argument("--model", nargs="+", default=["llama3-70b", "llama3-405b", "deepseek-v3"])
+        x.add_argument("--hardware", default="xpu-hbm3", help="base chip (its other figures are kept)")
+        x.add_argument("--tp", type=positive_int, nargs="+", default=[8, 128])
+        x.add_argument("--context", type=positive_int, default=131072)
+        x.add_argument("--batch", default="1", help="sequences, or 'max'")
+        x.add_argument("--scenario", default="liminal-2025")
+        _add_output(x)
+    esub.choices["latency"].add_argument("--target-utps", type=non_negative_float)
+    mt = esub.add_parser("memory-table", help="one model at a fixed chip count on each memory technology")
+    mt.add_argument("--model", default="llama3-405b")
+    mt.add_argument(
+        "--hardware", nargs="+", default=["xpu-hbm3", "xpu-hbm4", "xpu-3d-dram", "xpu-sram", "xpu-cows"]
+    )
+    mt.add_argument("--chips", type=positive_int, default=128)
+    mt.add_argument("--context", type=positive_int, default=131072)
+    mt.add_argument("--scenario", default="liminal-2025")
+    _add_output(mt)
+    tg = esub.add_parser("target", help="which designs reach a UTPS target, for which models, at what cost")
+    tg.add_argument("--utps", type=non_negative_float, default=10000.0)
+    tg.add_argument("--model", nargs="+")
+    tg.add_argument("--context", type=positive_int, nargs="+", default=[4096, 131072])
+    tg.add_argument("--region")
+    tg.add_argument("--scenario")
+    _add_output(tg)
     return p
+
+
+def _add_output(p: Parser) -> None:
+    p.add_argument("--catalogs", metavar="DIR")
+    p.add_argument("--out", type=Path, help="also write the table to this CSV file")
+    p.add_argument("--json", action="store_true")
 
 
 def fraction(text: str) -> float:
@@ -144,10 +202,54 @@ def _render_diff(d: dict) -> str:
     return "\n".join(lines or ["no differences"])
 
 
+def _explore(args) -> int:
+    cats = load_catalogs(args.catalogs)
+    if args.action in ("bandwidth", "latency"):
+        batch = "max" if args.batch == "max" else positive_int(args.batch)
+        common = dict(
+            base=args.hardware,
+            tps=args.tp,
+            context=args.context,
+            batch=batch,
+            setup=prepare(cats, args.scenario, models=args.model, hardware=[args.hardware]),
+        )
+        if args.action == "bandwidth":
+            table = bandwidth_sweep(args.model, **common)
+        else:
+            table = latency_sweep(args.model, target_utps=args.target_utps, **common)
+    elif args.action == "memory-table":
+        table = memory_table(args.model, args.hardware, args.chips, args.context, args.scenario, cats)
+    else:
+        table = utps_target(
+            args.utps, args.model, args.context, cats, region=args.region, scenario=args.scenario
+        )
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_bytes(safe_csv(table))
+    with pl.Config(
+        tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, tbl_hide_dataframe_shape=True, fmt_str_lengths=80
+    ):
+        emit(table.to_dicts(), args.json, lambda _: str(table))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "catalog":
         return _catalog(args)
+    if args.command == "explore":
+        return _explore(args)
+    if args.command == "design":
+        result = new_design(args.catalogs, args.name, args.template, args.set)
+        emit(
+            result,
+            args.json,
+            lambda r: "\n".join(
+                [f"added {r['name']} to " + " and ".join(r["written"])]
+                + [f"  {line}" for line in r["derivation"]]
+            ),
+        )
+        return 0
     if args.command == "report":
         paths = report(
             args.model,

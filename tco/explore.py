@@ -1,0 +1,149 @@
+"""What-if designs and the study's questions: designs from parts, the memory-technology table,
+and which designs reach a UTPS target (e.g. 10,000 tokens/s per user) at what cost.
+
+A design is a template chip with parts changed: ``memory`` (a technology of
+memory_technologies.csv) x ``stacks`` gives bandwidth and capacity (per-stack figures of that
+technology), ``sync_us`` the collective latency, and any hardware column may be set directly.
+Price (bottom-up), power and embodied carbon then follow from the catalogs as for any chip.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+
+from perfmodel.api import decode, prepare
+from perfmodel.catalog import InvalidInput
+from perfmodel.catalog_set import Catalogs
+from tco.catalog_tools import add_chip
+from tco.catalogs import load_catalogs
+from tco.rank import rank
+
+DESIGN_KEYS = ("memory", "stacks", "sync_us")
+
+
+def design_settings(catalogs: Catalogs, settings: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Translate design keys (memory, stacks, sync_us) into hardware columns.
+
+    Returns (column settings for :func:`tco.catalog_tools.add_chip`, derivation lines).
+    """
+    pairs = dict(s.split("=", 1) for s in settings if "=" in s)
+    bad = [s for s in settings if "=" not in s]
+    if bad:
+        raise InvalidInput(f"--set expects key=value, got {bad[0]!r}")
+    columns = {k: v for k, v in pairs.items() if k not in DESIGN_KEYS}
+    derivation = []
+    if "memory" in pairs or "stacks" in pairs:
+        if not ("memory" in pairs and "stacks" in pairs):
+            raise InvalidInput("memory and stacks go together: --set memory=HBM4 --set stacks=8")
+        tech = catalogs["memory_technologies"].row(pairs["memory"])
+        try:
+            stacks = int(pairs["stacks"])
+        except ValueError:
+            raise InvalidInput(f"stacks must be a whole number, got {pairs['stacks']!r}") from None
+        if stacks < 1:
+            raise InvalidInput(f"stacks must be >= 1, got {stacks}")
+        if tech["stack_bw"] is None or tech["stack_capacity"] is None:
+            raise InvalidInput(
+                f"{tech['name']} has no per-stack bandwidth and capacity in memory_technologies.csv"
+            )
+        bw, cap = stacks * tech["stack_bw"], stacks * tech["stack_capacity"]
+        columns |= {
+            "memory_technology": tech["name"],
+            "mem_bw": f"{bw / 1e12:.10g} TB/s",
+            "mem_capacity": f"{cap / 2**30:.10g} GiB",
+        }
+        derivation.append(
+            f"mem_bw = {stacks} x {tech['stack_bw'] / 1e12:g} TB/s = {bw / 1e12:g} TB/s; "
+            f"mem_capacity = {stacks} x {tech['stack_capacity'] / 2**30:g} GiB = {cap / 2**30:g} GiB ({tech['name']})"
+        )
+    if "sync_us" in pairs:
+        columns["sync_latency"] = f"{pairs['sync_us']} us"
+        derivation.append(f"sync_latency = {pairs['sync_us']} us")
+    return [f"{k}={v}" for k, v in columns.items()], derivation
+
+
+def new_design(directory: Path | str, name: str, template: str, settings: Sequence[str]) -> dict:
+    """Write design ``name`` into the catalog folder ``directory``; returns rows and derivation."""
+    folder = Path(directory)
+    cats = load_catalogs(folder if folder.is_dir() else None)
+    columns, derivation = design_settings(cats, settings)
+    text = "; ".join(derivation) or "no derived figures"
+    columns.append(f"source=user design from {template}: {text}; price from the bottom-up estimate")
+    out = add_chip(folder, name, template, columns)
+    return out | {"derivation": derivation}
+
+
+def memory_table(
+    model: str = "llama3-405b",
+    designs: Sequence[str] = ("xpu-hbm3", "xpu-hbm4", "xpu-3d-dram", "xpu-sram", "xpu-cows"),
+    chips: int = 128,
+    context: int = 131072,
+    scenario: str = "liminal-2025",
+    catalogs: Catalogs | None = None,
+) -> pl.DataFrame:
+    """UTPS of ``model`` on each design at ``chips`` chips (tensor-parallel, one user), and the
+    chips it needs to hold one instance at all (what limits SRAM designs).
+
+    Columns: hardware, memory_technology, chips, fits, memory_needed_gib, memory_available_gib,
+    utps, chips_to_fit, utps_at_chips_to_fit.
+    """
+    catalogs = catalogs or load_catalogs()
+    setup = prepare(catalogs, scenario, models=[model], hardware=list(designs))
+    rows = []
+    for hw in designs:
+        r = decode(model, hw, tp=chips, batch=1, context=context, setup=setup)
+        per_chip = r.memory_available.m / chips
+        need = max(chips, math.ceil(r.memory_needed.m / per_chip))
+        at_fit = decode(model, hw, tp=need, batch=1, context=context, setup=setup)
+        rows.append(
+            {
+                "hardware": hw,
+                "memory_technology": catalogs["hardware"].row(hw)["memory_technology"],
+                "chips": chips,
+                "fits": r.fits,
+                "memory_needed_gib": r.memory_needed.m,
+                "memory_available_gib": r.memory_available.m,
+                "utps": r.utps.m,
+                "chips_to_fit": math.ceil(r.memory_needed.m / per_chip),
+                "utps_at_chips_to_fit": at_fit.utps.m,
+            }
+        )
+    return pl.DataFrame(rows)
+
+
+def utps_target(
+    target: float = 10000.0,
+    models: Sequence[str] | None = None,
+    contexts: Sequence[int] = (4096, 131072),
+    catalogs: Catalogs | None = None,
+    **kwargs,
+) -> pl.DataFrame:
+    """For each design, model and context: can it reach ``target`` UTPS, and at what cost.
+
+    Columns: model, context, hardware, memory_class, reaches, utps, chips, usd_per_mtok,
+    gco2e_per_mtok, reason.
+    """
+    catalogs = catalogs or load_catalogs()
+    frames = []
+    for model in models or catalogs["models"].names():
+        for context in contexts:
+            r = rank(model, context, target, catalogs=catalogs, **kwargs)
+            frames.append(
+                r.select(
+                    pl.lit(model).alias("model"),
+                    pl.lit(context).alias("context"),
+                    "hardware",
+                    "memory_class",
+                    pl.col("meets_floor").alias("reaches"),
+                    "utps",
+                    "chips",
+                    "usd_per_mtok",
+                    "gco2e_per_mtok",
+                    "reason",
+                )
+            )
+    return pl.concat(frames)
