@@ -205,6 +205,7 @@ GRID_FLOAT_COLUMNS = (
     "stps",
     "flop_per_s_chip",
     "bytes_per_s_chip",
+    "tier2_bytes_per_s_chip",
 )
 
 
@@ -311,7 +312,7 @@ def decode_grid(
     Columns: model, hardware, tp, pp, ep, chips, batch, users (= pp x batch), context,
     t_compute_s, t_mem_s, t_exposed_s, t_batch_s, utps, stps [token/s], stps_per_chip,
     memory_needed_gib, memory_available_gib, fits, bound, and per-chip activity
-    flop_per_s_chip, bytes_per_s_chip (what a power model needs).
+    flop_per_s_chip, bytes_per_s_chip, tier2_bytes_per_s_chip (what a power model needs).
     """
     setup = prepare(catalogs, scenario, precision, models, hardware)
     return pl.concat(list(iter_decode_grid(setup, tp, pp, ep, batch, context, sync)))

@@ -224,7 +224,7 @@ def _header_problems(
                 )
                 continue
             try:
-                factors[name] = float(Q_(ureg.parse_expression(unit)).to(col.unit).magnitude)
+                factor = float(Q_(ureg.parse_expression(unit)).to(col.unit).magnitude)
             except pint.DimensionalityError:
                 problems.append(
                     Problem(
@@ -241,6 +241,10 @@ def _header_problems(
                     Problem(file, line, name, unit, f"a unit pint understands, such as {col.unit}")
                 )
                 continue
+            if not (factor > 0 and math.isfinite(factor)):
+                problems.append(Problem(file, line, name, unit, f"a positive unit such as {col.unit}"))
+                continue
+            factors[name] = factor
             header_units[name] = unit
         index[i] = col
     for col in schema.columns:
@@ -274,7 +278,11 @@ def _cell(col: Column, text: str, factor: float, unit: str | None = None) -> tup
         number = int(number)
     if col.minimum is not None and (number < col.minimum or (col.strict and number == col.minimum)):
         return None, col.expected(unit)
-    return (number * factor if col.kind == "float" else number), None
+    if col.kind == "float":
+        number *= factor
+        if not math.isfinite(number):
+            return None, col.expected(unit) + " that stays finite in base units"
+    return number, None
 
 
 def read_table(source: Path | str | bytes, schema: Schema, file: str | None = None) -> Table:
@@ -324,7 +332,9 @@ def read_table(source: Path | str | bytes, schema: Schema, file: str | None = No
             continue
         parsed: dict[str, object] = {c.name: None for c in schema.columns}
         for i, col in index.items():
-            value, expected = _cell(col, rec[i].strip(), factors.get(col.name, 1.0), header_units.get(col.name))
+            value, expected = _cell(
+                col, rec[i].strip(), factors.get(col.name, 1.0), header_units.get(col.name)
+            )
             if expected is not None:
                 problems.append(Problem(file, line, col.name, rec[i], expected))
             elif col.kind in ("int", "float"):

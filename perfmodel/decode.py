@@ -13,6 +13,9 @@ passes every stage once per step:
   its latency plus, where the scenario says so, the ring time of its message on the link.
 - ``T_batch = max(T_compute, T_mem) + T_exposed``; ``UTPS = 1 / T_batch``; ``STPS = PP * B / T_batch``.
 - Memory needed: all weights + KV cache of ``PP * B`` sequences; available: ``TP * PP`` chips' capacity.
+- A second memory tier (e.g. High Bandwidth Flash) holds the read-only weights: they stream
+  from it at its bandwidth while the KV cache streams from main memory, concurrently, so
+  ``T_mem = max(W_read / (TP * BW_2), KV / (TP * BW_1))``; each part must fit its own tier.
 
 Every function here takes numpy arrays of magnitudes in base units (bytes, s, FLOP) that
 broadcast against each other, so one call evaluates a whole grid without a Python loop.
@@ -50,9 +53,16 @@ def distinct_experts(experts, per_token, batch):
 
 
 def max_batch(m: ModelArrays, h: HardwareArrays, s: Scenario, mi, hi, tp, pp, context):
-    """Largest ``B`` whose ``PP * B`` sequences fit beside the weights (0 when none fits)."""
-    free = tp * pp * h.mem_capacity[hi] - weight_bytes_total(m, s, mi)
+    """Largest ``B`` whose ``PP * B`` sequences fit beside the weights (0 when none fits).
+
+    With a second memory tier the weights live there (if they fit) and the KV cache has the
+    whole main memory.
+    """
+    weights = weight_bytes_total(m, s, mi)
+    tier2 = h.tier2_capacity[hi] > 0
+    free = tp * pp * h.mem_capacity[hi] - np.where(tier2, 0.0, weights)
     b = np.floor(free / (pp * kv_bytes_per_sequence(m, s, mi, context)))
+    b = np.where(tier2 & (weights > tp * pp * h.tier2_capacity[hi]), 0.0, b)
     return np.maximum(b, 0.0)
 
 
@@ -117,7 +127,14 @@ def decode_arrays(
         m.scalar_per_token[mi] + m.softmax_full[mi] * context + m.softmax_window[mi] * windowed
     )
 
-    t_mem = bytes_read / (tp * h.mem_bw[hi])
+    # With a second tier, weights stream from it while the KV cache streams from main memory.
+    tier2 = h.tier2_bw[hi] > 0
+    kv_read = batch * kv_seq
+    t_mem = np.where(
+        tier2,
+        np.maximum(weights_read / (tp * np.where(tier2, h.tier2_bw[hi], 1.0)), kv_read / (tp * h.mem_bw[hi])),
+        bytes_read / (tp * h.mem_bw[hi]),
+    )
     t_compute = f_tensor / (tp * h.tensor[hi]) + f_scalar / (tp * h.scalar[hi])
 
     # Collectives.
@@ -137,8 +154,15 @@ def decode_arrays(
     t_exposed = n_allreduce * t_ar + n_alltoall * t_a2a + n_hops * t_hop
 
     t_batch = np.maximum(t_compute, t_mem) + t_exposed
-    needed = weight_bytes_total(m, s, mi) + pp * batch * kv_seq
-    available = tp * pp * h.mem_capacity[hi]
+    weights = weight_bytes_total(m, s, mi)
+    needed = weights + pp * batch * kv_seq
+    chips = tp * pp
+    available = chips * (h.mem_capacity[hi] + h.tier2_capacity[hi])
+    fits = np.where(
+        tier2,
+        (weights <= chips * h.tier2_capacity[hi]) & (pp * batch * kv_seq <= chips * h.mem_capacity[hi]),
+        needed <= available,
+    )
     return {
         "t_compute_s": t_compute,
         "t_mem_s": t_mem,
@@ -148,7 +172,8 @@ def decode_arrays(
         "stps": pp * batch / t_batch,
         "memory_needed_bytes": needed,
         "memory_available_bytes": available,
-        "fits": needed <= available,
+        "fits": fits,
         "flop_per_s_chip": f_tensor / (tp * t_batch),
-        "bytes_per_s_chip": bytes_read / (tp * t_batch),
+        "bytes_per_s_chip": np.where(tier2, kv_read, bytes_read) / (tp * t_batch),
+        "tier2_bytes_per_s_chip": np.where(tier2, weights_read, 0.0) / (tp * t_batch),
     }

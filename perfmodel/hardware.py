@@ -28,6 +28,8 @@ class HardwareArrays:
     sync: np.ndarray  # [s]
     scaleout_bw: np.ndarray  # [B/s] per direction
     scaleout_sync: np.ndarray  # [s]
+    tier2_bw: np.ndarray  # [B/s] second tier holding the weights (0: none)
+    tier2_capacity: np.ndarray  # [B]
 
     def index(self, name: str) -> int:
         return self.names.index(name)
@@ -41,7 +43,7 @@ def hardware_arrays(
     rows = [hardware.row(n) for n in names]
 
     def col(key: str) -> np.ndarray:
-        return np.array([r[key] for r in rows], dtype=np.float64)
+        return np.array([np.nan if r[key] is None else r[key] for r in rows], dtype=np.float64)
 
     tensor = np.array(
         [next(r[c] for c in _FALLBACK[precision] if r[c] is not None) for r in rows], dtype=np.float64
@@ -57,4 +59,6 @@ def hardware_arrays(
         sync=col("sync_latency"),
         scaleout_bw=col("scaleout_bw_bidir") / 2,
         scaleout_sync=col("scaleout_sync_latency"),
+        tier2_bw=np.nan_to_num(col("tier2_bw")),
+        tier2_capacity=np.nan_to_num(col("tier2_capacity")),
     )

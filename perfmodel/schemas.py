@@ -38,7 +38,7 @@ def _model_rules(r: dict) -> Iterable[tuple[str, str]]:
                 yield c, "a value: MoE models (experts set) need ffn_expert and experts_per_token"
         if r["experts_per_token"] and r["experts_per_token"] > r["experts"]:
             yield "experts_per_token", f"at most experts ({r['experts']})"
-        dense_layers = (r["first_dense"] or 0) + (r["layers"] - (r["first_dense"] or 0) - moe_layer_count(r))
+        dense_layers = r["layers"] - moe_layer_count(r) if r["layers"] is not None else 0
         if dense_layers and r["ffn_dense"] is None:
             yield "ffn_dense", f"a value: this model has {dense_layers} dense FFN layers"
     else:
@@ -96,6 +96,9 @@ MODELS = Schema(
 
 
 def _hardware_rules(r: dict) -> Iterable[tuple[str, str]]:
+    tier2 = [r["tier2_technology"], r["tier2_bw"], r["tier2_capacity"]]
+    if any(t is not None for t in tier2) and not all(t is not None for t in tier2):
+        yield "tier2_technology", "all of tier2_technology, tier2_bw and tier2_capacity, or none"
     out, up = r["scaleout_sync_latency"], r["sync_latency"]
     if out is not None and up is not None and out < up:
         yield "scaleout_sync_latency", "at least sync_latency (scale-out is not faster than scale-up)"
@@ -167,6 +170,23 @@ HARDWARE = Schema(
             "s",
             doc="latency of one collective across domains",
             plausible=(1e-8, 1e-2),
+        ),
+        Column("tier2_technology", "text", required=False, doc="second memory tier holding the weights"),
+        Column(
+            "tier2_bw",
+            "float",
+            "B/s",
+            required=False,
+            doc="bandwidth of the second tier per chip",
+            plausible=(1e9, 1e16),
+        ),
+        Column(
+            "tier2_capacity",
+            "float",
+            "B",
+            required=False,
+            doc="capacity of the second tier per chip",
+            plausible=(1e9, 1e15),
         ),
         Column("source", "text"),
     ),

@@ -39,7 +39,9 @@ def _frame(models, tps, shape, cols: dict) -> pl.DataFrame:
 
 def _batch(setup, mi, hi, tp, context, batch):
     if batch == "max":
-        return np.maximum(max_batch(setup.models, setup.hardware, setup.scenario, mi, hi, tp, 1.0, context), 1.0)
+        return np.maximum(
+            max_batch(setup.models, setup.hardware, setup.scenario, mi, hi, tp, 1.0, context), 1.0
+        )
     return float(batch)
 
 
@@ -57,7 +59,9 @@ def bandwidth_sweep(
 
     Columns: model, tp, mem_bw_tbs, batch, utps, t_compute_s, t_mem_s, t_exposed_s, bound, fits.
     """
-    bws = np.asarray(bandwidths_tbs if bandwidths_tbs is not None else np.geomspace(1, 1000, 31), dtype=np.float64)
+    bws = np.asarray(
+        bandwidths_tbs if bandwidths_tbs is not None else np.geomspace(1, 1000, 31), dtype=np.float64
+    )
     if (bws <= 0).any():
         raise InvalidInput("bandwidths must be > 0 TB/s")
     setup = setup or prepare(models=list(models), hardware=[base], **kwargs)
@@ -90,7 +94,9 @@ def latency_sweep(
     (model, tp): ``crossover_us`` (latency where T_exposed equals T_mem) and, with
     ``target_utps``, ``needed_us`` (largest latency that still reaches it; NaN if none does).
     """
-    lats = np.asarray(latencies_us if latencies_us is not None else np.geomspace(0.1, 10, 21), dtype=np.float64)
+    lats = np.asarray(
+        latencies_us if latencies_us is not None else np.geomspace(0.1, 10, 21), dtype=np.float64
+    )
     if (lats < 0).any():
         raise InvalidInput("latencies must be >= 0 us")
     setup = setup or prepare(models=list(models), hardware=[base], **kwargs)
@@ -98,10 +104,14 @@ def latency_sweep(
     mi, tp, shape = _grid(setup, models, tps, len(lats))
     bv = _batch(setup, mi, hi, tp, float(context), batch)
     sync = lats.reshape(1, 1, -1) * 1e-6
-    r = decode_arrays(setup.models, setup.hardware, setup.scenario, mi, hi, tp, 1.0, 1.0, bv, float(context), sync)
+    r = decode_arrays(
+        setup.models, setup.hardware, setup.scenario, mi, hi, tp, 1.0, 1.0, bv, float(context), sync
+    )
     cols = _columns(r, bv) | {"sync_us": lats.reshape(1, 1, -1)}
     # T_exposed is linear in the latency: n collectives per token step.
-    one = decode_arrays(setup.models, setup.hardware, setup.scenario, mi, hi, tp, 1.0, 1.0, bv, float(context), 1e-6)
+    one = decode_arrays(
+        setup.models, setup.hardware, setup.scenario, mi, hi, tp, 1.0, 1.0, bv, float(context), 1e-6
+    )
     per_us = one["t_exposed_s"]  # seconds of T_exposed per microsecond of latency
     with np.errstate(divide="ignore", invalid="ignore"):
         cols["crossover_us"] = np.where(per_us > 0, one["t_mem_s"] / per_us, np.inf)
@@ -111,7 +121,18 @@ def latency_sweep(
     return _frame(models, tps, shape, cols)
 
 
-_OTHER = ("mem_capacity", "tensor", "scalar", "domain", "scaleup_bw", "sync", "scaleout_bw", "scaleout_sync")
+_OTHER = (
+    "mem_capacity",
+    "tensor",
+    "scalar",
+    "domain",
+    "scaleup_bw",
+    "sync",
+    "scaleout_bw",
+    "scaleout_sync",
+    "tier2_bw",
+    "tier2_capacity",
+)
 
 
 def _columns(r: dict, batch) -> dict:

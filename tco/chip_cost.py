@@ -51,6 +51,7 @@ def _bottom_up(t: pl.DataFrame, bound: str = "") -> tuple[np.ndarray, np.ndarray
     per_byte = t[f"cost{bound}"].fill_null(t["cost"]).to_numpy()
     die_cost = t["dies"].to_numpy() * wafer / good_per_wafer
     memory_cost = np.where(t["on_die"].to_numpy(), 0.0, t["mem_bytes"].to_numpy() * per_byte)
+    memory_cost += t["tier2_bytes"].to_numpy() * t["tier2_cost"].fill_null(0.0).to_numpy()
     return die_cost, memory_cost, die_cost + memory_cost + t["packaging_cost"].to_numpy()
 
 
@@ -65,7 +66,11 @@ def chip_table(catalogs: Catalogs) -> pl.DataFrame:
     embodied_chip_g).
     """
     hw = catalogs["hardware"].df.select(
-        pl.col("name").alias("hardware"), "memory_technology", pl.col("mem_capacity").alias("mem_bytes")
+        pl.col("name").alias("hardware"),
+        "memory_technology",
+        pl.col("mem_capacity").alias("mem_bytes"),
+        "tier2_technology",
+        pl.col("tier2_capacity").fill_null(0.0).alias("tier2_bytes"),
     )
     econ = catalogs["hardware_economics"].df.rename({"name": "hardware"})
     nodes = catalogs["process_nodes"].df.rename({"name": "process_node"})
@@ -74,6 +79,17 @@ def chip_table(catalogs: Catalogs) -> pl.DataFrame:
         hw.join(econ, on="hardware", how="left", validate="1:1")
         .join(nodes, on="process_node", how="left", validate="m:1")
         .join(mems, on="memory_technology", how="left", validate="m:1", suffix="_memory")
+        .join(
+            mems.select(
+                pl.col("memory_technology").alias("tier2_technology"),
+                pl.col("cost").alias("tier2_cost"),
+                pl.col("embodied").alias("tier2_embodied"),
+                pl.col("energy").alias("tier2_energy"),
+            ),
+            on="tier2_technology",
+            how="left",
+            validate="m:1",
+        )
     )
     die_cost, memory_cost, bottom_up = _bottom_up(t)
     market = t["price"].to_numpy()
@@ -88,6 +104,7 @@ def chip_table(catalogs: Catalogs) -> pl.DataFrame:
     embodied = (
         t["dies"].to_numpy() * t["die_area"].to_numpy() * t["embodied_per_area"].to_numpy()
         + np.where(off_die, t["mem_bytes"].to_numpy() * t["embodied"].to_numpy(), 0.0)
+        + t["tier2_bytes"].to_numpy() * t["tier2_embodied"].fill_null(0.0).to_numpy()
         + PACKAGING_EMBODIED_G
     )
     return pl.DataFrame(
@@ -112,6 +129,7 @@ def chip_table(catalogs: Catalogs) -> pl.DataFrame:
             "static_power_w": t["static_power"],
             "energy_per_flop_j": t["energy_per_flop"],
             "memory_energy_j_per_bit": t["energy"],
+            "tier2_energy_j_per_bit": t["tier2_energy"].fill_null(0.0),
             "embodied_chip_g": embodied,
         }
     )

@@ -6,7 +6,8 @@ Per chip, with ``u`` the utilization and ``L`` the hardware lifetime:
   the system), amortized over ``L``; data-center build ``build_cost x TDP x (1 + host_overhead)``
   over the building's life; maintenance ``capital x rate``. "other" = build + maintenance.
 - power (activity model): ``P = min(P_static + e_flop x FLOP/s + e_bit x bits/s, TDP)``, with
-  ``e_flop`` scaled by bytes per element of the precision; ``tdp`` model: ``P = TDP``. Average
+  ``e_flop`` scaled by bytes per element of the precision and each memory tier's bits at its
+  own energy per bit; ``tdp`` model: ``P = TDP``. Average
   ``u x P + (1 - u) x P_static``; at the wall ``x (1 + host_overhead) x PUE``.
 - energy cost = wall energy x price; operational carbon = wall energy x grid intensity;
   embodied carbon (die area by node, memory by technology, package, host share) over ``L``.
@@ -85,7 +86,8 @@ def cost_frame(
     active = (
         pl.col("static_power_w")
         + pl.col("energy_per_flop_j") * flop_scale * pl.col("flop_per_s_chip")
-        + (pl.col("memory_energy_j_per_bit") * _BITS_PER_BYTE * pl.col("bytes_per_s_chip"))
+        + pl.col("memory_energy_j_per_bit") * _BITS_PER_BYTE * pl.col("bytes_per_s_chip")
+        + pl.col("tier2_energy_j_per_bit") * _BITS_PER_BYTE * pl.col("tier2_bytes_per_s_chip")
     )
     active = pl.min_horizontal(active, pl.col("tdp_w")) if power_model == "activity" else pl.col("tdp_w")
     u = site.utilization
@@ -153,6 +155,7 @@ def cost_frame(
         "price_high_usd",
         "energy_per_flop_j",
         "memory_energy_j_per_bit",
+        "tier2_energy_j_per_bit",
         "static_power_w",
         "bottom_up_cost_usd",
     )

@@ -229,5 +229,6 @@ REFERENCES = PERF_REFERENCES + (
     ("hardware", "name", "hardware_economics"),
     ("hardware_economics", "process_node", "process_nodes"),
     ("hardware", "memory_technology", "memory_technologies"),
+    ("hardware", "tier2_technology", "memory_technologies"),
     ("datacenter", "grid_region", "grid_carbon"),
 )
