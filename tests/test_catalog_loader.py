@@ -135,7 +135,9 @@ def test_unknown_unit_in_header(tmp_path):
     p = _one(_write(tmp_path, _csv(header, ROW_A)))
     assert (p.file, p.row, p.column, p.value) == ("hardware.csv", 1, "mem_bw", "TB/fortnightz")
     assert p.expected == "a unit pint understands, such as B/s"
-    assert str(p) == "hardware.csv:1:mem_bw: got 'TB/fortnightz'; expected a unit pint understands, such as B/s"
+    assert (
+        str(p) == "hardware.csv:1:mem_bw: got 'TB/fortnightz'; expected a unit pint understands, such as B/s"
+    )
 
 
 def test_parsec_is_a_known_unit_of_the_wrong_dimension(tmp_path):

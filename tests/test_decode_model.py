@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import perfmodel
 from perfmodel import Q_
 from perfmodel.catalog import InvalidInput
-from perfmodel.decode import decode_arrays, distinct_experts
+from perfmodel.decode import decode_arrays, distinct_experts, max_batch
 
 #: Closed forms and the model evaluate the same sums in a different order: a few ulp apart.
 CLOSED_FORM_RTOL = 1e-12
@@ -164,7 +164,9 @@ def test_published_scenario_dense_on_h100(tp, sync, link_bidir):
     assert r.t_mem.to("s").m == pytest.approx(t_mem, rel=CLOSED_FORM_RTOL)
     assert r.t_compute.to("s").m == pytest.approx(t_compute, rel=CLOSED_FORM_RTOL)
     assert r.t_exposed.to("s").m == pytest.approx(t_exposed, rel=CLOSED_FORM_RTOL)
-    assert r.utps.to("token/s").m == pytest.approx(1 / (max(t_mem, t_compute) + t_exposed), rel=CLOSED_FORM_RTOL)
+    assert r.utps.to("token/s").m == pytest.approx(
+        1 / (max(t_mem, t_compute) + t_exposed), rel=CLOSED_FORM_RTOL
+    )
     # memory holds the input embedding too
     assert r.memory_needed.to("B").m == pytest.approx(streamed + emb + b * kv_seq, rel=CLOSED_FORM_RTOL)
     assert r.memory_available.to("B").m == tp * H100_CAP
@@ -542,3 +544,66 @@ def test_arrays_broadcast_like_scalar_calls(cfg):
     for i, b in enumerate(batches):
         one = _run(s, **(c | {"batch": b}))
         assert many["t_batch_s"][i] == pytest.approx(one["t_batch_s"], rel=GRID_RTOL)
+
+
+# --- a second memory tier (weights in e.g. High Bandwidth Flash, KV cache in main memory) --------
+
+
+def _with_tier2(h, bw: float, capacity: float):
+    n = len(h.names)
+    return dataclasses.replace(h, tier2_bw=np.full(n, bw), tier2_capacity=np.full(n, capacity))
+
+
+def test_second_tier_streams_weights_and_kv_concurrently():
+    s = setup(LIMINAL)
+    mi, hi = s.models.index("llama3-70b"), s.hardware.index("xpu-hbm3")
+    tier2_bw, tier2_cap = 1 * TIB, 512 * GIB
+    h = _with_tier2(s.hardware, tier2_bw, tier2_cap)
+    tp, t = 8, CTX_128K
+    kv_seq = t * L70 * 2 * KV70 * HD70
+    for b in (1, 64):
+        r = decode_arrays(s.models, h, s.scenario, mi, hi, tp, 1, 1, b, t)
+        t_mem = max(68e9 / (tp * tier2_bw), b * kv_seq / (tp * XPU_BW))
+        assert r["t_mem_s"] == pytest.approx(t_mem, rel=CLOSED_FORM_RTOL)
+        assert r["memory_available_bytes"] == tp * (XPU_CAP + tier2_cap)
+        # weights in the second tier, KV cache in main memory: each must fit its own tier
+        assert bool(r["fits"]) == (tp * tier2_cap >= 68e9 and b * kv_seq <= tp * XPU_CAP)
+    # the KV cache gets all of main memory
+    b_max = max_batch(s.models, h, s.scenario, mi, hi, tp, 1, t)
+    assert b_max == math.floor(tp * XPU_CAP / kv_seq)
+    # weights that do not fit the second tier: nothing fits
+    small = _with_tier2(s.hardware, tier2_bw, 1 * GIB)
+    assert max_batch(s.models, small, s.scenario, mi, hi, tp, 1, t) == 0
+    assert not decode_arrays(s.models, small, s.scenario, mi, hi, tp, 1, 1, 1, t)["fits"]
+
+
+@st.composite
+def tier2_hardware(draw):
+    """None (main memory only) or (bandwidth, capacity) of a second tier."""
+    if draw(st.booleans()):
+        return None
+    return draw(st.floats(1e11, 1e14)), draw(st.floats(1e9, 4e12))
+
+
+@PROPERTY_SETTINGS
+@given(configurations(), tier2_hardware())
+def test_max_batch_fits_and_one_more_does_not(cfg, tier2):
+    s, c = cfg
+    h = s.hardware if tier2 is None else _with_tier2(s.hardware, *tier2)
+    b = float(max_batch(s.models, h, s.scenario, c["mi"], c["hi"], c["tp"], c["pp"], c["context"]))
+    at = _run(s, h, **(c | {"batch": max(b, 1.0)}))
+    above = _run(s, h, **(c | {"batch": b + 1}))
+    assert bool(at["fits"]) == (b >= 1)
+    assert not bool(above["fits"])
+
+
+@PROPERTY_SETTINGS
+@given(configurations(), tier2_hardware(), st.floats(1.0, 1e3))
+def test_more_bandwidth_of_either_tier_never_lowers_utps(cfg, tier2, factor):
+    s, c = cfg
+    h = s.hardware if tier2 is None else _with_tier2(s.hardware, *tier2)
+    base = _run(s, h, **c)
+    for field in ("mem_bw", "tier2_bw"):
+        faster = _run(s, _scaled(h, field, factor), **c)
+        assert faster["utps"] >= base["utps"]
+        assert faster["fits"] == base["fits"]
