@@ -17,6 +17,7 @@ PAGES = (
     ("compare", "Compare"),
     ("tradeoff", "Trade-off"),
     ("capacity", "Capacity and performance"),
+    ("design", "Design"),
     ("catalogs", "Catalogs"),
     ("assumptions", "Assumptions"),
     ("export", "Export"),

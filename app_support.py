@@ -144,14 +144,22 @@ def report_command() -> str:
     )
 
 
-def apply_catalog(name: str, data: bytes) -> None:
+def apply_catalog(name: str, data: bytes) -> bool:
     """Validate ``data`` as catalog ``name`` with the CLI's validator; apply it only if valid."""
-    trial = dict(st.session_state.overrides) | {name: data}
+    ok = apply_catalogs({name: data})
+    if ok:
+        st.session_state[f"applied_{name}"] = data
+    return ok
+
+
+def apply_catalogs(new: dict[str, bytes]) -> bool:
+    """Apply several catalog files at once if the whole set validates; say why not otherwise."""
+    trial = dict(st.session_state.overrides) | new
     try:
         catalogs_for(tuple(sorted(trial.items())))
     except CatalogError as e:
         st.error("Not applied; the catalog stays as it was:\n\n" + "\n".join(f"- {p}" for p in e.problems))
-        return
+        return False
     st.session_state.overrides = trial
-    st.session_state[f"applied_{name}"] = data
-    st.success(f"{SCHEMAS[name].file} updated for this session; every page now uses it.")
+    st.success(", ".join(SCHEMAS[n].file for n in new) + " updated for this session; every page now uses it.")
+    return True

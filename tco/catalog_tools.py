@@ -192,17 +192,14 @@ def _append_row(
     return (text.rstrip("\n") + "\n" + buf.getvalue()).encode(), used
 
 
-def add_chip(
-    directory: Path | str, name: str, template: str = "xpu-hbm3", settings: list[str] | None = None
-) -> dict:
-    """Add design ``name`` (a copy of ``template`` with ``settings``) to the folder's catalogs.
+def chip_rows(
+    raw: dict[str, bytes], name: str, template: str = "xpu-hbm3", settings: list[str] | None = None
+) -> dict[str, bytes]:
+    """``hardware`` and ``hardware_economics`` CSV bytes (given in ``raw``) with design ``name`` added.
 
-    Writes ``hardware.csv`` and ``hardware_economics.csv`` in ``directory`` (copied from the
-    defaults first if absent) only after the whole folder validates with the new rows. The
-    economics row's price is cleared unless ``price`` is set, so the bottom-up estimate applies.
-    Returns the new rows (as loaded) and the paths written.
+    The new rows copy ``template`` with ``settings`` (``column=value``, any unit of the column's
+    dimension) applied; the price is cleared unless set, so the bottom-up estimate applies.
     """
-    folder = Path(directory)
     changes = _settings(settings or [])
     changes.setdefault(
         "source", f"user design from {template} with " + (", ".join(settings or []) or "no changes")
@@ -214,13 +211,29 @@ def add_chip(
     new: dict[str, bytes] = {}
     used: set[str] = set()
     for cat in ("hardware", "hardware_economics"):
-        path = folder / SCHEMAS[cat].file
-        raw = path.read_bytes() if path.exists() else (DEFAULT_DIR / SCHEMAS[cat].file).read_bytes()
-        new[cat], got = _append_row(raw, template, changes, name, SCHEMAS[cat].file)
+        new[cat], got = _append_row(raw[cat], template, changes, name, SCHEMAS[cat].file)
         used |= got
     unknown = set(changes) - used
     if unknown:
         raise InvalidInput(f"--set names unknown columns: {', '.join(sorted(unknown))}")
+    return new
+
+
+def add_chip(
+    directory: Path | str, name: str, template: str = "xpu-hbm3", settings: list[str] | None = None
+) -> dict:
+    """Add design ``name`` (see :func:`chip_rows`) to the catalogs in ``directory``.
+
+    Writes ``hardware.csv`` and ``hardware_economics.csv`` there (starting from the defaults
+    where absent) only after the whole folder validates with the new rows. Returns the new rows
+    (as loaded) and the paths written.
+    """
+    folder = Path(directory)
+    raw = {}
+    for cat in ("hardware", "hardware_economics"):
+        path = folder / SCHEMAS[cat].file
+        raw[cat] = path.read_bytes() if path.exists() else (DEFAULT_DIR / SCHEMAS[cat].file).read_bytes()
+    new = chip_rows(raw, name, template, settings)
     catalogs = load_catalogs(folder if folder.is_dir() else None, overrides=new)  # validate before writing
     for cat, data in new.items():
         write_atomic(folder / SCHEMAS[cat].file, data)

@@ -18,7 +18,7 @@ import polars as pl
 from perfmodel.api import decode, prepare
 from perfmodel.catalog import InvalidInput
 from perfmodel.catalog_set import Catalogs
-from tco.catalog_tools import add_chip
+from tco.catalog_tools import add_chip, chip_rows
 from tco.catalogs import load_catalogs
 from tco.rank import rank
 
@@ -66,15 +66,31 @@ def design_settings(catalogs: Catalogs, settings: Sequence[str]) -> tuple[list[s
     return [f"{k}={v}" for k, v in columns.items()], derivation
 
 
+def _design_columns(
+    catalogs: Catalogs, template: str, settings: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    columns, derivation = design_settings(catalogs, settings)
+    text = "; ".join(derivation) or "no derived figures"
+    columns.append(f"source=user design from {template}: {text}; price from the bottom-up estimate")
+    return columns, derivation
+
+
 def new_design(directory: Path | str, name: str, template: str, settings: Sequence[str]) -> dict:
     """Write design ``name`` into the catalog folder ``directory``; returns rows and derivation."""
     folder = Path(directory)
-    cats = load_catalogs(folder if folder.is_dir() else None)
-    columns, derivation = design_settings(cats, settings)
-    text = "; ".join(derivation) or "no derived figures"
-    columns.append(f"source=user design from {template}: {text}; price from the bottom-up estimate")
-    out = add_chip(folder, name, template, columns)
-    return out | {"derivation": derivation}
+    columns, derivation = _design_columns(
+        load_catalogs(folder if folder.is_dir() else None), template, settings
+    )
+    return add_chip(folder, name, template, columns) | {"derivation": derivation}
+
+
+def design_overrides(
+    catalogs: Catalogs, name: str, template: str, settings: Sequence[str]
+) -> tuple[dict[str, bytes], list[str]]:
+    """Catalog overrides (CSV bytes) that add design ``name`` to ``catalogs``, and its derivation."""
+    columns, derivation = _design_columns(catalogs, template, settings)
+    raw = {cat: catalogs[cat].raw for cat in ("hardware", "hardware_economics")}
+    return chip_rows(raw, name, template, columns), derivation
 
 
 def memory_table(

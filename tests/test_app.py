@@ -83,3 +83,12 @@ def test_invalid_upload_is_refused_and_catalog_unchanged(app):
     assert "Not applied" in message and "hardware.csv:8:mem_bw" in message
     assert at.session_state["overrides"] == {}
     assert f"{load_catalogs()['hardware'].df.height} rows" in caption
+
+
+def test_design_page_adds_a_ranked_design(app):
+    app.switch_page("app_pages/design.py").run()
+    assert "mem_bw = 8 x 2 TB/s = 16 TB/s" in app.markdown[0].value
+    app.button[0].click().run()
+    assert not app.exception
+    assert "updated for this session" in app.success[0].value
+    assert "xpu-hbm3-hbm4-x8** ranks" in app.markdown[-1].value

@@ -216,19 +216,20 @@ def test_header_problems_are_on_the_header_line_after_comments(tmp_path):
     assert _one(_write(tmp_path, text)).row == 4
 
 
-def test_header_unit_with_a_non_positive_scale_cannot_store_non_positive_values(tmp_path):
-    # The header may carry a scale ("total_params[1e9]"), but a negative or zero scale turns every
-    # valid positive cell into a value that the column forbids ("a number > 0"). Loading must not
-    # produce such a table.
-    for scale in ("-1 TB/s", "0 TB/s"):
-        header = [h if h != "mem_bw[TB/s]" else f"mem_bw[{scale}]" for h in HEADER]
-        path = _write(tmp_path, _csv(header, ROW_A))
-        try:
-            table = read_table(path, HARDWARE)
-        except CatalogError as e:
-            assert any(p.column == "mem_bw" for p in e.problems)
-        else:
-            assert (table.df["mem_bw"] > 0).all(), f"mem_bw[{scale}] stored {table.df['mem_bw'].to_list()}"
+@pytest.mark.parametrize("scale", ["-1 TB/s", "0 TB/s", "1e400 TB/s"])
+def test_header_unit_with_a_non_positive_or_infinite_scale_is_refused(tmp_path, scale):
+    # The header may carry a scale ("total_params[1e9]"), but a negative, zero or infinite scale
+    # would turn every valid positive cell into a value the column forbids ("a number > 0").
+    header = [h if h != "mem_bw[TB/s]" else f"mem_bw[{scale}]" for h in HEADER]
+    p = _one(_write(tmp_path, _csv(header, ROW_A)))
+    assert (p.row, p.column, p.value) == (1, "mem_bw", scale)
+    assert p.expected == "a positive unit such as B/s"
+
+
+def test_cell_that_overflows_in_base_units_is_refused(tmp_path):
+    p = _one(_write(tmp_path, _csv(HEADER, _with(ROW_A, "mem_capacity", "1e308"))))
+    assert (p.row, p.column, p.value) == (2, "mem_capacity", "1e308")
+    assert p.expected.endswith("that stays finite in base units")
 
 
 # --- cells -----------------------------------------------------------------------------------------
