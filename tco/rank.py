@@ -193,7 +193,7 @@ def select(ev: Evaluation, min_utps: float = 0.0, objective: str = "tokens_per_u
     )
     seen = pl.concat([best["hardware"], fastest["hardware"]])
     nofit = (
-        df.filter(~pl.col("hardware").is_in(seen.implode()))
+        df.filter(~pl.col("hardware").is_in(seen.implode()), pl.col("batch") == 1)
         .sort("memory_available_gib", descending=True)
         .group_by("hardware", maintain_order=True)
         .first()

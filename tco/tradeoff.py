@@ -18,34 +18,12 @@ from __future__ import annotations
 import polars as pl
 
 from perfmodel.catalog import InvalidInput
-from tco.rank import Evaluation
+from tco.rank import OBJECTIVES, RANK_COLUMNS, Evaluation
 
-#: Efficiency metrics and whether larger is better.
-METRICS = {
-    "stps_per_chip": True,
-    "tokens_per_usd": True,
-    "tokens_per_joule": True,
-    "usd_per_mtok": False,
-    "gco2e_per_mtok": False,
-}
-POINT_COLUMNS = (
-    "hardware",
-    "memory_technology",
-    "memory_class",
-    "chips",
-    "tp",
-    "pp",
-    "ep",
-    "batch",
-    "users",
-    "utps",
-    "stps",
-    "stps_per_chip",
-    "tokens_per_usd",
-    "tokens_per_joule",
-    "usd_per_mtok",
-    "gco2e_per_mtok",
-)
+#: Efficiency metrics and whether larger is better: the ranking objectives and throughput per chip.
+METRICS = {"stps_per_chip": True} | OBJECTIVES
+#: What a baseline or trade-off point reports: the ranking's configuration and efficiency columns.
+POINT_COLUMNS = RANK_COLUMNS[1 : RANK_COLUMNS.index("usd_per_mtok") + 1] + ("gco2e_per_mtok",)
 
 
 def _check_metric(metric: str) -> bool:
