@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable
 
@@ -82,8 +83,18 @@ def run(main: Callable[[list[str] | None], int], argv: list[str] | None = None) 
 
 
 def emit(payload, as_json: bool, render: Callable[[object], str]) -> None:
-    """Print ``payload`` as JSON or through ``render``."""
-    print(json.dumps(payload, indent=2) if as_json else render(payload))
+    """Print ``payload`` as strict JSON (NaN and infinities become null) or through ``render``."""
+    print(json.dumps(_strict(payload), indent=2, allow_nan=False) if as_json else render(payload))
+
+
+def _strict(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    return value
 
 
 def key_values(d: dict) -> str:
