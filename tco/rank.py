@@ -211,7 +211,9 @@ def select(ev: Evaluation, min_utps: float = 0.0, objective: str = "tokens_per_u
     # A configuration that does not fit has no throughput or cost to report.
     nofit = nofit.with_columns(
         pl.lit(nan).alias(c)
-        for c in ("utps", "stps", "stps_per_chip", "tokens_per_usd", "tokens_per_joule", "usd_per_mtok", "gco2e_per_mtok")
+        for c in RANK_COLUMNS
+        if c in ("utps", "stps", "stps_per_chip", "tokens_per_usd", "tokens_per_joule")
+        or c.endswith("_per_mtok")
     )
     ranked = pl.concat(
         [
