@@ -37,16 +37,6 @@ def positive_int(text: str) -> int:
     return int(value)
 
 
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
-    return value
-
-
 def non_negative_float(text: str) -> float:
     try:
         value = float(text)

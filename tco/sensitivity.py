@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from tco.rank import OBJECTIVES, Evaluation, select
+from tco.rank import Evaluation, select
 
 SITE_FACTORS = ("energy_price", "pue", "lifetime", "utilization")
 
@@ -60,5 +60,3 @@ def sensitivity(ev: Evaluation, min_utps: float = 0.0, objective: str = "tokens_
     swing = df.group_by("factor", maintain_order=True).agg(pl.col("change_pct").abs().max().alias("swing"))
     return df.join(swing, on="factor").sort("swing", descending=True, maintain_order=True).drop("swing")
 
-
-__all__ = ["OBJECTIVES", "sensitivity"]
