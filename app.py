@@ -18,6 +18,7 @@ PAGES = (
     ("tradeoff", "Trade-off"),
     ("capacity", "Capacity and performance"),
     ("design", "Design"),
+    ("explore", "Explore the limits"),
     ("catalogs", "Catalogs"),
     ("assumptions", "Assumptions"),
     ("export", "Export"),

@@ -185,3 +185,24 @@ def memory_chart(ranked: pl.DataFrame) -> alt.Chart:
         )
         .properties(width=520, height=max(80, 30 * ranked.height), title="Memory needed against memory held")
     )
+
+
+def sweep_chart(sweep: pl.DataFrame, x: str, x_title: str, title: str) -> alt.Chart:
+    """UTPS against a swept figure (log-log), one line per model and tensor parallelism."""
+    data = sweep.with_columns(series=pl.format("{} TP{}", "model", "tp")).select("series", x, "utps", "bound")
+    return (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(f"{x}:Q", scale=alt.Scale(type="log"), title=x_title),
+            y=alt.Y("utps:Q", scale=alt.Scale(type="log"), title="UTPS: tokens/s per user"),
+            color=alt.Color("series:N", title="model, parallelism"),
+            tooltip=[
+                "series",
+                alt.Tooltip(f"{x}:Q", format=",.3~g"),
+                alt.Tooltip("utps:Q", format=",.0f"),
+                "bound",
+            ],
+        )
+        .properties(width=520, height=300, title=title)
+    )

@@ -22,8 +22,9 @@ import vl_convert as vlc
 from tqdm import tqdm
 
 from perfmodel.catalog_set import Catalogs
+from perfmodel.sweeps import bandwidth_sweep, latency_sweep
 from tco.catalogs import load_catalogs
-from tco.charts import carbon_breakdown_chart, cost_breakdown_chart, frontier_chart
+from tco.charts import carbon_breakdown_chart, cost_breakdown_chart, frontier_chart, sweep_chart
 from tco.formatting import RANK_HEADER, rank_rows, usd
 from tco.rank import Evaluation, evaluate, select
 from tco.tradeoff import frontier, tradeoff
@@ -33,6 +34,10 @@ from tco.tradeoff import frontier, tradeoff
 FRONTIER_SPAN = 100.0
 #: Designs drawn on a section's frontier chart (the best-ranked ones).
 FRONTIER_DESIGNS = 8
+#: The study's sensitivity analyses in each section: this chip's other figures, at these TPs,
+#: under the study's own assumptions (scenario liminal-2025).
+SWEEP_BASE = "xpu-hbm3"
+SWEEP_TP = (8, 128)
 
 
 @dataclass
@@ -89,10 +94,29 @@ def build_section(ev: Evaluation, min_utps: float, objective: str, slowdown: flo
         ]
     )
     title = f"{ev.model}, {ev.context:,} tokens of context"
+    study = {
+        "base": SWEEP_BASE,
+        "tps": SWEEP_TP,
+        "context": ev.context,
+        "scenario": "liminal-2025",
+        "catalogs": ev.catalogs,
+    }
     charts = {
         "frontier": frontier_chart(front, "tokens_per_usd", f"{title}: UTPS against tokens per USD", marks),
         "cost": cost_breakdown_chart(ranked),
         "carbon": carbon_breakdown_chart(ranked),
+        "bandwidth": sweep_chart(
+            bandwidth_sweep([ev.model], **study),
+            "mem_bw_tbs",
+            "memory bandwidth per chip [TB/s]",
+            f"UTPS against memory bandwidth ({SWEEP_BASE}, one user)",
+        ),
+        "latency": sweep_chart(
+            latency_sweep([ev.model], **study),
+            "sync_us",
+            "latency of one collective [us]",
+            f"UTPS against collective latency ({SWEEP_BASE}, one user)",
+        ),
     }
     estimates = [
         f"{r['hardware']}: {usd(r['price_usd'])} ({r['price_type']})"
@@ -210,6 +234,8 @@ def _blocks(sections: list[Section], header: list[str], objective: str, slowdown
         blocks += [("chart", s.slug, "cost"), ("chart", s.slug, "carbon")]
         if s.estimates:
             blocks += [("p", "Estimated prices: " + "; ".join(s.estimates) + ".")]
+        blocks += [("h3", "Limits: memory bandwidth and collective latency (the study's assumptions)")]
+        blocks += [("chart", s.slug, "bandwidth"), ("chart", s.slug, "latency")]
     return blocks
 
 

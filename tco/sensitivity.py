@@ -59,4 +59,3 @@ def sensitivity(ev: Evaluation, min_utps: float = 0.0, objective: str = "tokens_
     df = pl.DataFrame(rows)
     swing = df.group_by("factor", maintain_order=True).agg(pl.col("change_pct").abs().max().alias("swing"))
     return df.join(swing, on="factor").sort("swing", descending=True, maintain_order=True).drop("swing")
-

@@ -12,7 +12,7 @@ from tco.catalogs import load_catalogs
 from tco.rank import rank
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGES = ("compare", "tradeoff", "capacity", "catalogs", "assumptions", "export")
+PAGES = ("compare", "tradeoff", "capacity", "design", "explore", "catalogs", "assumptions", "export")
 TIMEOUT_S = 120
 
 

@@ -31,6 +31,8 @@ PAGES = {
     "compare": "ranks first by",
     "tradeoff": "slower per user raises tokens per dollar",
     "capacity": "Fewest chips that hold one instance",
+    "design": "Add to this session's catalogs and rank it",
+    "explore": "collectives overtake memory time",
     "catalogs": "every row has a source",
     "assumptions": "Site us-average",
     "export": "Build the report for this selection",
@@ -101,7 +103,7 @@ def test_page_renders_in_chromium(server, browser, page, tmp_path_factory):
     print(f"screenshot: {shot}")
     colours = Image.open(shot).convert("RGB").getcolors(maxcolors=1 << 20)
     assert colours is not None and len(colours) >= MIN_DISTINCT_COLOURS
-    if page in ("compare", "tradeoff", "capacity"):
+    if page in ("compare", "tradeoff", "capacity", "explore"):
         charts = browser.find_elements(By.CSS_SELECTOR, "canvas, svg.marks")
         assert charts, f"no chart drawn on {page}"
 

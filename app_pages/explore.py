@@ -1,0 +1,66 @@
+"""Explore: the study's sensitivity analyses for the selected model (memory bandwidth, collective
+latency), the memory-technology table and the UTPS-target question."""
+
+import polars as pl
+import streamlit as st
+
+from app_support import catalogs_for, overrides
+from perfmodel.api import prepare
+from perfmodel.sweeps import bandwidth_sweep, latency_sweep
+from tco.charts import sweep_chart
+from tco.explore import memory_table, utps_target
+
+s = st.session_state
+cats = catalogs_for(overrides())
+st.title("Explore the limits")
+c = st.columns(3)
+base = c[0].selectbox("Base chip", cats["hardware"].names(), index=cats["hardware"].names().index("xpu-hbm3"))
+scenario = c[1].selectbox(
+    "Assumptions", cats["scenarios"].names(), index=cats["scenarios"].names().index("liminal-2025")
+)
+tps = c[2].multiselect("Tensor parallelism", [1, 2, 4, 8, 16, 32, 64, 128, 256], default=[8, 128])
+if not tps:
+    st.info("Pick at least one tensor-parallel size.")
+    st.stop()
+setup = prepare(cats, scenario, models=[s.model], hardware=[base])
+common = {"base": base, "tps": tps, "context": s.context, "setup": setup}
+c = st.columns(2)
+c[0].altair_chart(
+    sweep_chart(
+        bandwidth_sweep([s.model], **common),
+        "mem_bw_tbs",
+        "memory bandwidth per chip [TB/s]",
+        f"{s.model}: UTPS against memory bandwidth",
+    ),
+    width="stretch",
+)
+lat = latency_sweep([s.model], target_utps=max(s.min_utps, 1.0), **common)
+c[1].altair_chart(
+    sweep_chart(
+        lat, "sync_us", "latency of one collective [us]", f"{s.model}: UTPS against collective latency"
+    ),
+    width="stretch",
+)
+per_tp = lat.group_by("tp", maintain_order=True).agg(
+    pl.col("crossover_us").first(), pl.col("needed_us").first()
+)
+for r in per_tp.iter_rows(named=True):
+    need = r["needed_us"]
+    need_text = (
+        "no latency reaches it (memory or compute alone is too slow)" if need != need else f"{need:.2f} us"
+    )
+    st.markdown(
+        f"- TP{r['tp']}: collectives overtake memory time above **{r['crossover_us']:.2f} us** per collective; "
+        f"{max(s.min_utps, 1.0):,.0f} tokens/s per user needs at most **{need_text}**"
+    )
+st.subheader("Memory technologies at 128 chips")
+designs = [
+    d
+    for d in ("xpu-hbm3", "xpu-hbm4", "xpu-3d-dram", "xpu-sram", "xpu-cows")
+    if d in cats["hardware"].names()
+]
+st.dataframe(memory_table(s.model, designs, 128, s.context, scenario, cats), hide_index=True, width="stretch")
+st.subheader("Who reaches 10,000 tokens/s per user?")
+if st.button("Rank every design at 10,000 tokens/s per user for this model"):
+    target = utps_target(10000, [s.model], [s.context], cats, region=s.region)
+    st.dataframe(target, hide_index=True, width="stretch")
