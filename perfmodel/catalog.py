@@ -344,7 +344,8 @@ def read_table(source: Path | str | bytes, schema: Schema, file: str | None = No
             parsed[col.name] = value
         if schema.row_check is not None:
             for column, expected in schema.row_check(parsed):
-                problems.append(Problem(file, line, column, _fmt(parsed.get(column)), expected))
+                cell = next((rec[i].strip() for i, col in index.items() if col.name == column), "")
+                problems.append(Problem(file, line, column, cell or None, expected))
         for name, value in parsed.items():
             columns[name].append(value)
     lines = tuple(line for line, rec in body if len(rec) == len(header))
@@ -360,9 +361,6 @@ def read_table(source: Path | str | bytes, schema: Schema, file: str | None = No
 
 _DTYPES = {"text": pl.String, "int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean}
 
-
-def _fmt(value: object) -> str | None:
-    return None if value is None else str(value)
 
 
 def _records(text: str) -> list[tuple[int, list[str]]]:

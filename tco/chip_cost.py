@@ -33,6 +33,13 @@ def dies_per_wafer(area_m2, diameter_m: float = WAFER_DIAMETER_M):
     return np.pi * (diameter_m / 2) ** 2 / area_m2 - np.pi * diameter_m / np.sqrt(2.0 * area_m2)
 
 
+def largest_die_m2(diameter_m: float = WAFER_DIAMETER_M) -> float:
+    """The largest die with at least one gross die per wafer: ``DPW(A) = 1`` solved for ``A``."""
+    a, b = np.pi * (diameter_m / 2) ** 2, np.pi * diameter_m / np.sqrt(2.0)
+    inv_sqrt_area = (b + np.sqrt(b * b + 4.0 * a)) / (2.0 * a)
+    return float(inv_sqrt_area**-2)
+
+
 def murphy_yield(area_m2, defect_density_per_m2):
     """Fraction of good dies, ``((1 - exp(-A D0)) / (A D0))^2``."""
     ad = np.asarray(area_m2, dtype=np.float64) * np.asarray(defect_density_per_m2, dtype=np.float64)
