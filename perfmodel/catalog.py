@@ -362,7 +362,6 @@ def read_table(source: Path | str | bytes, schema: Schema, file: str | None = No
 _DTYPES = {"text": pl.String, "int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean}
 
 
-
 def _records(text: str) -> list[tuple[int, list[str]]]:
     """Each CSV record with the line number it starts on (quoted cells may span lines)."""
     reader = csv.reader(io.StringIO(text, newline=""))

@@ -52,9 +52,12 @@ def _economics_rules(r: dict) -> Iterable[tuple[str, str]]:
     if r["static_power"] is not None and r["tdp"] is not None and r["static_power"] > r["tdp"]:
         yield "static_power", "at most tdp"
     if r["die_area"] is not None and not r["wafer_scale"] and r["die_area"] > largest_die_m2():
-        yield "die_area", (
-            f"at most {largest_die_m2() * 1e6:,.0f} mm^2, the largest die that fits once on a "
-            f"{WAFER_DIAMETER_M * 1e3:.0f} mm wafer; set wafer_scale=true for a wafer-scale part"
+        yield (
+            "die_area",
+            (
+                f"at most {largest_die_m2() * 1e6:,.0f} mm^2, the largest die that fits once on a "
+                f"{WAFER_DIAMETER_M * 1e3:.0f} mm wafer; set wafer_scale=true for a wafer-scale part"
+            ),
         )
 
 

@@ -19,7 +19,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium")
 DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="Debian chromium and chromium-driver not installed")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and DRIVER), reason="Debian chromium and chromium-driver not installed"
+)
 
 #: Seconds to wait for the server and for a page's content (websocket render on a 2-core machine).
 SERVER_TIMEOUT_S = 60
@@ -49,9 +51,24 @@ def _free_port() -> int:
 def server():
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     deadline = time.time() + SERVER_TIMEOUT_S
     while time.time() < deadline:
@@ -74,9 +91,18 @@ def browser():
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1500,1400", "--disable-dev-shm-usage"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1500,1400",
+        "--disable-dev-shm-usage",
+    ):
         opts.add_argument(flag)
     driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
     yield driver
@@ -115,5 +141,7 @@ def test_url_reproduces_the_view(server, browser):
 
     browser.get(f"{server}/?model=deepseek-v3&context=131072&min_utps=100")
     WebDriverWait(browser, RENDER_TIMEOUT_S).until(
-        ec.text_to_be_present_in_element((By.TAG_NAME, "body"), "For deepseek-v3 with a floor of 100 tokens/s")
+        ec.text_to_be_present_in_element(
+            (By.TAG_NAME, "body"), "For deepseek-v3 with a floor of 100 tokens/s"
+        )
     )

@@ -54,8 +54,11 @@ def test_cli_check_exit_codes(capsys):
 
 
 def test_plausibility_warning_does_not_fail(tmp_path):
-    text = (DEFAULT_DIR / "hardware.csv").read_text().replace("xpu-cows,Liminal study,SRAM,2473.901162496",
-                                                              "xpu-cows,Liminal study,SRAM,247390.1162496")
+    text = (
+        (DEFAULT_DIR / "hardware.csv")
+        .read_text()
+        .replace("xpu-cows,Liminal study,SRAM,2473.901162496", "xpu-cows,Liminal study,SRAM,247390.1162496")
+    )
     (tmp_path / "hardware.csv").write_text(text)
     problems = check(tmp_path)
     assert [p.severity for p in problems] == ["warning"]
@@ -103,7 +106,9 @@ def test_diff_shows_changes_and_moving_rankings(tmp_path):
 
 
 def test_new_chip_gets_bottom_up_price_and_is_ranked(tmp_path):
-    out = add_chip(tmp_path, "my-hbm4", "xpu-hbm3", ["mem_bw=20TB/s", "memory_technology=HBM4", "mem_capacity=192GiB"])
+    out = add_chip(
+        tmp_path, "my-hbm4", "xpu-hbm3", ["mem_bw=20TB/s", "memory_technology=HBM4", "mem_capacity=192GiB"]
+    )
     assert out["rows"]["hardware"]["mem_bw"] == pytest.approx(20e12)
     assert out["rows"]["hardware_economics"]["price"] is None
     cats = load_catalogs(tmp_path)
@@ -157,7 +162,9 @@ GOOD = (DEFAULT_DIR / "hardware_economics.csv").read_bytes()
     st.integers(0, 20),
     st.one_of(
         st.floats(allow_nan=True, allow_infinity=True).map(repr),
-        st.sampled_from(["1e400", "-5", "0", "=cmd|' /C calc'!A0", "+1", "@SUM(A1)", "", "NaN", "inf", "1,5", "é"]),
+        st.sampled_from(
+            ["1e400", "-5", "0", "=cmd|' /C calc'!A0", "+1", "@SUM(A1)", "", "NaN", "inf", "1,5", "é"]
+        ),
         st.text(max_size=12),
     ),
     st.integers(1, 13),
@@ -206,18 +213,53 @@ def test_duplicate_columns_and_header_only_and_empty():
 
 
 def test_exported_csv_neutralizes_formulas():
-    df = pl.DataFrame({"hardware": ["=cmd|' /C calc'!A0", "+x", "-y", "@z", "ok"], "price": [1.0, -2.0, 3.0, 4.0, 5.0]})
+    df = pl.DataFrame(
+        {"hardware": ["=cmd|' /C calc'!A0", "+x", "-y", "@z", "ok"], "price": [1.0, -2.0, 3.0, 4.0, 5.0]}
+    )
     text = safe_csv(df).decode()
     assert "'=cmd" in text and "'+x" in text and "'-y" in text and "'@z" in text and "\nok," in text
     assert ",-2.0" in text  # numbers stay numbers
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
-@given(argv=st.lists(st.one_of(
-    st.sampled_from(["rank", "sensitivity", "tradeoff", "catalog", "check", "diff", "--model", "llama3-70b",
-                     "--context", "--min-utps", "--objective", "--region", "--hardware", "--slowdown", "-1", "0",
-                     "1e9", "nan", "inf", "abc", "xpu-hbm3", "--json", "--precision", "fp4", "--scenario", "x"]),
-    st.text(max_size=8)), max_size=8))
+@given(
+    argv=st.lists(
+        st.one_of(
+            st.sampled_from(
+                [
+                    "rank",
+                    "sensitivity",
+                    "tradeoff",
+                    "catalog",
+                    "check",
+                    "diff",
+                    "--model",
+                    "llama3-70b",
+                    "--context",
+                    "--min-utps",
+                    "--objective",
+                    "--region",
+                    "--hardware",
+                    "--slowdown",
+                    "-1",
+                    "0",
+                    "1e9",
+                    "nan",
+                    "inf",
+                    "abc",
+                    "xpu-hbm3",
+                    "--json",
+                    "--precision",
+                    "fp4",
+                    "--scenario",
+                    "x",
+                ]
+            ),
+            st.text(max_size=8),
+        ),
+        max_size=8,
+    )
+)
 def test_fuzz_cli_arguments_never_traceback(argv, capsys):
     """Any argument list ends in exit 0/1/2 with a message, never an uncaught exception."""
     from perfmodel.cli_common import run

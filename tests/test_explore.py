@@ -58,9 +58,16 @@ def test_more_of_every_resource_never_lowers_utps(bw_scale, flops_scale, sync_sc
 
     setup = prepare(models=["llama3-70b", "deepseek-v3"], hardware=["xpu-hbm3", "h100-sxm"])
     h = setup.hardware
-    better = replace(h, mem_bw=h.mem_bw * bw_scale, tensor=h.tensor * flops_scale, scalar=h.scalar * flops_scale,
-                     sync=h.sync * sync_scale, scaleout_sync=h.scaleout_sync * sync_scale,
-                     scaleup_bw=h.scaleup_bw * bw_scale, scaleout_bw=h.scaleout_bw * bw_scale)
+    better = replace(
+        h,
+        mem_bw=h.mem_bw * bw_scale,
+        tensor=h.tensor * flops_scale,
+        scalar=h.scalar * flops_scale,
+        sync=h.sync * sync_scale,
+        scaleout_sync=h.scaleout_sync * sync_scale,
+        scaleup_bw=h.scaleup_bw * bw_scale,
+        scaleout_bw=h.scaleout_bw * bw_scale,
+    )
     mi = np.array([0, 1]).reshape(-1, 1, 1)
     hi = np.array([0, 1]).reshape(1, -1, 1)
     batch = np.array([1, 16, 256]).reshape(1, 1, -1)
@@ -73,7 +80,9 @@ def test_design_from_parts_derives_bandwidth_capacity_and_prices_grow_with_stack
     cats = load_catalogs()
     prices, embodied = [], []
     for stacks in (4, 8, 12):
-        new, derivation = design_overrides(cats, f"d{stacks}", "xpu-hbm3", ["memory=HBM4", f"stacks={stacks}"])
+        new, derivation = design_overrides(
+            cats, f"d{stacks}", "xpu-hbm3", ["memory=HBM4", f"stacks={stacks}"]
+        )
         c = load_catalogs(overrides=new)
         row = c["hardware"].row(f"d{stacks}")
         assert row["mem_bw"] == pytest.approx(stacks * 2e12)

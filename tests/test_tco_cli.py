@@ -12,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from contracts import RANK_KEYS
 
 from tco.catalogs import load_catalogs
 from tco.cli import main
@@ -20,25 +21,6 @@ from tco.rank import RANK_COLUMNS, evaluate, select
 ROOT = Path(__file__).resolve().parents[1]
 CATS = load_catalogs()
 HARDWARE = sorted(CATS["hardware"].names())
-#: The JSON keys a consumer of ``rank --json`` relies on.
-CONTRACT = (
-    "hardware",
-    "memory_technology",
-    "chips",
-    "tp",
-    "pp",
-    "ep",
-    "batch",
-    "utps",
-    "stps",
-    "tokens_per_usd",
-    "tokens_per_joule",
-    "usd_per_mtok",
-    "gco2e_per_mtok",
-    "price_is_estimate",
-    "meets_floor",
-    "reason",
-)
 #: JSON floats are printed with repr: they parse back to the very same value.
 EXACT = 1e-12
 
@@ -61,7 +43,7 @@ def test_rank_json_is_a_list_of_rows_with_the_contract(rank_json):
     assert all(isinstance(r, dict) for r in rank_json)
     assert sorted(r["hardware"] for r in rank_json) == HARDWARE
     for r in rank_json:
-        assert set(CONTRACT) <= set(r), set(CONTRACT) - set(r)
+        assert set(RANK_KEYS) <= set(r), set(RANK_KEYS) - set(r)
         assert list(r) == list(RANK_COLUMNS)
         assert isinstance(r["meets_floor"], bool) and isinstance(r["price_is_estimate"], bool)
         assert isinstance(r["chips"], int) and r["chips"] == r["tp"] * r["pp"]

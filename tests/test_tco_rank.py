@@ -11,6 +11,7 @@ import math
 
 import polars as pl
 import pytest
+from contracts import RANK_KEYS
 
 from perfmodel.catalog import InvalidInput
 from tco.catalogs import load_catalogs
@@ -21,25 +22,6 @@ from tco.sensitivity import sensitivity
 EXACT = 1e-12
 #: change_pct = 100 x (value / baseline - 1): the same formula, rounding only (abs: a 0 % change).
 PCT_ROUNDING = 1e-9
-#: Columns of the JSON contract a user of ``python -m tco rank --json`` relies on.
-CONTRACT = (
-    "hardware",
-    "memory_technology",
-    "chips",
-    "tp",
-    "pp",
-    "ep",
-    "batch",
-    "utps",
-    "stps",
-    "tokens_per_usd",
-    "tokens_per_joule",
-    "usd_per_mtok",
-    "gco2e_per_mtok",
-    "price_is_estimate",
-    "meets_floor",
-    "reason",
-)
 FLOORS = (0.0, 30.0, 100.0, 500.0, 2000.0, 10_000.0)
 
 CATS = load_catalogs()
@@ -72,7 +54,7 @@ def test_rank_api_matches_select(ev, ranked):
 def test_one_row_per_design_with_the_contract_columns(ranked, floor):
     r = ranked[floor]
     assert tuple(r.columns) == RANK_COLUMNS
-    assert set(CONTRACT) <= set(r.columns)
+    assert set(RANK_KEYS) <= set(r.columns)
     assert sorted(r["hardware"].to_list()) == HARDWARE
     assert r["rank"].to_list() == list(range(1, len(HARDWARE) + 1))
 

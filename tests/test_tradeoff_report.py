@@ -44,8 +44,14 @@ def published():
     st.sampled_from(["tokens_per_usd", "usd_per_mtok"]),
 )
 def test_frontier_is_non_dominated(points, metric):
-    df = pl.DataFrame({"hardware": ["x"] * len(points), "utps": [p[0] for p in points],
-                       metric: [p[1] for p in points], "fits": [True] * len(points)})
+    df = pl.DataFrame(
+        {
+            "hardware": ["x"] * len(points),
+            "utps": [p[0] for p in points],
+            metric: [p[1] for p in points],
+            "fits": [True] * len(points),
+        }
+    )
     front = frontier(df, metric)
     larger = METRICS[metric]
     u, m = df["utps"].to_numpy(), df[metric].to_numpy()
@@ -55,8 +61,12 @@ def test_frontier_is_non_dominated(points, metric):
         dominated = (u >= fu) & (score >= fs) & ((u > fu) | (score > fs))
         assert not dominated.any()
     # and every non-dominated input point is on the frontier (up to exact duplicates)
-    keep = [not (((u >= a) & (score >= b) & ((u > a) | (score > b))).any()) for a, b in zip(u, score, strict=True)]
-    assert len(set(zip(front["utps"], front[metric], strict=True))) == len({(a, b) for a, b, k in zip(u, m, keep, strict=True) if k})
+    keep = [
+        not (((u >= a) & (score >= b) & ((u > a) | (score > b))).any()) for a, b in zip(u, score, strict=True)
+    ]
+    assert len(set(zip(front["utps"], front[metric], strict=True))) == len(
+        {(a, b) for a, b, k in zip(u, m, keep, strict=True) if k}
+    )
 
 
 @pytest.mark.parametrize("hw", ["xpu-hbm3", "h100-sxm", "xpu-sram", "cerebras-wse3"])
@@ -91,8 +101,13 @@ def written(tmp_path_factory):
 
 def test_report_files_exist_with_table_and_charts(written):
     out, paths = written
-    for name in ("report.md", "report.html", "llama3-70b-4096-frontier.png", "llama3-70b-4096-cost.svg",
-                 "llama3-70b-4096-carbon.png"):
+    for name in (
+        "report.md",
+        "report.html",
+        "llama3-70b-4096-frontier.png",
+        "llama3-70b-4096-cost.svg",
+        "llama3-70b-4096-carbon.png",
+    ):
         assert (out / name).stat().st_size > 1000, name
     html = (out / "report.html").read_text()
     ranked = select(evaluate("llama3-70b", 4096), 30)
@@ -122,8 +137,14 @@ def test_markdown_numbers_equal_the_library(written):
         cells = [c.strip() for c in line.strip("|").split(" | ")]
         assert cells[1].removesuffix(" *") == lib["hardware"]
         assert cells[1].endswith("*") == lib["price_is_estimate"]
-        for i, key in ((5, "utps"), (6, "stps"), (7, "tokens_per_usd"), (8, "usd_per_mtok"),
-                       (9, "tokens_per_joule"), (10, "gco2e_per_mtok")):
+        for i, key in (
+            (5, "utps"),
+            (6, "stps"),
+            (7, "tokens_per_usd"),
+            (8, "usd_per_mtok"),
+            (9, "tokens_per_joule"),
+            (10, "gco2e_per_mtok"),
+        ):
             assert _number(cells[i]) == pytest.approx(lib[key], rel=MD_RTOL), (lib["hardware"], key)
 
 

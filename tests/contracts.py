@@ -1,0 +1,21 @@
+"""Interfaces that issues name as contracts; tests of several modules check against them."""
+
+#: Keys of every row of ``python -m tco rank --json`` and columns of ``tco.rank`` (issue 4).
+RANK_KEYS = (
+    "hardware",
+    "memory_technology",
+    "chips",
+    "tp",
+    "pp",
+    "ep",
+    "batch",
+    "utps",
+    "stps",
+    "tokens_per_usd",
+    "tokens_per_joule",
+    "usd_per_mtok",
+    "gco2e_per_mtok",
+    "price_is_estimate",
+    "meets_floor",
+    "reason",
+)
