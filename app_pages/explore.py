@@ -1,14 +1,16 @@
 """Explore: the study's sensitivity analyses for the selected model (memory bandwidth, collective
-latency), the memory-technology table and the UTPS-target question."""
+latency), the memory-technology table, the UTPS-target question, and the what-if designs against
+the best DRAM design."""
 
 import polars as pl
 import streamlit as st
 
-from app_support import catalogs_for, overrides
+from app_support import OBJECTIVE_LABELS, catalogs_for, current, overrides
 from perfmodel.api import prepare
 from perfmodel.sweeps import bandwidth_sweep, latency_sweep
 from tco.charts import sweep_chart
-from tco.explore import memory_table, utps_target
+from tco.explore import memory_table, utps_target, versus_best_dram, what_if_designs
+from tco.rank import select
 
 s = st.session_state
 cats = catalogs_for(overrides())
@@ -64,3 +66,39 @@ st.subheader("Who reaches 10,000 tokens/s per user?")
 if st.button("Rank every design at 10,000 tokens/s per user for this model"):
     target = utps_target(10000, [s.model], [s.context], cats, region=s.region)
     st.dataframe(target, hide_index=True, width="stretch")
+st.subheader("What-if designs against the best DRAM design")
+st.caption(
+    "Each what-if design (vendor 'What-if design' in hardware.csv) at its best configuration under "
+    "the UTPS floor, against the best conventional DRAM design that meets it. Advantage above 1: the "
+    "what-if design is better (more tokens per $ or per joule, fewer gCO2e per million tokens)."
+)
+picked = st.multiselect(
+    "Designs to compare", cats["hardware"].names(), default=what_if_designs(cats) + ["xpu-3d-dram"]
+)
+if picked:
+    ev, _ = current()
+    vs = pl.concat(
+        versus_best_dram(select(ev, s.min_utps, objective), picked, objective, s.min_utps)
+        for objective in ("tokens_per_usd", "tokens_per_joule", "gco2e_per_mtok")
+    )
+    st.dataframe(
+        vs.pivot(on="objective", index="hardware", values="advantage"),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "tokens_per_usd": st.column_config.NumberColumn("advantage in tokens per $", format="%.2fx"),
+            "tokens_per_joule": st.column_config.NumberColumn("advantage in tokens per J", format="%.2fx"),
+            "gco2e_per_mtok": st.column_config.NumberColumn("advantage in gCO2e per Mtok", format="%.2fx"),
+        },
+    )
+    refs = vs.unique("objective", keep="first", maintain_order=True)
+    st.markdown(
+        "Best DRAM design it is compared with: "
+        + "; ".join(
+            f"{OBJECTIVE_LABELS[r['objective']]}: {r['reference'] or 'none meets the floor'}"
+            for r in refs.iter_rows(named=True)
+        )
+    )
+    missing = vs.filter(pl.col("reason") != "").unique("hardware", keep="first")
+    for r in missing.iter_rows(named=True):
+        st.markdown(f"- {r['hardware']}: {r['reason']}")

@@ -16,7 +16,7 @@ from perfmodel.schemas import PRECISIONS
 from perfmodel.sweeps import bandwidth_sweep, latency_sweep
 from tco.catalog_tools import add_chip, check, diff
 from tco.catalogs import load_catalogs
-from tco.explore import memory_table, new_design, utps_target
+from tco.explore import against_best_dram, memory_table, new_design, utps_target
 from tco.export import safe_csv
 from tco.formatting import rank_table
 from tco.rank import OBJECTIVES, evaluate, select
@@ -125,6 +125,22 @@ def _parser() -> Parser:
     tg.add_argument("--region")
     tg.add_argument("--scenario")
     _add_output(tg)
+    vs = esub.add_parser(
+        "against-dram", help="what-if designs against the best DRAM design: tokens per $, per J, gCO2e"
+    )
+    vs.add_argument("--hardware", nargs="+", help="designs to compare (default: vendor 'What-if design')")
+    vs.add_argument("--model", nargs="+")
+    vs.add_argument("--context", type=positive_int, nargs="+", default=[4096, 131072])
+    vs.add_argument("--min-utps", type=non_negative_float, nargs="+", default=[30.0, 2000.0])
+    vs.add_argument(
+        "--objective",
+        nargs="+",
+        choices=list(OBJECTIVES),
+        default=["tokens_per_usd", "tokens_per_joule", "gco2e_per_mtok"],
+    )
+    vs.add_argument("--region")
+    vs.add_argument("--scenario")
+    _add_output(vs)
     return p
 
 
@@ -219,9 +235,20 @@ def _explore(args) -> int:
             table = latency_sweep(args.model, target_utps=args.target_utps, **common)
     elif args.action == "memory-table":
         table = memory_table(args.model, args.hardware, args.chips, args.context, args.scenario, cats)
-    else:
+    elif args.action == "target":
         table = utps_target(
             args.utps, args.model, args.context, cats, region=args.region, scenario=args.scenario
+        )
+    else:
+        table = against_best_dram(
+            args.hardware,
+            args.model,
+            args.context,
+            args.min_utps,
+            args.objective,
+            cats,
+            region=args.region,
+            scenario=args.scenario,
         )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,6 @@
 """What-if designs and the study's questions: designs from parts, the memory-technology table,
-and which designs reach a UTPS target (e.g. 10,000 tokens/s per user) at what cost.
+which designs reach a UTPS target (e.g. 10,000 tokens/s per user) at what cost, and how what-if
+designs compare with the best DRAM design on tokens per dollar, per joule and per gCO2e.
 
 A design is a template chip with parts changed: ``memory`` (a technology of
 memory_technologies.csv) x ``stacks`` gives bandwidth and capacity (per-stack figures of that
@@ -20,7 +21,7 @@ from perfmodel.catalog import InvalidInput
 from perfmodel.catalog_set import Catalogs
 from tco.catalog_tools import add_chip, chip_rows
 from tco.catalogs import load_catalogs
-from tco.rank import rank
+from tco.rank import OBJECTIVES, evaluate, rank, select
 
 DESIGN_KEYS = ("memory", "stacks", "sync_us")
 
@@ -163,3 +164,80 @@ def utps_target(
                 )
             )
     return pl.concat(frames)
+
+
+def what_if_designs(catalogs: Catalogs) -> list[str]:
+    """The catalog's what-if designs: hardware rows whose vendor is ``What-if design``."""
+    hw = catalogs["hardware"].df
+    return hw.filter(pl.col("vendor") == "What-if design")["name"].to_list()
+
+
+def against_best_dram(
+    designs: Sequence[str] | None = None,
+    models: Sequence[str] | None = None,
+    contexts: Sequence[int] = (4096, 131072),
+    floors: Sequence[float] = (30.0, 2000.0),
+    objectives: Sequence[str] = ("tokens_per_usd", "tokens_per_joule", "gco2e_per_mtok"),
+    catalogs: Catalogs | None = None,
+    **kwargs,
+) -> pl.DataFrame:
+    """Each of ``designs`` against the best DRAM design not among them, per model, context, UTPS
+    floor and objective (each side at its own best configuration under the floor, as in ``rank``).
+
+    ``advantage`` = design / reference for a larger-is-better objective, reference / design
+    otherwise: above 1 the design wins. Null when either side cannot meet the floor (``reason``).
+    Columns: model, context, min_utps, objective, hardware, value, reference, reference_value,
+    advantage, reason.
+    """
+    catalogs = catalogs or load_catalogs()
+    designs = list(designs or what_if_designs(catalogs))
+    for bad in sorted(set(designs) - set(catalogs["hardware"].names())):
+        raise InvalidInput(f"unknown hardware {bad!r}; valid: {', '.join(catalogs['hardware'].names())}")
+    for bad in sorted(set(objectives) - set(OBJECTIVES)):
+        raise InvalidInput(f"unknown objective {bad!r}; valid: {', '.join(OBJECTIVES)}")
+    frames = []
+    for model in models or catalogs["models"].names():
+        for context in contexts:
+            ev = evaluate(model, context, catalogs=catalogs, **kwargs)
+            for floor in floors:
+                for objective in objectives:
+                    frames.append(
+                        versus_best_dram(
+                            select(ev, floor, objective), designs, objective, floor
+                        ).with_columns(model=pl.lit(model), context=pl.lit(context))
+                    )
+    return pl.concat(frames)
+
+
+def versus_best_dram(
+    ranked: pl.DataFrame, designs: Sequence[str], objective: str, floor: float
+) -> pl.DataFrame:
+    """One ranking (``tco.rank.select`` by ``objective`` at ``floor``): the rows of ``designs`` beside
+    the best DRAM design outside them that meets the floor; columns as :func:`against_best_dram`."""
+    dram = ranked.filter(
+        pl.col("meets_floor") & (pl.col("memory_class") == "DRAM") & ~pl.col("hardware").is_in(list(designs))
+    )
+    ref = dram.row(0, named=True) if dram.height else {"hardware": None, objective: None}
+    larger = OBJECTIVES[objective]
+    mine = ranked.filter(pl.col("hardware").is_in(list(designs)))
+    value = pl.when(pl.col("meets_floor")).then(pl.col(objective))
+    ref_value = pl.lit(ref[objective], dtype=pl.Float64)
+    why = (
+        pl.when(~pl.col("meets_floor"))
+        .then(pl.col("reason"))
+        .when(ref_value.is_null())
+        .then(pl.lit(f"no other DRAM design meets the floor of {floor:g} tokens/s"))
+        .otherwise(pl.lit(""))
+    )
+    return mine.select(
+        pl.lit(None, dtype=pl.String).alias("model"),
+        pl.lit(None, dtype=pl.Int64).alias("context"),
+        pl.lit(float(floor)).alias("min_utps"),
+        pl.lit(objective).alias("objective"),
+        "hardware",
+        value.alias("value"),
+        pl.lit(ref["hardware"], dtype=pl.String).alias("reference"),
+        ref_value.alias("reference_value"),
+        (value / ref_value if larger else ref_value / value).alias("advantage"),
+        why.alias("reason"),
+    )

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tco.catalogs import load_catalogs
+from tco.explore import against_best_dram, what_if_designs
 from tco.rank import rank
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -92,3 +93,17 @@ def test_design_page_adds_a_ranked_design(app):
     assert not app.exception
     assert "updated for this session" in app.success[0].value
     assert "xpu-hbm3-hbm4-x8** ranks" in app.markdown[-1].value
+
+
+def test_explore_compares_what_if_designs_with_the_library(app):
+    app.sidebar.number_input[0].set_value(2000).run()
+    app.switch_page("app_pages/explore.py").run()
+    assert not app.exception
+    shown = app.dataframe[-1].value.set_index("hardware")
+    cats = load_catalogs()
+    want = against_best_dram(
+        what_if_designs(cats) + ["xpu-3d-dram"], ["llama3-70b"], [4096], [2000.0], catalogs=cats
+    )
+    assert set(shown.index) == set(want["hardware"])
+    for r in want.iter_rows(named=True):
+        assert shown.loc[r["hardware"], r["objective"]] == pytest.approx(r["advantage"], rel=1e-12)

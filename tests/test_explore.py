@@ -1,5 +1,6 @@
 """Design explorer (issue 8): sweeps pass through catalog designs exactly, monotonic laws of
-resources, design-from-parts derivations, the second memory tier, and the study's tables."""
+resources, design-from-parts derivations, the second memory tier, the study's tables, and what-if
+designs against the best DRAM design."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from perfmodel import decode
 from perfmodel.sweeps import bandwidth_sweep, latency_sweep
 from tco.catalogs import load_catalogs
 from tco.chip_cost import chip_table
-from tco.explore import design_overrides, memory_table, new_design, utps_target
+from tco.explore import against_best_dram, design_overrides, memory_table, new_design, utps_target
+from tco.rank import rank
 
 STUDY = {"scenario": "liminal-2025"}
 #: Exact reproduction: the same arithmetic on the same numbers (floating-point rounding only).
@@ -127,3 +129,39 @@ def test_ten_thousand_utps_question():
     reach = t.filter("reaches")
     assert reach.height >= 1 and (reach["utps"] >= 10000).all()
     assert t.filter(~pl.col("reaches"))["reason"].str.len_chars().min() > 0
+
+
+DIRECTIONS = ["xpu-hbm4-hbf", "xpu-pnm", "xpu-3d-dram", "xpu-hbm3-fastlink"]
+
+
+@pytest.mark.parametrize(("floor", "objective"), [(30.0, "tokens_per_usd"), (2000.0, "gco2e_per_mtok")])
+def test_against_best_dram_matches_the_ranking(floor, objective):
+    """The reference is the ranking's best DRAM design outside the compared set that meets the
+    floor; each advantage is the ratio of the two rows' objective, above 1 when the design ranks higher."""
+    cats = load_catalogs()
+    vs = against_best_dram(DIRECTIONS, ["llama3-70b"], [4096], [floor], [objective], cats)
+    ranked = rank("llama3-70b", 4096, floor, objective=objective, catalogs=cats)
+    dram = ranked.filter(
+        pl.col("meets_floor") & (pl.col("memory_class") == "DRAM") & ~pl.col("hardware").is_in(DIRECTIONS)
+    )
+    lower_is_better = objective.endswith("_per_mtok")
+    best = dram.sort(objective, descending=not lower_is_better).row(0, named=True)
+    assert sorted(vs["hardware"]) == sorted(DIRECTIONS)
+    assert set(vs["reference"]) == {best["hardware"]}
+    position = {h: i for i, h in enumerate(ranked["hardware"])}
+    for r in vs.iter_rows(named=True):
+        mine = ranked.row(position[r["hardware"]], named=True)
+        want = best[objective] / mine[objective] if lower_is_better else mine[objective] / best[objective]
+        assert r["advantage"] == pytest.approx(want, rel=EXACT)
+        assert (r["advantage"] > 1) == (position[r["hardware"]] < position[best["hardware"]])
+
+
+def test_against_best_dram_says_why_a_comparison_is_missing():
+    """llama3-405b at 2,000 tokens/s per user: no conventional DRAM design gets there."""
+    vs = against_best_dram(DIRECTIONS, ["llama3-405b"], [4096], [2000.0], ["tokens_per_usd"])
+    assert vs["reference"].is_null().all() and vs["advantage"].is_null().all()
+    for r in vs.iter_rows(named=True):
+        missed = r["value"] is None
+        assert r["reason"].startswith(
+            "best UTPS" if missed else "no other DRAM design meets the floor of 2000"
+        )
