@@ -10,6 +10,10 @@ more users, so running ~10 % slower per user can buy several times the system ef
   the objective); the *trade-off point* is the configuration with the best objective among those
   within ``slowdown`` of the baseline's UTPS. Gains are ratios trade-off / baseline (inverted for
   metrics where lower is better), so a gain is never below 1 and is exactly 1 at 0 % slowdown.
+  The fastest configuration is often a large instance (many chips for a few % more UTPS), so the
+  gain is also split: ``batch_only`` is the best point within the slowdown on the baseline's own
+  instance (same tp, pp, ep: only the batch grows, the study's mechanism); the rest of the gain
+  comes from moving to a smaller or cheaper instance.
 - :func:`slowdown_for_gain`: the converse, the least slowdown that reaches a target gain.
 """
 
@@ -63,7 +67,7 @@ def tradeoff(
 
     Keys: model, context, hardware, slowdown, actual_slowdown, objective, baseline, tradeoff,
     gain_stps (STPS per chip), gain_tokens_per_usd, gain_tokens_per_joule, gain_usd_per_mtok,
-    gain_gco2e_per_mtok, sentence.
+    gain_gco2e_per_mtok, batch_only, gain_batch_only_tokens_per_usd, sentence.
     """
     if not 0.0 <= slowdown < 1.0:
         raise InvalidInput(f"slowdown must be a fraction in [0, 1), got {slowdown!r}")
@@ -77,7 +81,9 @@ def tradeoff(
     best_utps = rows["utps"].max()
     baseline = rows.filter(pl.col("utps") == best_utps).sort(objective, descending=larger).row(0, named=True)
     floor = (1.0 - slowdown) * best_utps
-    point = rows.filter(pl.col("utps") >= floor).sort(objective, descending=larger).row(0, named=True)
+    within = rows.filter(pl.col("utps") >= floor).sort(objective, descending=larger)
+    point = within.row(0, named=True)
+    same = within.filter(*(pl.col(k) == baseline[k] for k in ("tp", "pp", "ep"))).row(0, named=True)
     gains = {f"gain_{m}": _gain(point, baseline, m) for m in METRICS}
     gains["gain_stps"] = gains.pop("gain_stps_per_chip")
     actual = 1.0 - point["utps"] / baseline["utps"]
@@ -91,6 +97,8 @@ def tradeoff(
         "baseline": _point(baseline),
         "tradeoff": _point(point),
         **gains,
+        "batch_only": _point(same),
+        "gain_batch_only_tokens_per_usd": _gain(same, baseline, "tokens_per_usd"),
     }
     out["sentence"] = sentence(out)
     return out
@@ -103,14 +111,21 @@ def _gain(point: dict, baseline: dict, metric: str) -> float:
 
 def sentence(t: dict) -> str:
     """The trade-off in plain words, for a report or the app."""
-    return (
+    base, point = t["baseline"], t["tradeoff"]
+    text = (
         f"Running {t['slowdown'] * 100:.0f}% slower per user raises tokens per dollar "
         f"{t['gain_tokens_per_usd']:.1f}x on {t['hardware']} ({t['model']}, {t['context']:,} tokens): "
-        f"from {t['baseline']['utps']:,.0f} to {t['tradeoff']['utps']:,.0f} tokens/s per user, "
-        f"{t['baseline']['users']:,} to {t['tradeoff']['users']:,} users on "
-        f"{t['baseline']['chips']:,} to {t['tradeoff']['chips']:,} chips; tokens per joule "
+        f"from {base['utps']:,.0f} to {point['utps']:,.0f} tokens/s per user, "
+        f"{base['users']:,} to {point['users']:,} users on "
+        f"{base['chips']:,} to {point['chips']:,} chips; tokens per joule "
         f"{t['gain_tokens_per_joule']:.1f}x, throughput per chip {t['gain_stps']:.1f}x."
     )
+    if point["chips"] != base["chips"]:
+        text += (
+            f" On the fastest point's own {base['chips']:,} chips, a larger batch alone gives "
+            f"{t['gain_batch_only_tokens_per_usd']:.1f}x; the rest comes from the smaller instance."
+        )
+    return text
 
 
 def slowdown_for_gain(

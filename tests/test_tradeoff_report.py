@@ -80,6 +80,10 @@ def test_gain_is_one_at_zero_slowdown_and_never_below_one(published, hw):
         previous = t["gain_tokens_per_usd"]
         assert t["actual_slowdown"] <= x + 1e-12
         assert t["tradeoff"]["utps"] >= (1 - x) * t["baseline"]["utps"] * (1 - 1e-12)
+        # batching alone, on the baseline's instance, is one of the choices the trade-off had
+        assert 1.0 - 1e-12 <= t["gain_batch_only_tokens_per_usd"] <= t["gain_tokens_per_usd"] * (1 + 1e-12)
+        assert all(t["batch_only"][k] == t["baseline"][k] for k in ("tp", "pp", "ep", "chips"))
+        assert t["batch_only"]["utps"] >= (1 - x) * t["baseline"]["utps"] * (1 - 1e-12)
 
 
 def test_study_headline_ten_percent_slower_five_times_cheaper(liminal):
