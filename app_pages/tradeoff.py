@@ -52,8 +52,8 @@ GAIN_LABELS = {
 cols = st.columns(len(GAIN_LABELS))
 for col, (key, label) in zip(cols, GAIN_LABELS.items(), strict=True):
     col.metric(label, f"{t[key]:.2f}x")
-points_table = pl.DataFrame([t["baseline"], t["tradeoff"]]).with_columns(
-    point=pl.Series(["fastest", "trade-off"])
+points_table = pl.DataFrame([t["baseline"], t["tradeoff"], t["batch_only"]]).with_columns(
+    point=pl.Series(["fastest", "trade-off", "batching alone (fastest point's chips)"])
 )
 shown = {"point": st.column_config.TextColumn("point")} | {
     k: v for k, v in RANK_COLUMNS.items() if k in points_table.columns
