@@ -1,3 +1,3 @@
-from perfmodel.cli import entry
+from perfmodel.launch import launch
 
-entry()
+launch("perfmodel.cli")

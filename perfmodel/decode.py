@@ -1,4 +1,4 @@
-"""The decode-step model (after Liminal, arXiv 2507.14397, and ../shared/design.md).
+"""The decode-step model (after Liminal, Kozyrakis, Sankaralingam et al., arXiv 2507.14397).
 
 One decode step advances ``B`` sequences of context ``T`` by one token each on ``TP x PP`` chips.
 With ``PP`` pipeline stages, ``PP`` micro-batches of ``B`` sequences are in flight, so a token

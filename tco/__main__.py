@@ -1,3 +1,3 @@
-from tco.cli import entry
+from perfmodel.launch import launch
 
-entry()
+launch("tco.cli")

@@ -344,3 +344,16 @@ def test_broken_models_catalog_is_a_user_error_not_a_traceback(tmp_path):
     assert "Traceback" not in p.stderr
     assert p.returncode == 2
     assert f"models.csv:{i + 1}:layers" in p.stderr
+
+
+def test_missing_dependency_ends_in_one_line(tmp_path, monkeypatch):
+    """A CLI whose dependency is not installed exits with one line naming the package and the fix."""
+    from perfmodel.launch import launch
+
+    (tmp_path / "needs_missing_dep.py").write_text("import no_such_package_xyz\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(SystemExit) as exit_info:
+        launch("needs_missing_dep")
+    message = str(exit_info.value.code)
+    assert message.startswith("error: the Python package 'no_such_package_xyz' is not installed")
+    assert "pip install -e ." in message and "\n" not in message

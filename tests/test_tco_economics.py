@@ -414,7 +414,7 @@ def test_higher_utilization_never_raises_cost_per_token(site, perf, power, u, mo
 # --- published cross-checks -----------------------------------------------------------------------
 
 #: SemiAnalysis H100 rental index, 1-year contracts, 2026: 2.35 USD per GPU-hour, range 1.70-2.35
-#: (shared/reference/public_figures_datacenter.csv, "H100 rental 1-year contract").
+#: (figure copied here with its source; the catalogs carry no rental prices).
 H100_RENT_LOW, H100_RENT_HIGH = 1.70, 2.35
 #: A renter pays the owner's all-in cost plus a margin, so the owner's cost per GPU-hour (at full
 #: utilization, as a rental hour is billed) must be below the index's upper figure. The margin is
