@@ -10,7 +10,6 @@ from perfmodel.api import prepare
 from perfmodel.sweeps import bandwidth_sweep, latency_sweep
 from tco.charts import sweep_chart
 from tco.explore import memory_table, utps_target, versus_best_dram, what_if_designs
-from tco.rank import select
 
 s = st.session_state
 cats = catalogs_for(overrides())
@@ -77,10 +76,7 @@ picked = st.multiselect(
 )
 if picked:
     ev, _ = current()
-    vs = pl.concat(
-        versus_best_dram(select(ev, s.min_utps, objective), picked, objective, s.min_utps)
-        for objective in ("tokens_per_usd", "tokens_per_joule", "gco2e_per_mtok")
-    )
+    vs = versus_best_dram(ev, picked, [s.min_utps])
     st.dataframe(
         vs.pivot(on="objective", index="hardware", values="advantage"),
         hide_index=True,

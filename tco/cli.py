@@ -16,7 +16,15 @@ from perfmodel.schemas import PRECISIONS
 from perfmodel.sweeps import bandwidth_sweep, latency_sweep
 from tco.catalog_tools import add_chip, check, diff
 from tco.catalogs import load_catalogs
-from tco.explore import against_best_dram, memory_table, new_design, utps_target
+from tco.explore import (
+    CONTEXTS,
+    EFFICIENCY_OBJECTIVES,
+    FLOORS,
+    against_best_dram,
+    memory_table,
+    new_design,
+    utps_target,
+)
 from tco.export import safe_csv
 from tco.formatting import rank_table
 from tco.rank import OBJECTIVES, evaluate, select
@@ -121,7 +129,7 @@ def _parser() -> Parser:
     tg = esub.add_parser("target", help="which designs reach a UTPS target, for which models, at what cost")
     tg.add_argument("--utps", type=non_negative_float, default=10000.0)
     tg.add_argument("--model", nargs="+")
-    tg.add_argument("--context", type=positive_int, nargs="+", default=[4096, 131072])
+    tg.add_argument("--context", type=positive_int, nargs="+", default=list(CONTEXTS))
     tg.add_argument("--region")
     tg.add_argument("--scenario")
     _add_output(tg)
@@ -130,13 +138,13 @@ def _parser() -> Parser:
     )
     vs.add_argument("--hardware", nargs="+", help="designs to compare (default: vendor 'What-if design')")
     vs.add_argument("--model", nargs="+")
-    vs.add_argument("--context", type=positive_int, nargs="+", default=[4096, 131072])
-    vs.add_argument("--min-utps", type=non_negative_float, nargs="+", default=[30.0, 2000.0])
+    vs.add_argument("--context", type=positive_int, nargs="+", default=list(CONTEXTS))
+    vs.add_argument("--min-utps", type=non_negative_float, nargs="+", default=list(FLOORS))
     vs.add_argument(
         "--objective",
         nargs="+",
         choices=list(OBJECTIVES),
-        default=["tokens_per_usd", "tokens_per_joule", "gco2e_per_mtok"],
+        default=list(EFFICIENCY_OBJECTIVES),
     )
     vs.add_argument("--region")
     vs.add_argument("--scenario")

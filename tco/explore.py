@@ -21,9 +21,14 @@ from perfmodel.catalog import InvalidInput
 from perfmodel.catalog_set import Catalogs
 from tco.catalog_tools import add_chip, chip_rows
 from tco.catalogs import load_catalogs
-from tco.rank import OBJECTIVES, evaluate, rank, select
+from tco.rank import OBJECTIVES, Evaluation, evaluate, rank, select
 
 DESIGN_KEYS = ("memory", "stacks", "sync_us")
+#: The contexts (tokens) and UTPS floors (tokens/s per user) the study's questions are asked at.
+CONTEXTS = (4096, 131072)
+FLOORS = (30.0, 2000.0)
+#: The three efficiencies a design is judged by: per dollar, per joule, per gram of CO2e.
+EFFICIENCY_OBJECTIVES = ("tokens_per_usd", "tokens_per_joule", "gco2e_per_mtok")
 
 
 def design_settings(catalogs: Catalogs, settings: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -135,7 +140,7 @@ def memory_table(
 def utps_target(
     target: float = 10000.0,
     models: Sequence[str] | None = None,
-    contexts: Sequence[int] = (4096, 131072),
+    contexts: Sequence[int] = CONTEXTS,
     catalogs: Catalogs | None = None,
     **kwargs,
 ) -> pl.DataFrame:
@@ -175,51 +180,55 @@ def what_if_designs(catalogs: Catalogs) -> list[str]:
 def against_best_dram(
     designs: Sequence[str] | None = None,
     models: Sequence[str] | None = None,
-    contexts: Sequence[int] = (4096, 131072),
-    floors: Sequence[float] = (30.0, 2000.0),
-    objectives: Sequence[str] = ("tokens_per_usd", "tokens_per_joule", "gco2e_per_mtok"),
+    contexts: Sequence[int] = CONTEXTS,
+    floors: Sequence[float] = FLOORS,
+    objectives: Sequence[str] = EFFICIENCY_OBJECTIVES,
     catalogs: Catalogs | None = None,
     **kwargs,
 ) -> pl.DataFrame:
-    """Each of ``designs`` against the best DRAM design not among them, per model, context, UTPS
-    floor and objective (each side at its own best configuration under the floor, as in ``rank``).
+    """Each of ``designs`` (default: :func:`what_if_designs`) against the best DRAM design not among
+    them, for every model and context (``kwargs`` go to ``tco.rank.evaluate``); see :func:`versus_best_dram`.
+    """
+    catalogs = catalogs or load_catalogs()
+    designs = list(designs or what_if_designs(catalogs))
+    for name in designs:
+        catalogs["hardware"].row(name)  # an unknown name raises, listing the valid ones
+    return pl.concat(
+        versus_best_dram(evaluate(model, context, catalogs=catalogs, **kwargs), designs, floors, objectives)
+        for model in models or catalogs["models"].names()
+        for context in contexts
+    )
+
+
+def versus_best_dram(
+    ev: Evaluation,
+    designs: Sequence[str],
+    floors: Sequence[float] = FLOORS,
+    objectives: Sequence[str] = EFFICIENCY_OBJECTIVES,
+) -> pl.DataFrame:
+    """For each UTPS floor and objective, the ``designs`` beside the best DRAM design outside them
+    that meets the floor, each at its own best configuration under the floor (``tco.rank.select``).
 
     ``advantage`` = design / reference for a larger-is-better objective, reference / design
     otherwise: above 1 the design wins. Null when either side cannot meet the floor (``reason``).
     Columns: model, context, min_utps, objective, hardware, value, reference, reference_value,
     advantage, reason.
     """
-    catalogs = catalogs or load_catalogs()
-    designs = list(designs or what_if_designs(catalogs))
-    for bad in sorted(set(designs) - set(catalogs["hardware"].names())):
-        raise InvalidInput(f"unknown hardware {bad!r}; valid: {', '.join(catalogs['hardware'].names())}")
-    for bad in sorted(set(objectives) - set(OBJECTIVES)):
-        raise InvalidInput(f"unknown objective {bad!r}; valid: {', '.join(OBJECTIVES)}")
-    frames = []
-    for model in models or catalogs["models"].names():
-        for context in contexts:
-            ev = evaluate(model, context, catalogs=catalogs, **kwargs)
-            for floor in floors:
-                for objective in objectives:
-                    frames.append(
-                        versus_best_dram(
-                            select(ev, floor, objective), designs, objective, floor
-                        ).with_columns(model=pl.lit(model), context=pl.lit(context))
-                    )
-    return pl.concat(frames)
+    return pl.concat(
+        _versus(select(ev, floor, objective), list(designs), objective, floor).select(
+            pl.lit(ev.model).alias("model"), pl.lit(ev.context).alias("context"), pl.all()
+        )
+        for floor in floors
+        for objective in objectives
+    )
 
 
-def versus_best_dram(
-    ranked: pl.DataFrame, designs: Sequence[str], objective: str, floor: float
-) -> pl.DataFrame:
-    """One ranking (``tco.rank.select`` by ``objective`` at ``floor``): the rows of ``designs`` beside
-    the best DRAM design outside them that meets the floor; columns as :func:`against_best_dram`."""
+def _versus(ranked: pl.DataFrame, designs: list[str], objective: str, floor: float) -> pl.DataFrame:
+    """One ranking: the designs' rows beside the best DRAM design outside them that meets the floor."""
     dram = ranked.filter(
-        pl.col("meets_floor") & (pl.col("memory_class") == "DRAM") & ~pl.col("hardware").is_in(list(designs))
+        pl.col("meets_floor") & (pl.col("memory_class") == "DRAM") & ~pl.col("hardware").is_in(designs)
     )
     ref = dram.row(0, named=True) if dram.height else {"hardware": None, objective: None}
-    larger = OBJECTIVES[objective]
-    mine = ranked.filter(pl.col("hardware").is_in(list(designs)))
     value = pl.when(pl.col("meets_floor")).then(pl.col(objective))
     ref_value = pl.lit(ref[objective], dtype=pl.Float64)
     why = (
@@ -229,15 +238,13 @@ def versus_best_dram(
         .then(pl.lit(f"no other DRAM design meets the floor of {floor:g} tokens/s"))
         .otherwise(pl.lit(""))
     )
-    return mine.select(
-        pl.lit(None, dtype=pl.String).alias("model"),
-        pl.lit(None, dtype=pl.Int64).alias("context"),
+    return ranked.filter(pl.col("hardware").is_in(designs)).select(
         pl.lit(float(floor)).alias("min_utps"),
         pl.lit(objective).alias("objective"),
         "hardware",
         value.alias("value"),
         pl.lit(ref["hardware"], dtype=pl.String).alias("reference"),
         ref_value.alias("reference_value"),
-        (value / ref_value if larger else ref_value / value).alias("advantage"),
+        (value / ref_value if OBJECTIVES[objective] else ref_value / value).alias("advantage"),
         why.alias("reason"),
     )

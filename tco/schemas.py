@@ -12,6 +12,9 @@ from perfmodel.catalog_set import REFERENCES as PERF_REFERENCES
 from perfmodel.schemas import SCHEMAS as PERF_SCHEMAS
 from tco.chip_cost import WAFER_DIAMETER_M, largest_die_m2
 
+#: A die larger than this does not fit once on a wafer (dies per wafer below 1).
+_LARGEST_DIE_M2 = largest_die_m2()
+
 
 def _range(
     name: str, unit: str | None, doc: str, strict: bool = True, plausible: tuple[float, float] | None = None
@@ -51,11 +54,11 @@ def _economics_rules(r: dict) -> Iterable[tuple[str, str]]:
         yield "price", "a value when price_low or price_high is given"
     if r["static_power"] is not None and r["tdp"] is not None and r["static_power"] > r["tdp"]:
         yield "static_power", "at most tdp"
-    if r["die_area"] is not None and not r["wafer_scale"] and r["die_area"] > largest_die_m2():
+    if r["die_area"] is not None and not r["wafer_scale"] and r["die_area"] > _LARGEST_DIE_M2:
         yield (
             "die_area",
             (
-                f"at most {largest_die_m2() * 1e6:,.0f} mm^2, the largest die that fits once on a "
+                f"at most {_LARGEST_DIE_M2 * 1e6:,.0f} mm^2, the largest die that fits once on a "
                 f"{WAFER_DIAMETER_M * 1e3:.0f} mm wafer; set wafer_scale=true for a wafer-scale part"
             ),
         )
