@@ -1,7 +1,8 @@
 """Streamlit app: compare LLM inference hardware by cost, energy and carbon.
 
 A thin layer: widgets in, library calls (``perfmodel``, ``tco``) out, Altair charts drawn.
-The selection lives in the URL query parameters, so a link reproduces the view.
+The whole selection lives in one state (``app_support.STATE``) mirrored in the URL query
+parameters, so a link reproduces the view; every page has its own path (``/compare``, ...).
 
     streamlit run app.py
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_support import catalogs_for, init_selection, overrides, sidebar, sync_url
+from app_support import catalogs_for, init_state, overrides, sidebar, sync_url
 from perfmodel.catalog import CatalogError, InvalidInput, UnknownName
 
 PAGES = (
@@ -25,7 +26,7 @@ PAGES = (
 )
 
 st.set_page_config(page_title="LLM inference hardware economics", layout="wide")
-init_selection()
+init_state()
 try:
     catalogs = catalogs_for(overrides())
 except CatalogError as e:
@@ -33,12 +34,14 @@ except CatalogError as e:
     st.error(f"The edited catalogs did not load and were reset to the defaults: {e}")
     st.stop()
 sidebar(catalogs)
-page = st.navigation(
-    [
-        st.Page(f"app_pages/{slug}.py", title=title, url_path=slug, default=slug == "compare")
-        for slug, title in PAGES
-    ]
+pages = {slug: st.Page(f"app_pages/{slug}.py", title=title, url_path=slug) for slug, title in PAGES}
+# The root URL opens Compare at its own path, so /compare is a link like every other page's.
+home = st.Page(
+    lambda: st.switch_page(pages["compare"]), title="Home", url_path="home", default=True, visibility="hidden"
 )
+page = st.navigation([*pages.values(), home])
+if "applied_message" in st.session_state:
+    st.success(st.session_state.pop("applied_message"))
 try:
     page.run()
 except (CatalogError, InvalidInput, UnknownName) as e:

@@ -1,5 +1,8 @@
-"""Shared state of the Streamlit app: cached catalogs and evaluations, the selection and the URL.
+"""Shared state of the Streamlit app: one selection for every page, the URL, cached evaluations.
 
+Every assumption (the question in the sidebar, the Assumptions page's figures, each page's own
+choices) is one key of :data:`STATE`. It is read from the URL on the first run, kept across page
+changes, applied on every page and written back to the URL, so a link reproduces the numbers.
 No model or cost logic here: every figure comes from ``perfmodel`` and ``tco``.
 """
 
@@ -8,32 +11,72 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from perfmodel.catalog import CatalogError
+from perfmodel.catalog import CatalogError, Table
 from perfmodel.catalog_set import Catalogs
+from perfmodel.units import ureg
+from tco.buyer import AVAILABILITY, with_availability
 from tco.catalogs import load_catalogs
-from tco.economics import DEFAULT_REGION, load_site
+from tco.economics import DEFAULT_REGION, Site, load_site
+from tco.formatting import si, usd
 from tco.rank import OBJECTIVES, Evaluation, evaluate, select
 from tco.schemas import SCHEMAS
+from tco.tradeoff import METRIC_WORDS
 
-MAX_UPLOAD_BYTES = 2 * 2**20
+MAX_UPLOAD_BYTES = int(ureg.Quantity(2, "MiB").to("B").magnitude)
 CONTEXTS = (1024, 4096, 8192, 32768, 131072)
-SITE_FIELDS = {  # field -> (label, factor from base units to the unit shown)
-    "pue": ("PUE", 1.0),
-    "energy_price": ("electricity [USD/kWh]", 3.6e6),
-    "lifetime": ("hardware lifetime [years]", 1 / 31557600),
-    "utilization": ("utilization [fraction of hours serving]", 1.0),
+#: Performance models the app offers (see ``tco.rank.evaluate``).
+MODES = ("limit",)
+#: Which designs are shown: the choices of ``tco rank --availability``, widest last.
+AVAILABILITY_CHOICES = tuple(",".join(AVAILABILITY[: i + 1]) for i in range(len(AVAILABILITY)))
+#: Site figures a user may override: label, the catalog's base unit, the unit shown.
+SITE_FIELDS = {
+    "energy_price": ("electricity [USD/kWh]", "USD/J", "USD/kWh"),
+    "pue": ("PUE", "dimensionless", "dimensionless"),
+    "lifetime": ("hardware lifetime [years]", "s", "year"),
+    "utilization": ("utilization [% of hours serving]", "dimensionless", "percent"),
 }
-SELECTION = {  # session key -> (query-parameter parser, default)
+#: Every key of the selection: parser of its URL value, default (None: the catalog's value).
+STATE = {
     "model": (str, "llama3-70b"),
+    "mode": (str, MODES[0]),
+    "isl": (int, 1024),
+    "osl": (int, 1024),
     "context": (int, 4096),
     "min_utps": (float, 30.0),
     "region": (str, DEFAULT_REGION),
     "objective": (str, "tokens_per_usd"),
+    "availability": (str, AVAILABILITY_CHOICES[0]),
     "scenario": (str, "published"),
     "power_model": (str, "activity"),
-    "design": (str, ""),
+    **{field: (float, None) for field in SITE_FIELDS},
     "slowdown": (float, 0.10),
+    "max_chips": (int, None),
+    "baseline": (str, "fastest"),
+    "design": (str, None),
+    "catalog_name": (str, "models"),
+    "new_template": (str, "xpu-hbm3"),
+    "new_memory": (str, "HBM4"),
+    "new_stacks": (int, 8),
+    "new_sync_us": (float, 0.5),
+    "new_name": (str, None),
 }
+OBJECTIVE_LABELS = {o: METRIC_WORDS[o][1] for o in OBJECTIVES}
+MODE_LABELS = {
+    "calibrated": "calibrated: what a real deployment reaches",
+    "limit": "limit: the study's decode-only bound",
+}
+
+
+def shown(field: str, value: float) -> float:
+    """A site figure from the catalog's base unit into the unit a person reads."""
+    _, base, unit = SITE_FIELDS[field]
+    return float(ureg.Quantity(value, base).to(unit).magnitude)
+
+
+def to_base(field: str, value: float) -> float:
+    """A site figure as typed (:func:`shown`'s unit) back into the catalog's base unit."""
+    _, base, unit = SITE_FIELDS[field]
+    return float(ureg.Quantity(value, unit).to(base).magnitude)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -42,9 +85,10 @@ def catalogs_for(overrides: tuple[tuple[str, bytes], ...]) -> Catalogs:
 
 
 @st.cache_resource(max_entries=64, show_spinner="Searching every design's parallelism and batch…")
-def evaluation(overrides, model, context, region, scenario, power_model, site_changes) -> Evaluation:
+def evaluation(overrides, model, workload, region, scenario, power_model, site_changes) -> Evaluation:
     cats = catalogs_for(overrides)
     site = load_site(cats, region).varied(**dict(site_changes))
+    context = dict(workload)["context"]
     return evaluate(model, context, catalogs=cats, scenario=scenario, power_model=power_model, site=site)
 
 
@@ -52,88 +96,136 @@ def overrides() -> tuple[tuple[str, bytes], ...]:
     return tuple(sorted(st.session_state.setdefault("overrides", {}).items()))
 
 
-def site_changes() -> tuple:
-    changes = st.session_state.setdefault("site_changes", {}).get(st.session_state.region, {})
-    return tuple(sorted(changes.items()))
+def site_changes() -> tuple[tuple[str, float], ...]:
+    """The Assumptions page's overrides of the site's figures, in base units."""
+    s = st.session_state
+    return tuple((f, to_base(f, s[f])) for f in SITE_FIELDS if s[f] is not None)
 
 
-def init_selection() -> None:
-    """Session state from the URL on the first run; defaults otherwise."""
-    st.session_state.setdefault("overrides", {})
-    st.session_state.setdefault("site_changes", {})
+def workload() -> tuple[tuple[str, object], ...]:
+    """The performance model and workload the evaluation runs: mode, ISL/OSL, context."""
+    s = st.session_state
+    return (("mode", s.mode), ("isl", s.isl), ("osl", s.osl), ("context", s.context))
+
+
+def init_state() -> None:
+    """The selection from the URL on the first run; kept across pages on every later run.
+
+    Streamlit forgets the value of a widget whose page is not shown; writing every key back at
+    the start of a run keeps it (Streamlit's documented way to keep widget values across pages).
+    """
+    s = st.session_state
+    s.setdefault("overrides", {})
     params = st.query_params
-    for key, (parse, default) in SELECTION.items():
-        if key not in st.session_state:
+    for key, (parse, default) in STATE.items():
+        if key not in s:
             try:
-                st.session_state[key] = parse(params[key]) if key in params else default
+                s[key] = parse(params[key]) if key in params else default
             except ValueError:
-                st.session_state[key] = default
+                s[key] = default
+        s[key] = s[key]
+    s.setdefault("linked_catalogs", params.get("catalogs"))
 
 
 def sync_url() -> None:
-    st.query_params.update({k: str(st.session_state[k]) for k in SELECTION if st.session_state.get(k) != ""})
+    """Write the selection into the URL (and, when catalogs were edited, their version)."""
+    s = st.session_state
+    params = {k: str(s[k]) for k in STATE if s[k] is not None}
+    if s.overrides:
+        params["catalogs"] = catalogs_for(overrides()).digest()
+    elif "catalogs" in st.query_params:
+        del st.query_params["catalogs"]
+    st.query_params.update(params)
+    for k in STATE:
+        if s[k] is None and k in st.query_params:
+            del st.query_params[k]
 
 
 def sidebar(cats: Catalogs) -> None:
-    """The question every page answers: model, context, service level, site, objective."""
+    """The question every page answers: model, workload, service level, site, objective."""
+    s = st.session_state
     models = cats["models"].names()
     regions = cats["datacenter"].names()
-    for key, valid in (("model", models), ("region", regions), ("objective", list(OBJECTIVES))):
-        if st.session_state[key] not in valid:
-            st.session_state[key] = valid[0]
-    if st.session_state.context not in CONTEXTS:
-        st.session_state.context = 4096
+    for key, valid in (
+        ("model", models),
+        ("region", regions),
+        ("objective", list(OBJECTIVES)),
+        ("mode", MODES),
+        ("availability", AVAILABILITY_CHOICES),
+        ("scenario", cats["scenarios"].names()),
+        ("power_model", ["activity", "tdp"]),
+    ):
+        if s[key] not in valid:
+            s[key] = STATE[key][1] if STATE[key][1] in valid else valid[0]
+    if s.context not in CONTEXTS:
+        s.context = STATE["context"][1]
     with st.sidebar:
         st.header("Your question")
         st.selectbox("Model", models, key="model")
-        st.select_slider("Context [tokens per user]", CONTEXTS, key="context", format_func=lambda c: f"{c:,}")
+        st.selectbox("Performance model", MODES, key="mode", format_func=MODE_LABELS.get)
+        if s.mode == "limit":
+            st.select_slider(
+                "Context [tokens per user]", CONTEXTS, key="context", format_func=lambda c: f"{c:,}"
+            )
+        else:
+            c = st.columns(2)
+            c[0].number_input("Input length [tokens]", min_value=1, max_value=1 << 20, step=256, key="isl")
+            c[1].number_input("Output length [tokens]", min_value=1, max_value=1 << 20, step=256, key="osl")
         st.number_input(
-            "UTPS floor [tokens/s per user]", min_value=0.0, max_value=1e6, step=10.0, key="min_utps"
+            "Floor [tokens/s per user]", min_value=0.0, max_value=1e6, step=10.0, key="min_utps", format="%g"
         )
         st.selectbox("Site (energy price, PUE, grid)", regions, key="region")
-        st.selectbox("Rank by", list(OBJECTIVES), key="objective", format_func=lambda o: OBJECTIVE_LABELS[o])
-        st.caption(
-            f"Catalog version {cats.digest()}"
-            + (" (edited this session)" if st.session_state.overrides else "")
+        st.selectbox("Rank by", list(OBJECTIVES), key="objective", format_func=OBJECTIVE_LABELS.get)
+        st.caption(f"Catalog version {cats.digest()}" + (" (edited this session)" if s.overrides else ""))
+    linked = s.linked_catalogs
+    if linked and linked != cats.digest():
+        st.warning(
+            f"This link was made with edited catalogs (version {linked}); they are not in this session, "
+            f"so the figures use version {cats.digest()}. Upload the same files on the Catalogs page "
+            "to reproduce them."
         )
 
 
-OBJECTIVE_LABELS = {
-    "tokens_per_usd": "tokens per dollar",
-    "tokens_per_joule": "tokens per joule",
-    "usd_per_mtok": "$ per million tokens",
-    "gco2e_per_mtok": "gCO2e per million tokens",
-}
+def site(cats: Catalogs) -> Site:
+    """The site in force: the catalog's row for the region with this session's overrides."""
+    return load_site(cats, st.session_state.region).varied(**dict(site_changes()))
 
 
 def current() -> tuple[Evaluation, pl.DataFrame]:
+    """The evaluation of the selection and its ranking (every design, with its availability)."""
     s = st.session_state
-    ev = evaluation(overrides(), s.model, s.context, s.region, s.scenario, s.power_model, site_changes())
-    return ev, select(ev, s.min_utps, s.objective)
+    ev = evaluation(overrides(), s.model, workload(), s.region, s.scenario, s.power_model, site_changes())
+    ranked = with_availability(select(ev, s.min_utps, s.objective), ev.catalogs)
+    # the library's reasons name the step time by its symbol; a person reads it in words
+    words = {
+        c: pl.col(c).str.replace_all("of T_batch", "of the decode step", literal=True)
+        for c in ("reason", "bottleneck")
+    }
+    return ev, ranked.with_columns(**words)
 
 
-RANK_COLUMNS = {
-    "rank": st.column_config.NumberColumn("#", width="small"),
-    "hardware": st.column_config.TextColumn("design"),
-    "memory_class": st.column_config.TextColumn("memory"),
-    "memory_technology": st.column_config.TextColumn("technology"),
-    "chips": st.column_config.NumberColumn("chips"),
-    "tp": st.column_config.NumberColumn("TP"),
-    "pp": st.column_config.NumberColumn("PP"),
-    "ep": st.column_config.NumberColumn("EP"),
-    "users": st.column_config.NumberColumn("users"),
-    "batch": st.column_config.NumberColumn("batch"),
-    "utps": st.column_config.NumberColumn("UTPS [tok/s per user]", format="%.1f"),
-    "stps": st.column_config.NumberColumn("STPS [tok/s]", format="compact"),
-    "tokens_per_usd": st.column_config.NumberColumn("tokens per $", format="compact"),
-    "usd_per_mtok": st.column_config.NumberColumn("$ per Mtok", format="$%.4f"),
-    "tokens_per_joule": st.column_config.NumberColumn("tokens per J", format="%.3f"),
-    "gco2e_per_mtok": st.column_config.NumberColumn("gCO2e per Mtok", format="%.1f"),
-    "price_usd": st.column_config.NumberColumn("price per chip [$]", format="dollar"),
-    "price_is_estimate": st.column_config.CheckboxColumn("price estimated"),
-    "meets_floor": st.column_config.CheckboxColumn("meets floor"),
-    "reason": st.column_config.TextColumn("why not / limited by", width="large"),
-}
+def shown_designs(ranked: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``ranked`` whose availability the selection shows."""
+    return ranked.filter(pl.col("availability").is_in(st.session_state.availability.split(",")))
+
+
+def assumptions_line(ev: Evaluation) -> str:
+    """The assumptions in force, in one line, with the units a person reads."""
+    s = st.session_state
+    changed = dict(site_changes())
+    figures = "; ".join(
+        f"{SITE_FIELDS[f][0].split(' [')[0]} {shown(f, getattr(ev.site, f)):.3g}"
+        + {"energy_price": " USD/kWh", "lifetime": " years", "utilization": " %"}.get(f, "")
+        + (" (set here)" if f in changed else "")
+        for f in SITE_FIELDS
+    )
+    work = f"{ev.context:,} tokens of context" if s.mode == "limit" else f"ISL {s.isl:,}, OSL {s.osl:,}"
+    cats = ev.catalogs.digest() + (" (edited)" if s.overrides else "")
+    return (
+        f"Assumptions in force: {ev.model}, {s.mode} mode, {work}; floor {s.min_utps:,.0f} tokens/s per user; "
+        f"scenario {ev.scenario} ({ev.precision}); power model {ev.power_model}; site {ev.site.name}: {figures}; "
+        f"catalogs {cats}."
+    )
 
 
 def report_command() -> str:
@@ -161,5 +253,109 @@ def apply_catalogs(new: dict[str, bytes]) -> bool:
         st.error("Not applied; the catalog stays as it was:\n\n" + "\n".join(f"- {p}" for p in e.problems))
         return False
     st.session_state.overrides = trial
-    st.success(", ".join(SCHEMAS[n].file for n in new) + " updated for this session; every page now uses it.")
+    st.session_state.applied_message = (
+        ", ".join(SCHEMAS[n].file for n in new) + " updated for this session; every page now uses it."
+    )
     return True
+
+
+def _config_text() -> pl.Expr:
+    return pl.format("{} (TP {} x PP {} x EP {})", "chips", "tp", "pp", "ep")
+
+
+_N = st.column_config.NumberColumn
+_T = st.column_config.TextColumn
+#: Every column a page shows, named in words with its unit and format (the app's glossary).
+COLUMNS = {
+    "rank": _N("#", width="small"),
+    "design": _T("design"),
+    "hardware": _T("design"),
+    "model": _T("model"),
+    "context": _N("context [tokens]", format="localized"),
+    "usd_per_mtok": _N("$ per million tokens", format="$%.4g"),
+    "tokens_per_usd": _N("tokens per $", format="compact"),
+    "price_usd": _N("price per chip", format="dollar"),
+    "price_type": _T("price basis"),
+    "utps": _N("tokens/s per user", format="%.0f"),
+    "instance": _T("chips (parallelism)"),
+    "chips": _N("chips", format="localized"),
+    "batch": _N("batch", format="localized"),
+    "users": _N("users", format="localized"),
+    "stps_per_chip": _N("output tokens/s per chip", format="%.0f"),
+    "tokens_per_joule": _N("tokens per joule", format="%.3g"),
+    "gco2e_per_mtok": _N("gCO2e per million tokens", format="%.0f"),
+    "memory": _T("memory"),
+    "memory_technology": _T("memory technology"),
+    "memory_class": _T("memory class"),
+    "memory_needed_gib": _N("memory needed [GiB]", format="%.0f"),
+    "memory_available_gib": _N("memory held [GiB]", format="%.0f"),
+    "fits": st.column_config.CheckboxColumn("fits"),
+    "reaches": st.column_config.CheckboxColumn("reaches the target"),
+    "chips_to_fit": _N("chips to fit", format="localized"),
+    "utps_at_chips_to_fit": _N("tokens/s per user on those chips", format="%.0f"),
+    "limited_by": _T("limited by", width="large"),
+    "best": _T("fastest it serves [tokens/s per user]"),
+    "why_not": _T("why not", width="large"),
+    "reason": _T("why not", width="large"),
+    "price": _T("price per chip"),
+}
+#: The ranking of designs that meet the floor: money and the verdict first, then the rest.
+RANK_TABLE = (
+    "rank",
+    "design",
+    "usd_per_mtok",
+    "tokens_per_usd",
+    "price_usd",
+    "price_type",
+    "utps",
+    "instance",
+    "batch",
+    "users",
+    "stps_per_chip",
+    "tokens_per_joule",
+    "gco2e_per_mtok",
+    "memory",
+    "limited_by",
+)
+#: Designs that miss the floor: what they reach and why not (no rank).
+MISS_TABLE = ("design", "best", "why_not", "price", "memory")
+
+
+def table(df: pl.DataFrame, config: dict | None = None) -> None:
+    """Show ``df`` with every column named in words (:data:`COLUMNS`, then ``config``)."""
+    config = COLUMNS | (config or {})
+    labels = {c: (config.get(c) or {}).get("label") or c.replace("_", " ") for c in df.columns}
+    st.dataframe(
+        df.rename(labels),
+        column_config={labels[c]: config[c] for c in df.columns if c in config},
+        hide_index=True,
+        width="stretch",
+    )
+
+
+def ranking_tables(ranked: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The designs of ``ranked`` that meet the floor (ranked) and those that miss it, for :func:`table`."""
+    rows = ranked.with_columns(
+        design=pl.when(pl.col("availability") == "shipping")
+        .then(pl.col("hardware"))
+        .otherwise(pl.format("{} ({})", "hardware", "availability")),
+        memory=pl.format("{} ({})", "memory_technology", "memory_class"),
+    )
+    meet = rows.filter("meets_floor").with_columns(
+        rank=pl.int_range(1, pl.len() + 1), instance=_config_text(), limited_by="bottleneck"
+    )
+    miss = rows.filter(~pl.col("meets_floor")).with_columns(
+        best=pl.col("utps").map_elements(lambda u: si(u, 3), return_dtype=pl.String),
+        why_not="reason",
+        price=pl.col("price_usd").map_elements(usd, return_dtype=pl.String),
+    )
+    return meet.select(RANK_TABLE), miss.select(MISS_TABLE)
+
+
+def as_written(catalog: Table) -> pl.DataFrame:
+    """A catalog table as its file writes it (units in the headers), with the headers in words."""
+    body = "\n".join(
+        line for line in catalog.raw.decode("utf-8-sig").splitlines() if not line.startswith("#")
+    )
+    df = pl.read_csv(body.encode(), infer_schema=False)
+    return df.rename({c: c.replace("_", " ") for c in df.columns}).fill_null("–")

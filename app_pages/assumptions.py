@@ -2,40 +2,40 @@
 
 import streamlit as st
 
-from app_support import SITE_FIELDS, catalogs_for, overrides
+from app_support import SITE_FIELDS, as_written, catalogs_for, overrides, shown, table
 from tco.economics import load_site
 
 cats = catalogs_for(overrides())
 s = st.session_state
 st.title("Assumptions")
+st.caption("What you set here applies on every page and travels in the page's link.")
 c = st.columns(2)
 c[0].selectbox("Scenario", cats["scenarios"].names(), key="scenario")
 c[1].selectbox(
     "Power model",
     ["activity", "tdp"],
     key="power_model",
-    help="activity: static power + energy per FLOP and per bit moved, capped at TDP; tdp: every chip at TDP",
+    format_func={
+        "activity": "activity (static + per FLOP + per bit, capped at TDP)",
+        "tdp": "every chip at TDP",
+    }.get,
 )
-st.dataframe(cats["scenarios"].df, hide_index=True, width="stretch")
+table(as_written(cats["scenarios"]))
 st.subheader(f"Site {s.region}")
+st.caption("Leave a figure empty to use the site's own value (shown greyed).")
 base = load_site(cats, s.region)
-changes = s.site_changes.setdefault(s.region, {})
 cols = st.columns(len(SITE_FIELDS))
-for col, (field, (label, factor)) in zip(cols, SITE_FIELDS.items(), strict=True):
-    value = col.number_input(
+for col, (field, (label, _, _)) in zip(cols, SITE_FIELDS.items(), strict=True):
+    col.number_input(
         label,
-        value=float(changes.get(field, getattr(base, field)) * factor),
-        min_value=1.0 if field == "pue" else 1e-9,
-        max_value=1.0 if field == "utilization" else None,
+        value=None,
+        min_value=1.0 if field == "pue" else 1e-6,
+        max_value=100.0 if field == "utilization" else None,
         format="%.4g",
-        key=f"site_{field}",
+        placeholder=f"{shown(field, getattr(base, field)):.4g}",
+        key=field,
     )
-    if abs(value / factor - getattr(base, field)) > 1e-12 * max(1.0, abs(getattr(base, field))):
-        changes[field] = value / factor
-    else:
-        changes.pop(field, None)
-if changes and st.button("Restore the catalog's values"):
-    s.site_changes[s.region] = {}
-    st.rerun()
-st.dataframe(cats["datacenter"].df, hide_index=True, width="stretch")
-st.dataframe(cats["grid_carbon"].df, hide_index=True, width="stretch")
+if any(s[f] is not None for f in SITE_FIELDS):
+    st.button("Restore the site's values", on_click=lambda: s.update(dict.fromkeys(SITE_FIELDS)))
+table(as_written(cats["datacenter"]))
+table(as_written(cats["grid_carbon"]))

@@ -1,23 +1,33 @@
-"""Catalogs: view, edit (validated on every edit), upload and download each CSV."""
+"""Catalogs: view, edit (validated on every edit), upload and download each CSV.
+
+A download is the file in force, byte for byte (its ``#`` lines with units and sources included);
+after an upload or an edit it is the new file.
+"""
 
 import polars as pl
 import streamlit as st
 
 from app_support import MAX_UPLOAD_BYTES, apply_catalog, catalogs_for, overrides
-from tco.export import safe_csv
 from tco.schemas import SCHEMAS
 
 cats = catalogs_for(overrides())
+s = st.session_state
 st.title("Catalogs")
-name = st.selectbox("Catalog", list(SCHEMAS), key="catalog_name")
+st.selectbox("Catalog", list(SCHEMAS), key="catalog_name")
+name = s.catalog_name
 table = cats[name]
 st.caption(f"{table.path.name}: {table.df.height} rows. Units come from the headers; every row has a source.")
-raw = table.raw.decode("utf-8-sig")
-body = "\n".join(line for line in raw.splitlines() if not line.startswith("#"))
-original = pl.read_csv(body.encode(), infer_schema=False)
-edited = st.data_editor(original, num_rows="dynamic", key=f"editor_{name}", width="stretch", hide_index=True)
-if not edited.equals(original):
-    apply_catalog(name, edited.write_csv().encode())
+lines = table.raw.decode("utf-8-sig").splitlines()
+comments = [line for line in lines if line.startswith("#")]
+original = pl.read_csv(
+    "\n".join(line for line in lines if not line.startswith("#")).encode(), infer_schema=False
+)
+editor = (
+    f"editor_{name}_{cats.digest()}"  # a new editor for each version, so an applied edit is not re-applied
+)
+edited = st.data_editor(original, num_rows="dynamic", key=editor, width="stretch", hide_index=True)
+if not edited.equals(original) and apply_catalog(name, "\n".join([*comments, edited.write_csv()]).encode()):
+    st.rerun()
 upload = st.file_uploader(
     f"Replace {table.path.name} with your CSV (at most 2 MiB)", type=["csv"], key=f"upload_{name}"
 )
@@ -25,15 +35,10 @@ if upload is not None:
     data = upload.getvalue()
     if len(data) > MAX_UPLOAD_BYTES:
         st.error(f"{upload.name} is {len(data):,} bytes; the limit is {MAX_UPLOAD_BYTES:,} bytes.")
-    elif st.session_state.get(f"applied_{name}") != data:
-        apply_catalog(name, data)
+    elif s.get(f"applied_{name}") != data and apply_catalog(name, data):
+        st.rerun()
 c = st.columns(2)
-c[0].download_button(
-    f"Download {table.path.name}",
-    safe_csv(pl.read_csv(body.encode(), infer_schema=False)),
-    file_name=table.path.name,
-    mime="text/csv",
-)
-if st.session_state.overrides and c[1].button("Restore the default catalogs"):
-    st.session_state.overrides = {}
+c[0].download_button(f"Download {table.path.name}", table.raw, file_name=table.path.name, mime="text/csv")
+if s.overrides and c[1].button("Restore the default catalogs"):
+    s.overrides = {}
     st.rerun()

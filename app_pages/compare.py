@@ -1,47 +1,90 @@
-"""Compare: the ranking under the floor, efficiency bars, and the selected design's breakdown."""
+"""Compare: the best chip a buyer can order, every design's curves, and the ranking under the floor."""
 
 import polars as pl
 import streamlit as st
 
-from app_support import RANK_COLUMNS, current
-from tco.charts import carbon_breakdown_chart, cost_breakdown_chart, efficiency_bars
+from app_support import (
+    AVAILABILITY_CHOICES,
+    assumptions_line,
+    current,
+    ranking_tables,
+    shown_designs,
+    table,
+)
+from tco.buyer import buyer_answer, design_label, with_availability
+from tco.charts import buyer_chart, carbon_breakdown_chart, cost_breakdown_chart, efficiency_bars
+from tco.curves import buyer_curves
 from tco.formatting import si, usd
-from tco.report import answer_sentence
 
 ev, ranked = current()
 s = st.session_state
 st.title("Compare designs")
-meeting = ranked.filter("meets_floor")
-(st.success if meeting.height else st.warning)(answer_sentence(ranked, s.model, s.min_utps, s.objective))
-if meeting.height:
-    top = meeting.row(0, named=True)
+st.caption(assumptions_line(ev))
+st.radio(
+    "Designs shown",
+    AVAILABILITY_CHOICES,
+    key="availability",
+    horizontal=True,
+    format_func={
+        AVAILABILITY_CHOICES[0]: "chips that ship",
+        AVAILABILITY_CHOICES[1]: "+ announced",
+        AVAILABILITY_CHOICES[2]: "+ announced and hypothetical designs",
+    }.get,
+)
+shown = shown_designs(ranked)
+meeting = shown.filter("meets_floor")
+(st.success if meeting.height else st.warning)(buyer_answer(ranked, s.model, s.min_utps, s.objective))
+buyable = meeting.filter(pl.col("availability") == "shipping")
+if buyable.height:
+    top = buyable.row(0, named=True)
     c = st.columns(4)
-    c[0].metric("Cost per million tokens", usd(top["usd_per_mtok"]), help=top["hardware"])
-    c[1].metric("Carbon per million tokens", f"{top['gco2e_per_mtok']:,.1f} gCO2e")
+    c[0].metric(
+        "Cost per million tokens", usd(top["usd_per_mtok"]), help=f"best chip you can buy: {top['hardware']}"
+    )
+    c[1].metric("Carbon per million tokens", f"{top['gco2e_per_mtok']:,.0f} gCO2e")
     c[2].metric("Tokens per joule", f"{top['tokens_per_joule']:.3g}")
     c[3].metric("Chips per instance", f"{top['chips']:,}")
-table = ranked.with_columns(
-    reason=pl.when(pl.col("reason") == "").then(pl.col("bottleneck")).otherwise("reason")
+
+st.subheader("Every design at every speed")
+st.caption(
+    "Each line is one design's best configurations, from the fastest per user down; hover a point for "
+    "its configuration. Dashed: announced or hypothetical. The red rule is your floor."
 )
-st.dataframe(table.select(*RANK_COLUMNS), column_config=RANK_COLUMNS, hide_index=True, width="stretch")
+frame = with_availability(ev.frame, ev.catalogs)
+curves = buyer_curves(frame.filter(pl.col("availability").is_in(s.availability.split(","))))
+c = st.columns(2)
+for col, metric in zip(c, ("stps_per_chip", "usd_per_mtok"), strict=True):
+    col.altair_chart(buyer_chart(curves, metric, s.min_utps), width="stretch")
+
+meet_table, miss_table = ranking_tables(shown)
+st.subheader(f"Designs that meet the floor ({meet_table.height})")
+table(meet_table)
+if miss_table.height:
+    st.subheader(f"Designs that miss the floor ({miss_table.height})")
+    table(miss_table)
 if not meeting.height:
-    st.info(
-        "No design meets the floor: lower the UTPS floor, shorten the context, or see each design's limit above."
-    )
+    st.info("No design shown meets the floor: lower the floor, shorten the context, or show more designs.")
     st.stop()
 c = st.columns(2)
-c[0].altair_chart(efficiency_bars(ranked, "tokens_per_usd"), width="stretch")
-c[1].altair_chart(efficiency_bars(ranked, "tokens_per_joule"), width="stretch")
+c[0].altair_chart(efficiency_bars(shown, "tokens_per_usd"), width="stretch")
+c[1].altair_chart(efficiency_bars(shown, "tokens_per_joule"), width="stretch")
 designs = meeting["hardware"].to_list()
 if s.design not in designs:
     s.design = designs[0]
-st.selectbox("Breakdown of the selected design", designs, key="design")
+labels = dict(meeting.select("hardware", "availability").iter_rows())
+st.selectbox(
+    "Breakdown of the selected design",
+    designs,
+    key="design",
+    format_func=lambda h: design_label(h, labels[h]),
+)
 row = meeting.filter(pl.col("hardware") == s.design)
 r = row.row(0, named=True)
 st.markdown(
-    f"**{r['hardware']}**: {r['chips']} chips (TP {r['tp']} x PP {r['pp']} x EP {r['ep']}), batch {r['batch']}, "
-    f"{r['utps']:,.0f} tokens/s per user, {si(r['stps'])} tokens/s in all; chip price {usd(r['price_usd'])}"
-    f" ({r['price_type']}); limited by {r['bottleneck']}."
+    f"**{design_label(r['hardware'], r['availability'])}**: {r['chips']} chips (TP {r['tp']} x PP {r['pp']} x "
+    f"EP {r['ep']}), batch {r['batch']}, {r['utps']:,.0f} tokens/s per user, {si(r['stps'])} tokens/s in all; "
+    f"chip price {usd(r['price_usd'])} ({r['price_type']}); limited by "
+    f"{r['bottleneck']}."
 )
 c = st.columns(2)
 c[0].altair_chart(cost_breakdown_chart(row), width="stretch")

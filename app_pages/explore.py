@@ -5,7 +5,7 @@ the best DRAM design."""
 import polars as pl
 import streamlit as st
 
-from app_support import OBJECTIVE_LABELS, catalogs_for, current, overrides
+from app_support import OBJECTIVE_LABELS, catalogs_for, current, overrides, table
 from perfmodel.api import prepare
 from perfmodel.sweeps import bandwidth_sweep, latency_sweep
 from tco.charts import sweep_chart
@@ -17,7 +17,9 @@ st.title("Explore the limits")
 c = st.columns(3)
 base = c[0].selectbox("Base chip", cats["hardware"].names(), index=cats["hardware"].names().index("xpu-hbm3"))
 scenario = c[1].selectbox(
-    "Assumptions", cats["scenarios"].names(), index=cats["scenarios"].names().index("liminal-2025")
+    "Scenario of these sweeps",
+    cats["scenarios"].names(),
+    index=cats["scenarios"].names().index("liminal-2025"),
 )
 tps = c[2].multiselect("Tensor parallelism", [1, 2, 4, 8, 16, 32, 64, 128, 256], default=[8, 128])
 if not tps:
@@ -60,11 +62,11 @@ designs = [
     for d in ("xpu-hbm3", "xpu-hbm4", "xpu-3d-dram", "xpu-sram", "xpu-cows")
     if d in cats["hardware"].names()
 ]
-st.dataframe(memory_table(s.model, designs, 128, s.context, scenario, cats), hide_index=True, width="stretch")
+table(memory_table(s.model, designs, 128, s.context, scenario, cats))
 st.subheader("Who reaches 10,000 tokens/s per user?")
 if st.button("Rank every design at 10,000 tokens/s per user for this model"):
     target = utps_target(10000, [s.model], [s.context], cats, region=s.region)
-    st.dataframe(target, hide_index=True, width="stretch")
+    table(target)
 st.subheader("What-if designs against the best DRAM design")
 st.caption(
     "Each what-if design (vendor 'What-if design' in hardware.csv) at its best configuration under "
@@ -77,11 +79,9 @@ picked = st.multiselect(
 if picked:
     ev, _ = current()
     vs = versus_best_dram(ev, picked, [s.min_utps])
-    st.dataframe(
+    table(
         vs.pivot(on="objective", index="hardware", values="advantage"),
-        hide_index=True,
-        width="stretch",
-        column_config={
+        {
             "tokens_per_usd": st.column_config.NumberColumn("advantage in tokens per $", format="%.2fx"),
             "tokens_per_joule": st.column_config.NumberColumn("advantage in tokens per J", format="%.2fx"),
             "gco2e_per_mtok": st.column_config.NumberColumn("advantage in gCO2e per Mtok", format="%.2fx"),

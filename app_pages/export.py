@@ -5,13 +5,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_support import catalogs_for, current, overrides, report_command
+from app_support import assumptions_line, catalogs_for, current, overrides, report_command
 from tco.export import safe_csv
 from tco.report import report
 
 ev, ranked = current()
 s = st.session_state
 st.title("Export")
+st.caption(assumptions_line(ev))
 st.download_button(
     "Ranking (CSV)", safe_csv(ranked), file_name=f"ranking-{s.model}-{s.context}.csv", mime="text/csv"
 )

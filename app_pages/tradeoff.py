@@ -1,61 +1,100 @@
-"""Trade-off: the UTPS-efficiency frontier of one design and what a slowdown buys."""
+"""Trade-off: from a deployable starting point, what running a little slower per user buys."""
 
 import polars as pl
 import streamlit as st
 
-from app_support import OBJECTIVE_LABELS, RANK_COLUMNS, current
+from app_support import OBJECTIVE_LABELS, assumptions_line, current, table
+from tco.buyer import design_label
 from tco.charts import frontier_chart
-from tco.tradeoff import METRICS, frontier, tradeoff
+from tco.tradeoff import CONFIG_KEYS, METRIC_WORDS, deployable, frontier, scaleup_domain, tradeoff
 
 ev, ranked = current()
 s = st.session_state
 st.title("Trade-off: a little slower per user, much more efficient")
-fitting = [
-    h for h in ranked["hardware"].to_list() if h in set(ev.frame.filter("fits")["hardware"].cast(pl.String))
-]
-if not fitting:
+st.caption(assumptions_line(ev))
+fits = set(ev.frame.filter("fits")["hardware"].cast(pl.String).unique().to_list())
+fitting = ranked.filter(pl.col("hardware").is_in(fits))
+if not fitting.height:
     st.warning(f"{s.model} fits on no design at {s.context:,} tokens of context.")
     st.stop()
-if s.design not in fitting:
-    s.design = fitting[0]
-c = st.columns([2, 2, 2])
-c[0].selectbox("Design", fitting, key="design")
-c[1].slider(
-    "Slowdown accepted [fraction of the fastest UTPS]", 0.0, 0.5, step=0.01, key="slowdown", format="%.2f"
+labels = dict(fitting.select("hardware", "availability").iter_rows())
+designs = fitting.sort(pl.col("availability") != "shipping", maintain_order=True)["hardware"].to_list()
+if s.design not in designs:
+    s.design = designs[0]
+c = st.columns(4)
+c[0].selectbox("Design", designs, key="design", format_func=lambda h: design_label(h, labels[h]))
+domain = scaleup_domain(ev, s.design)
+c[1].number_input(
+    "Largest instance [chips]",
+    value=None,
+    min_value=1,
+    max_value=1 << 16,
+    placeholder=f"one scale-up domain: {domain}",
+    key="max_chips",
+    help="Every point is searched among instances of at most this many chips; empty: one server or rack.",
 )
-metric = c[2].selectbox(
-    "Efficiency metric",
-    [m for m in METRICS if m != "stps_per_chip"],
-    format_func=lambda o: OBJECTIVE_LABELS[o],
+limit = s.max_chips or domain
+rows = deployable(ev, s.design, limit)
+if not rows.height:
+    st.warning(f"{s.model} fits on no instance of {s.design} with at most {limit:,} chips; raise the limit.")
+    st.stop()
+# a configuration travels in the URL as "tp-pp-ep-batch"
+options = rows.unique(CONFIG_KEYS, keep="first", maintain_order=True)
+configs = ["fastest"] + ["-".join(map(str, r)) for r in options.select(*CONFIG_KEYS).iter_rows()]
+if s.baseline not in configs:
+    s.baseline = "fastest"
+speed = dict(zip(configs[1:], options["utps"], strict=True))
+c[2].selectbox(
+    "Starting point",
+    configs,
+    key="baseline",
+    format_func=lambda k: (
+        "the fastest instance"
+        if k == "fastest"
+        else "TP {} x PP {} x EP {}, batch {}".format(*k.split("-")) + f" ({speed[k]:,.0f} tokens/s per user)"
+    ),
 )
-t = tradeoff(ev, s.design, s.slowdown, metric)
+c[3].slider("Slowdown accepted [% of the starting speed]", 0.0, 0.5, step=0.01, key="slowdown", format="%.2f")
+picked = (
+    None if s.baseline == "fastest" else dict(zip(CONFIG_KEYS, map(int, s.baseline.split("-")), strict=True))
+)
+t = tradeoff(ev, s.design, s.slowdown, s.objective, max_chips=limit, baseline=picked)
 st.success(t["sentence"])
-points = frontier(ev.frame.filter(pl.col("hardware") == s.design), metric).with_columns(
-    pl.col("hardware").cast(pl.String)
-)
+gains = {s.objective: t["gain"]} | {
+    m: t["gain_stps" if m == "stps_per_chip" else f"gain_{m}"]
+    for m in ("tokens_per_usd", "tokens_per_joule", "stps_per_chip", "gco2e_per_mtok")
+    if m != s.objective
+}
+cols = st.columns(len(gains))
+for col, (metric, gain) in zip(cols, gains.items(), strict=True):
+    verb, words = METRIC_WORDS[metric]
+    col.metric(words, f"{gain:.2f}x", help=f"the trade-off point {verb} {words} this many times")
+points = frontier(rows, s.objective)
 marks = pl.DataFrame(
     [
-        {"utps": t["baseline"]["utps"], metric: t["baseline"][metric], "label": "fastest"},
-        {"utps": t["tradeoff"]["utps"], metric: t["tradeoff"][metric], "label": f"{s.slowdown:.0%} slower"},
+        {"utps": t[k]["utps"], s.objective: t[k][s.objective], "label": label}
+        for k, label in (("baseline", "start"), ("tradeoff", f"{s.slowdown:.0%} slower"))
     ]
 )
 st.altair_chart(
-    frontier_chart(points, metric, f"{s.design}: UTPS against {OBJECTIVE_LABELS[metric]}", marks),
+    frontier_chart(
+        points,
+        s.objective,
+        f"{s.design}, instances of at most {limit:,} chips: tokens/s per user against {OBJECTIVE_LABELS[s.objective]}",
+        marks,
+    ),
     width="stretch",
 )
-GAIN_LABELS = {
-    "gain_tokens_per_usd": "tokens per dollar",
-    "gain_tokens_per_joule": "tokens per joule",
-    "gain_stps": "throughput per chip",
-    "gain_gco2e_per_mtok": "less CO2e per token",
-}
-cols = st.columns(len(GAIN_LABELS))
-for col, (key, label) in zip(cols, GAIN_LABELS.items(), strict=True):
-    col.metric(label, f"{t[key]:.2f}x")
-points_table = pl.DataFrame([t["baseline"], t["tradeoff"], t["batch_only"]]).with_columns(
-    point=pl.Series(["fastest", "trade-off", "batching alone (fastest point's chips)"])
+table(
+    pl.DataFrame([t["baseline"], t["tradeoff"], t["batch_only"]]).select(
+        pl.Series("point", ["starting point", "trade-off", "batching alone (starting point's chips)"]),
+        pl.format("{} (TP {} x PP {} x EP {})", "chips", "tp", "pp", "ep").alias("instance"),
+        "batch",
+        "users",
+        "utps",
+        "usd_per_mtok",
+        "tokens_per_usd",
+        "tokens_per_joule",
+        "gco2e_per_mtok",
+    )
 )
-shown = {"point": st.column_config.TextColumn("point")} | {
-    k: v for k, v in RANK_COLUMNS.items() if k in points_table.columns
-}
-st.dataframe(points_table.select(*shown), column_config=shown, hide_index=True, width="stretch")

@@ -9,6 +9,17 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
+from perfmodel.units import ureg
+
+#: A chart is never shorter than this [px], so a chart of one or two designs still reads.
+MIN_HEIGHT = 220
+#: Height of one design's row in a horizontal bar chart [px].
+ROW_HEIGHT = 26
+#: Hypothetical and announced designs are drawn dashed; chips that ship, solid.
+AVAILABILITY_DASH = alt.Scale(
+    domain=["shipping", "announced", "hypothetical"], range=[[1, 0], [6, 3], [2, 2]]
+)
+
 _DRAM = [
     "#08306b",
     "#08519c",
@@ -54,17 +65,17 @@ def frontier_chart(
     label = METRIC_LABELS.get(metric, metric)
     data = points.select("hardware", "memory_class", "utps", metric, "chips", "batch", "users")
     base = alt.Chart(data).encode(
-        x=alt.X("utps:Q", scale=alt.Scale(type="log"), title="UTPS: tokens/s per user"),
+        x=alt.X("utps:Q", scale=alt.Scale(type="log"), title="tokens/s per user"),
         y=alt.Y(f"{metric}:Q", scale=alt.Scale(type="log"), title=label),
         color=alt.Color("hardware:N", scale=design_colors(points), title="design"),
         tooltip=[
-            "hardware",
-            "memory_class",
-            alt.Tooltip("utps:Q", format=",.0f"),
-            alt.Tooltip(f"{metric}:Q", format=",.4~g"),
-            "chips",
-            "batch",
-            "users",
+            alt.Tooltip("hardware:N", title="design"),
+            alt.Tooltip("memory_class:N", title="memory"),
+            alt.Tooltip("utps:Q", title="tokens/s per user", format=",.0f"),
+            alt.Tooltip(f"{metric}:Q", title=label, format=",.4~g"),
+            alt.Tooltip("chips:Q", title="chips"),
+            alt.Tooltip("batch:Q", title="batch"),
+            alt.Tooltip("users:Q", title="users", format=","),
         ],
     )
     chart = base.mark_line(point=True, interpolate="step-after", opacity=0.85)
@@ -76,10 +87,10 @@ def frontier_chart(
             + m.mark_text(dx=8, dy=-10, align="left", fontWeight="bold").encode(text="label:N")
         )
     heading = alt.TitleParams(
-        title or f"UTPS against {label}",
+        title or f"tokens/s per user against {label}",
         subtitle="DRAM designs in blue, SRAM designs in orange; each step is a configuration",
     )
-    return chart.properties(width=560, height=340, title=heading)
+    return chart.properties(width=560, height=360, title=heading)
 
 
 def _stacked(ranked: pl.DataFrame, parts: dict[str, str], unit: str, title: str) -> alt.Chart:
@@ -93,11 +104,74 @@ def _stacked(ranked: pl.DataFrame, parts: dict[str, str], unit: str, title: str)
         .encode(
             y=alt.Y("hardware:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False, labelLimit=160)),
             x=alt.X("value:Q", title=unit, stack="zero"),
-            color=alt.Color("part:N", title=None, scale=alt.Scale(domain=list(parts.values()))),
-            tooltip=["hardware", "part", alt.Tooltip("value:Q", format=",.4~g")],
+            color=alt.Color(
+                "part:N",
+                title=None,
+                scale=alt.Scale(domain=list(parts.values())),
+                legend=alt.Legend(orient="bottom", direction="horizontal"),
+            ),
+            tooltip=[
+                alt.Tooltip("hardware:N", title="design"),
+                alt.Tooltip("part:N", title="part"),
+                alt.Tooltip("value:Q", title=unit, format=",.4~g"),
+            ],
         )
-        .properties(width=520, height=max(80, 22 * len(order)), title=title)
+        .properties(width=520, height=_height(len(order)), title=title)
     )
+
+
+def _height(rows: int, per_row: float = 1.0) -> int:
+    """Height of a bar chart of ``rows`` designs [px], never below :data:`MIN_HEIGHT`."""
+    return max(MIN_HEIGHT, round(ROW_HEIGHT * per_row * rows))
+
+
+def buyer_chart(curves: pl.DataFrame, metric: str, floor: float | None = None, title: str = "") -> alt.Chart:
+    """One line per design: ``metric`` against tokens/s per user along its frontier (log-log).
+
+    ``curves`` is :func:`tco.curves.buyer_curves`; DRAM designs in blues, SRAM in oranges,
+    announced and hypothetical designs dashed; ``floor`` [tokens/s per user] is drawn as a rule.
+    Hover names the configuration.
+    """
+    label = METRIC_LABELS[metric]
+    data = curves.filter(pl.col("metric") == metric)
+    dash = "availability" in data.columns
+    cols = ["hardware", "memory_class", "utps", "value", "config", "users"] + (
+        ["availability"] if dash else []
+    )
+    encoding = {
+        "x": alt.X("utps:Q", scale=alt.Scale(type="log"), title="tokens/s per user"),
+        "y": alt.Y("value:Q", scale=alt.Scale(type="log"), title=label),
+        "color": alt.Color(
+            "hardware:N",
+            scale=design_colors(data),
+            title="design",
+            legend=alt.Legend(columns=2, symbolLimit=0, labelLimit=140),
+        ),
+        "order": alt.Order("utps:Q"),
+        "tooltip": [
+            alt.Tooltip("hardware:N", title="design"),
+            *([alt.Tooltip("availability:N", title="availability")] if dash else []),
+            alt.Tooltip("utps:Q", title="tokens/s per user", format=",.0f"),
+            alt.Tooltip("value:Q", title=label, format=",.4~g"),
+            alt.Tooltip("config:N", title="configuration"),
+            alt.Tooltip("users:Q", title="users", format=","),
+        ],
+    }
+    if dash:
+        encoding["strokeDash"] = alt.StrokeDash(
+            "availability:N", scale=AVAILABILITY_DASH, title="availability"
+        )
+    chart = alt.Chart(data.select(cols)).mark_line(point=alt.OverlayMarkDef(size=18)).encode(**encoding)
+    if floor:
+        rule = alt.Chart(pl.DataFrame({"utps": [floor], "text": [f"floor {floor:,.0f}"]}))
+        chart = (
+            chart
+            + rule.mark_rule(color="#b00020", strokeDash=[4, 3]).encode(x="utps:Q")
+            + rule.mark_text(color="#b00020", align="left", dx=4, baseline="top", y=4).encode(
+                x="utps:Q", text="text:N"
+            )
+        )
+    return chart.properties(width=520, height=360, title=title or f"{label} against tokens/s per user")
 
 
 def cost_breakdown_chart(ranked: pl.DataFrame) -> alt.Chart:
@@ -132,10 +206,15 @@ def efficiency_bars(ranked: pl.DataFrame, metric: str = "tokens_per_usd") -> alt
                 "memory_class:N",
                 scale=alt.Scale(domain=["DRAM", "SRAM"], range=["#2171b5", "#f16913"]),
                 title="memory",
+                legend=alt.Legend(orient="bottom", direction="horizontal"),
             ),
-            tooltip=["hardware", "memory_class", alt.Tooltip(f"{metric}:Q", format=",.4~g")],
+            tooltip=[
+                alt.Tooltip("hardware:N", title="design"),
+                alt.Tooltip("memory_class:N", title="memory"),
+                alt.Tooltip(f"{metric}:Q", title=METRIC_LABELS[metric], format=",.4~g"),
+            ],
         )
-        .properties(width=420, height=max(80, 22 * rows.height), title=METRIC_LABELS[metric])
+        .properties(width=420, height=_height(rows.height), title=METRIC_LABELS[metric])
     )
 
 
@@ -144,26 +223,24 @@ METRIC_LABELS = {
     "tokens_per_joule": "tokens per joule (tokens/s per W)",
     "usd_per_mtok": "USD per million tokens",
     "gco2e_per_mtok": "gCO2e per million tokens",
-    "stps_per_chip": "STPS per chip (tokens/s)",
+    "stps_per_chip": "output tokens/s per chip",
 }
 
 
 def time_breakdown_chart(ranked: pl.DataFrame) -> alt.Chart:
-    """Where each design's T_batch goes: max(compute, memory) and the exposed collectives [ms]."""
+    """Where the time of each design's decode step goes: max(compute, memory) and the exposed collectives [ms]."""
+    ms = ureg.Quantity(1.0, "s").to("ms").magnitude
     rows = ranked.filter(pl.col("t_batch_s").is_not_null()).with_columns(
-        overlapped=pl.max_horizontal("t_compute_s", "t_mem_s")
+        overlapped=pl.max_horizontal("t_compute_s", "t_mem_s") * ms
     )
+    compute_bound = pl.col("t_compute_s") >= pl.col("t_mem_s")
     rows = rows.with_columns(
-        compute_ms=pl.when(pl.col("t_compute_s") >= pl.col("t_mem_s"))
-        .then(pl.col("overlapped"))
-        .otherwise(0.0)
-        * 1e3,
-        memory_ms=pl.when(pl.col("t_compute_s") < pl.col("t_mem_s")).then(pl.col("overlapped")).otherwise(0.0)
-        * 1e3,
-        exposed_ms=pl.col("t_exposed_s") * 1e3,
+        compute_ms=pl.when(compute_bound).then(pl.col("overlapped")).otherwise(0.0),
+        memory_ms=pl.when(compute_bound).then(0.0).otherwise(pl.col("overlapped")),
+        exposed_ms=pl.col("t_exposed_s") * ms,
     )
     parts = {"compute_ms": "compute-bound", "memory_ms": "memory-bound", "exposed_ms": "exposed collectives"}
-    return _stacked(rows, parts, "T_batch per token step [ms]", "Where the time of one decode step goes")
+    return _stacked(rows, parts, "time of one decode step [ms]", "Where the time of one decode step goes")
 
 
 def memory_chart(ranked: pl.DataFrame) -> alt.Chart:
@@ -177,13 +254,22 @@ def memory_chart(ranked: pl.DataFrame) -> alt.Chart:
         alt.Chart(long)
         .mark_bar()
         .encode(
-            y=alt.Y("hardware:N", sort=ranked["hardware"].to_list(), title=None),
+            y=alt.Y(
+                "hardware:N",
+                sort=ranked["hardware"].to_list(),
+                title=None,
+                axis=alt.Axis(labelOverlap=False, labelLimit=160),
+            ),
             x=alt.X("gib:Q", title="memory [GiB]"),
             yOffset="what:N",
-            color=alt.Color("what:N", title=None),
-            tooltip=["hardware", "what", alt.Tooltip("gib:Q", format=",.1f")],
+            color=alt.Color("what:N", title=None, legend=alt.Legend(orient="bottom", direction="horizontal")),
+            tooltip=[
+                alt.Tooltip("hardware:N", title="design"),
+                alt.Tooltip("what:N", title="memory"),
+                alt.Tooltip("gib:Q", title="GiB", format=",.1f"),
+            ],
         )
-        .properties(width=520, height=max(80, 30 * ranked.height), title="Memory needed against memory held")
+        .properties(width=520, height=_height(ranked.height, 1.5), title="Memory needed against memory held")
     )
 
 
@@ -195,14 +281,14 @@ def sweep_chart(sweep: pl.DataFrame, x: str, x_title: str, title: str) -> alt.Ch
         .mark_line(point=True)
         .encode(
             x=alt.X(f"{x}:Q", scale=alt.Scale(type="log"), title=x_title),
-            y=alt.Y("utps:Q", scale=alt.Scale(type="log"), title="UTPS: tokens/s per user"),
+            y=alt.Y("utps:Q", scale=alt.Scale(type="log"), title="tokens/s per user"),
             color=alt.Color("series:N", title="model, parallelism"),
             tooltip=[
-                "series",
-                alt.Tooltip(f"{x}:Q", format=",.3~g"),
-                alt.Tooltip("utps:Q", format=",.0f"),
-                "bound",
+                alt.Tooltip("series:N", title="model, parallelism"),
+                alt.Tooltip(f"{x}:Q", title=x_title, format=",.3~g"),
+                alt.Tooltip("utps:Q", title="tokens/s per user", format=",.0f"),
+                alt.Tooltip("bound:N", title="limited by"),
             ],
         )
-        .properties(width=520, height=300, title=title)
+        .properties(width=520, height=320, title=title)
     )
