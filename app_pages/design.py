@@ -28,17 +28,20 @@ derived = f"{s.new_template}-{s.new_memory.lower()}-x{s.new_stacks}"
 st.text_input("Name", value=None, placeholder=derived, key="new_name")
 name = s.new_name or derived
 settings = [f"memory={s.new_memory}", f"stacks={s.new_stacks}", f"sync_us={s.new_sync_us:g}"]
-try:
-    new, derivation = design_overrides(cats, name, s.new_template, settings)
-except InvalidInput as e:
-    st.error(str(e))
-    st.stop()
-for line in derivation:
-    st.markdown(f"- {line}")
-st.caption("Price (bottom-up estimate), power and embodied carbon follow from the catalogs as for any chip.")
-if st.button("Add to this session's catalogs and rank it") and apply_catalogs(new):
-    st.rerun()
-if name in cats["hardware"].names():
+if name not in cats["hardware"].names():
+    try:
+        new, derivation = design_overrides(cats, name, s.new_template, settings)
+    except InvalidInput as e:
+        st.error(str(e))
+        st.stop()
+    for line in derivation:
+        st.markdown(f"- {line}")
+    st.caption(
+        "Price (bottom-up estimate), power and embodied carbon follow from the catalogs as for any chip."
+    )
+    if st.button("Add to this session's catalogs and rank it") and apply_catalogs(new):
+        st.rerun()
+else:
     ev, ranked = current()
     row = ranked.filter(pl.col("hardware") == name)
     if row.height:
