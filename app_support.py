@@ -274,7 +274,7 @@ COLUMNS = {
     "context": _N("context [tokens]", format="localized"),
     "usd_per_mtok": _N("$ per million tokens", format="$%.4g"),
     "tokens_per_usd": _N("tokens per $", format="compact"),
-    "price_usd": _N("price per chip", format="dollar"),
+    "price_usd": _N("price per chip [USD]", format="localized"),
     "price_type": _T("price basis"),
     "utps": _N("tokens/s per user", format="%.0f"),
     "instance": _T("chips (parallelism)"),
@@ -321,6 +321,11 @@ RANK_TABLE = (
 MISS_TABLE = ("design", "best", "why_not", "price", "memory")
 
 
+#: Streamlit's table row [px], and the tallest table before it scrolls [px].
+TABLE_ROW_HEIGHT = 35
+TABLE_MAX_HEIGHT = 800
+
+
 def table(df: pl.DataFrame, config: dict | None = None) -> None:
     """Show ``df`` with every column named in words (:data:`COLUMNS`, then ``config``)."""
     config = COLUMNS | (config or {})
@@ -330,6 +335,7 @@ def table(df: pl.DataFrame, config: dict | None = None) -> None:
         column_config={labels[c]: config[c] for c in df.columns if c in config},
         hide_index=True,
         width="stretch",
+        height=min(TABLE_MAX_HEIGHT, TABLE_ROW_HEIGHT * (df.height + 1) + 3),  # every row, up to a screen
     )
 
 
@@ -342,7 +348,10 @@ def ranking_tables(ranked: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         memory=pl.format("{} ({})", "memory_technology", "memory_class"),
     )
     meet = rows.filter("meets_floor").with_columns(
-        rank=pl.int_range(1, pl.len() + 1), instance=_config_text(), limited_by="bottleneck"
+        pl.col("price_usd").round(0),
+        rank=pl.int_range(1, pl.len() + 1),
+        instance=_config_text(),
+        limited_by="bottleneck",
     )
     miss = rows.filter(~pl.col("meets_floor")).with_columns(
         best=pl.col("utps").map_elements(lambda u: si(u, 3), return_dtype=pl.String),

@@ -11,36 +11,40 @@ import polars as pl
 
 from perfmodel.units import ureg
 
-#: A chart is never shorter than this [px], so a chart of one or two designs still reads.
-MIN_HEIGHT = 220
+#: Room for a chart's title, axis and legend [px]: Streamlit fits the whole chart in its height.
+FRAME_HEIGHT = 140
+#: A chart's plot is never shorter than this [px], so a chart of one or two designs still reads.
+MIN_PLOT_HEIGHT = 90
 #: Height of one design's row in a horizontal bar chart [px].
-ROW_HEIGHT = 26
+ROW_HEIGHT = 24
 #: Hypothetical and announced designs are drawn dashed; chips that ship, solid.
 AVAILABILITY_DASH = alt.Scale(
     domain=["shipping", "announced", "hypothetical"], range=[[1, 0], [6, 3], [2, 2]]
 )
 
+#: DRAM designs in cool colours (blues, teals, greens, purples), SRAM designs in warm ones, so the
+#: memory class reads at a glance and each chip's line can still be told from its neighbours.
 _DRAM = [
-    "#08306b",
-    "#08519c",
-    "#2171b5",
+    "#1f4e9c",
+    "#17a2b8",
+    "#2e8b57",
+    "#6a51a3",
     "#4292c6",
+    "#00675b",
+    "#8c6bb1",
+    "#08306b",
+    "#41ab5d",
+    "#3f007d",
     "#6baed6",
-    "#9ecae1",
-    "#3182bd",
-    "#1c4f8a",
-    "#5b8fc7",
-    "#0b3d73",
-    "#2f6fae",
-    "#7fb2de",
-    "#165a9c",
-    "#4d87c0",
+    "#1c9099",
+    "#74a9cf",
+    "#88419d",
 ]
-_SRAM = ["#d94801", "#f16913", "#fd8d3c", "#a63603", "#fdae6b", "#e6550d", "#b84c07"]
+_SRAM = ["#d94801", "#c51b1b", "#fd8d3c", "#a63603", "#e7298a", "#fdae6b", "#b84c07"]
 
 
 def design_colors(designs: pl.DataFrame) -> alt.Scale:
-    """Colour scale over ``hardware`` names: DRAM designs in blues, SRAM designs in oranges."""
+    """Colour scale over ``hardware`` names: DRAM designs in cool colours, SRAM designs in warm ones."""
     rows = designs.select("hardware", "memory_class").unique(maintain_order=True)
     domain, colors = [], []
     dram = sram = 0
@@ -88,7 +92,7 @@ def frontier_chart(
         )
     heading = alt.TitleParams(
         title or f"tokens/s per user against {label}",
-        subtitle="DRAM designs in blue, SRAM designs in orange; each step is a configuration",
+        subtitle="DRAM designs in cool colours, SRAM designs in warm ones; each step is a configuration",
     )
     return chart.properties(width=560, height=360, title=heading)
 
@@ -121,20 +125,27 @@ def _stacked(ranked: pl.DataFrame, parts: dict[str, str], unit: str, title: str)
 
 
 def _height(rows: int, per_row: float = 1.0) -> int:
-    """Height of a bar chart of ``rows`` designs [px], never below :data:`MIN_HEIGHT`."""
-    return max(MIN_HEIGHT, round(ROW_HEIGHT * per_row * rows))
+    """Height of a chart with ``rows`` rows of bars [px]: its frame and a plot of at least
+    :data:`MIN_PLOT_HEIGHT`."""
+    return FRAME_HEIGHT + max(MIN_PLOT_HEIGHT, round(ROW_HEIGHT * per_row * rows))
 
 
 def buyer_chart(curves: pl.DataFrame, metric: str, floor: float | None = None, title: str = "") -> alt.Chart:
     """One line per design: ``metric`` against tokens/s per user along its frontier (log-log).
 
-    ``curves`` is :func:`tco.curves.buyer_curves`; DRAM designs in blues, SRAM in oranges,
-    announced and hypothetical designs dashed; ``floor`` [tokens/s per user] is drawn as a rule.
-    Hover names the configuration.
+    ``curves`` is :func:`tco.curves.buyer_curves`; DRAM designs in cool colours, SRAM in warm
+    ones, announced and hypothetical designs dashed and marked in the legend; ``floor``
+    [tokens/s per user] is drawn as a rule. Hover names the configuration.
     """
     label = METRIC_LABELS[metric]
     data = curves.filter(pl.col("metric") == metric)
     dash = "availability" in data.columns
+    if dash:
+        data = data.with_columns(
+            hardware=pl.when(pl.col("availability") == "shipping")
+            .then("hardware")
+            .otherwise(pl.format("{} ({})", "hardware", "availability"))
+        )
     cols = ["hardware", "memory_class", "utps", "value", "config", "users"] + (
         ["availability"] if dash else []
     )
@@ -145,7 +156,7 @@ def buyer_chart(curves: pl.DataFrame, metric: str, floor: float | None = None, t
             "hardware:N",
             scale=design_colors(data),
             title="design",
-            legend=alt.Legend(columns=2, symbolLimit=0, labelLimit=140),
+            legend=alt.Legend(orient="bottom", columns=3, symbolLimit=0, labelLimit=220),
         ),
         "order": alt.Order("utps:Q"),
         "tooltip": [
@@ -159,7 +170,9 @@ def buyer_chart(curves: pl.DataFrame, metric: str, floor: float | None = None, t
     }
     if dash:
         encoding["strokeDash"] = alt.StrokeDash(
-            "availability:N", scale=AVAILABILITY_DASH, title="availability"
+            "availability:N",
+            scale=AVAILABILITY_DASH,
+            legend=None,  # the design legend names each design's availability
         )
     chart = alt.Chart(data.select(cols)).mark_line(point=alt.OverlayMarkDef(size=18)).encode(**encoding)
     if floor:
@@ -171,7 +184,12 @@ def buyer_chart(curves: pl.DataFrame, metric: str, floor: float | None = None, t
                 x="utps:Q", text="text:N"
             )
         )
-    return chart.properties(width=520, height=360, title=title or f"{label} against tokens/s per user")
+    legend_rows = -(-data["hardware"].n_unique() // 3)
+    return chart.properties(
+        width=520,
+        height=FRAME_HEIGHT + 300 + 20 * legend_rows,
+        title=title or f"{label} against tokens/s per user",
+    )
 
 
 def cost_breakdown_chart(ranked: pl.DataFrame) -> alt.Chart:
