@@ -20,6 +20,7 @@ c[1].selectbox(
         "tdp": "every chip at TDP",
     }.get,
 )
+st.subheader("Scenarios")
 table(as_written(cats["scenarios"]))
 st.subheader(f"Site {s.region}")
 st.caption("Leave a figure empty to use the site's own value (shown greyed).")
@@ -37,5 +38,7 @@ for col, (field, (label, _, _)) in zip(cols, SITE_FIELDS.items(), strict=True):
     )
 if any(s[f] is not None for f in SITE_FIELDS):
     st.button("Restore the site's values", on_click=lambda: s.update(dict.fromkeys(SITE_FIELDS)))
+st.subheader("Sites")
 table(as_written(cats["datacenter"]))
+st.subheader("Grid carbon intensity")
 table(as_written(cats["grid_carbon"]))

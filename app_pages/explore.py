@@ -33,14 +33,17 @@ c[0].altair_chart(
         bandwidth_sweep([s.model], **common),
         "mem_bw_tbs",
         "memory bandwidth per chip [TB/s]",
-        f"{s.model}: UTPS against memory bandwidth",
+        f"{s.model}: tokens/s per user against memory bandwidth",
     ),
     width="stretch",
 )
 lat = latency_sweep([s.model], target_utps=max(s.min_utps, 1.0), **common)
 c[1].altair_chart(
     sweep_chart(
-        lat, "sync_us", "latency of one collective [us]", f"{s.model}: UTPS against collective latency"
+        lat,
+        "sync_us",
+        "latency of one collective [us]",
+        f"{s.model}: tokens/s per user against collective latency",
     ),
     width="stretch",
 )
@@ -70,7 +73,7 @@ if st.button("Rank every design at 10,000 tokens/s per user for this model"):
 st.subheader("What-if designs against the best DRAM design")
 st.caption(
     "Each what-if design (vendor 'What-if design' in hardware.csv) at its best configuration under "
-    "the UTPS floor, against the best conventional DRAM design that meets it. Advantage above 1: the "
+    "the floor, against the best conventional DRAM design that meets it. Advantage above 1: the "
     "what-if design is better (more tokens per $ or per joule, fewer gCO2e per million tokens)."
 )
 picked = st.multiselect(

@@ -54,7 +54,11 @@ c[2].selectbox(
         else "TP {} x PP {} x EP {}, batch {}".format(*k.split("-")) + f" ({speed[k]:,.0f} tokens/s per user)"
     ),
 )
-c[3].slider("Slowdown accepted [% of the starting speed]", 0.0, 0.5, step=0.01, key="slowdown", format="%.2f")
+steps = [i / 100 for i in range(51)]
+s.slowdown = min(steps, key=lambda x: abs(x - s.slowdown))
+c[3].select_slider(
+    "Slowdown accepted", steps, key="slowdown", format_func=lambda x: f"{x:.0%} of the starting speed"
+)
 picked = (
     None if s.baseline == "fastest" else dict(zip(CONFIG_KEYS, map(int, s.baseline.split("-")), strict=True))
 )
@@ -68,7 +72,8 @@ gains = {s.objective: t["gain"]} | {
 cols = st.columns(len(gains))
 for col, (metric, gain) in zip(cols, gains.items(), strict=True):
     verb, words = METRIC_WORDS[metric]
-    col.metric(words, f"{gain:.2f}x", help=f"the trade-off point {verb} {words} this many times")
+    more = "more" if verb == "raises" else "lower"
+    col.metric(f"{more} {words}", f"{gain:.2f}x", help=f"the trade-off point {verb} {words} this many times")
 points = frontier(rows, s.objective)
 marks = pl.DataFrame(
     [

@@ -17,6 +17,8 @@ FRAME_HEIGHT = 140
 MIN_PLOT_HEIGHT = 90
 #: Height of one design's row in a horizontal bar chart [px].
 ROW_HEIGHT = 24
+#: A legend under the chart, two entries a row and labels never cut, so it fits a phone's width.
+_BELOW = alt.Legend(orient="bottom", columns=2, labelLimit=0)
 #: Hypothetical and announced designs are drawn dashed; chips that ship, solid.
 AVAILABILITY_DASH = alt.Scale(
     domain=["shipping", "announced", "hypothetical"], range=[[1, 0], [6, 3], [2, 2]]
@@ -112,7 +114,7 @@ def _stacked(ranked: pl.DataFrame, parts: dict[str, str], unit: str, title: str)
                 "part:N",
                 title=None,
                 scale=alt.Scale(domain=list(parts.values())),
-                legend=alt.Legend(orient="bottom", direction="horizontal"),
+                legend=_BELOW,
             ),
             tooltip=[
                 alt.Tooltip("hardware:N", title="design"),
@@ -156,7 +158,7 @@ def buyer_chart(curves: pl.DataFrame, metric: str, floor: float | None = None, t
             "hardware:N",
             scale=design_colors(data),
             title="design",
-            legend=alt.Legend(orient="bottom", columns=3, symbolLimit=0, labelLimit=220),
+            legend=alt.Legend(orient="bottom", columns=2, symbolLimit=0, labelLimit=170),
         ),
         "order": alt.Order("utps:Q"),
         "tooltip": [
@@ -184,11 +186,11 @@ def buyer_chart(curves: pl.DataFrame, metric: str, floor: float | None = None, t
                 x="utps:Q", text="text:N"
             )
         )
-    legend_rows = -(-data["hardware"].n_unique() // 3)
+    legend_rows = -(-data["hardware"].n_unique() // 2)
     return chart.properties(
         width=520,
         height=FRAME_HEIGHT + 300 + 20 * legend_rows,
-        title=title or f"{label} against tokens/s per user",
+        title=title or label[0].upper() + label[1:],
     )
 
 
@@ -224,7 +226,7 @@ def efficiency_bars(ranked: pl.DataFrame, metric: str = "tokens_per_usd") -> alt
                 "memory_class:N",
                 scale=alt.Scale(domain=["DRAM", "SRAM"], range=["#2171b5", "#f16913"]),
                 title="memory",
-                legend=alt.Legend(orient="bottom", direction="horizontal"),
+                legend=_BELOW,
             ),
             tooltip=[
                 alt.Tooltip("hardware:N", title="design"),
@@ -280,7 +282,7 @@ def memory_chart(ranked: pl.DataFrame) -> alt.Chart:
             ),
             x=alt.X("gib:Q", title="memory [GiB]"),
             yOffset="what:N",
-            color=alt.Color("what:N", title=None, legend=alt.Legend(orient="bottom", direction="horizontal")),
+            color=alt.Color("what:N", title=None, legend=_BELOW),
             tooltip=[
                 alt.Tooltip("hardware:N", title="design"),
                 alt.Tooltip("what:N", title="memory"),
