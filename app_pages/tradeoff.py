@@ -6,7 +6,7 @@ import streamlit as st
 from app_support import OBJECTIVE_LABELS, assumptions_line, current, table
 from tco.buyer import design_label
 from tco.charts import frontier_chart
-from tco.tradeoff import CONFIG_KEYS, METRIC_WORDS, deployable, frontier, scaleup_domain, tradeoff
+from tco.tradeoff import CONFIG_KEYS, METRIC_WORDS, default_max_chips, deployable, frontier, tradeoff
 
 ev, ranked = current()
 s = st.session_state
@@ -23,15 +23,16 @@ if s.design not in designs:
     s.design = designs[0]
 c = st.columns(4)
 c[0].selectbox("Design", designs, key="design", format_func=lambda h: design_label(h, labels[h]))
-domain = scaleup_domain(ev, s.design)
+domain = default_max_chips(ev, s.design)
 c[1].number_input(
     "Largest instance [chips]",
     value=None,
     min_value=1,
     max_value=1 << 16,
-    placeholder=f"one scale-up domain: {domain}",
+    placeholder=f"{domain} (one scale-up domain)",
     key="max_chips",
-    help="Every point is searched among instances of at most this many chips; empty: one server or rack.",
+    help="Every point is searched among instances of at most this many chips; empty: one scale-up "
+    "domain (server or rack), or the fewest chips that hold the model when one domain cannot.",
 )
 limit = s.max_chips or domain
 rows = deployable(ev, s.design, limit)

@@ -24,7 +24,9 @@ from tqdm import tqdm
 from perfmodel.catalog_set import Catalogs
 from perfmodel.sweeps import bandwidth_sweep, latency_sweep
 from tco.catalogs import load_catalogs
-from tco.charts import carbon_breakdown_chart, cost_breakdown_chart, frontier_chart, sweep_chart
+from tco.buyer import with_availability
+from tco.charts import buyer_chart, carbon_breakdown_chart, cost_breakdown_chart, frontier_chart, sweep_chart
+from tco.curves import buyer_curves
 from tco.formatting import RANK_HEADER, rank_rows, usd
 from tco.rank import Evaluation, evaluate, select
 from tco.tradeoff import frontier, tradeoff
@@ -101,7 +103,10 @@ def build_section(ev: Evaluation, min_utps: float, objective: str, slowdown: flo
         "scenario": "liminal-2025",
         "catalogs": ev.catalogs,
     }
+    curves = buyer_curves(with_availability(ev.frame, ev.catalogs))
     charts = {
+        "throughput": buyer_chart(curves, "stps_per_chip", min_utps),
+        "cost-curves": buyer_chart(curves, "usd_per_mtok", min_utps),
         "frontier": frontier_chart(front, "tokens_per_usd", f"{title}: UTPS against tokens per USD", marks),
         "cost": cost_breakdown_chart(ranked),
         "carbon": carbon_breakdown_chart(ranked),
@@ -228,6 +233,8 @@ def _blocks(sections: list[Section], header: list[str], objective: str, slowdown
     for s in sections:
         blocks += [("h2", s.title), ("p", s.answer), ("h3", f"Ranking by {objective.replace('_', ' ')}")]
         blocks += [("table", RANK_HEADER, rank_rows(s.ranked))]
+        blocks += [("h3", "Every design at every speed (dashed: announced or hypothetical)")]
+        blocks += [("chart", s.slug, "throughput"), ("chart", s.slug, "cost-curves")]
         blocks += [("h3", f"Trade-off: {slowdown:.0%} slower per user")]
         blocks += [("list", [t["sentence"] for t in s.tradeoffs])]
         blocks += [("chart", s.slug, "frontier"), ("h3", "Cost and carbon per million tokens")]

@@ -8,13 +8,14 @@ more users, so running ~10 % slower per user can buy several times the system ef
   at least as fast and at least as efficient with one of the two strictly better.
 - :func:`tradeoff`: a buyer starts from an instance they can deploy, so every point is searched
   among the fitting configurations of at most ``max_chips`` chips (default: the design's
-  scale-up domain, one server or rack). The *baseline* is the fastest of them (ties broken by
-  the objective), or a configuration the user picks; the *trade-off point* is the configuration
-  with the best objective among those within ``slowdown`` of the baseline's UTPS. Gains are
-  ratios trade-off / baseline (inverted for metrics where lower is better), so a gain is never
-  below 1 and is exactly 1 at 0 % slowdown. The gain is also split: ``batch_only`` is the best
-  point within the slowdown on the baseline's own instance (same tp, pp, ep: only the batch
-  grows, the study's mechanism); the rest comes from moving to a smaller or cheaper instance.
+  scale-up domain, one server or rack, or the fewest chips that hold the model if more). The
+  *baseline* is the fastest of them (ties broken by the objective), or a configuration the user
+  picks; the *trade-off point* is the configuration with the best objective among those within
+  ``slowdown`` of the baseline's UTPS. Gains are ratios trade-off / baseline (inverted for
+  metrics where lower is better), so a gain is never below 1 and is exactly 1 at 0 % slowdown.
+  The gain is also split: ``batch_only`` is the best point within the slowdown on the
+  baseline's own instance (same tp, pp, ep: only the batch grows, the study's mechanism); the
+  rest comes from moving to a smaller or cheaper instance.
 - :func:`slowdown_for_gain`: the converse, the least slowdown that reaches a target gain.
 """
 
@@ -71,9 +72,12 @@ def _point(row: dict) -> dict:
     return {k: row[k] for k in POINT_COLUMNS if k in row}
 
 
-def scaleup_domain(ev: Evaluation, hardware: str) -> int:
-    """Chips in ``hardware``'s scale-up domain (one server or rack) [chips]."""
-    return int(ev.catalogs["hardware"].row(hardware)["scaleup_domain"])
+def default_max_chips(ev: Evaluation, hardware: str) -> int:
+    """The largest instance a buyer starts from [chips]: ``hardware``'s scale-up domain (one
+    server or rack), or the fewest chips that hold the model when one domain cannot."""
+    domain = int(ev.catalogs["hardware"].row(hardware)["scaleup_domain"])
+    fitting = ev.frame.filter(pl.col("fits") & (pl.col("hardware") == hardware))["chips"]
+    return max(domain, fitting.min() or domain)
 
 
 def tradeoff(
@@ -87,7 +91,7 @@ def tradeoff(
 ) -> dict:
     """Baseline, trade-off point and the gain of every metric for one design (module doc).
 
-    ``max_chips`` [chips]: the largest instance searched (None: the design's scale-up domain).
+    ``max_chips`` [chips]: the largest instance searched (None: :func:`default_max_chips`).
     ``baseline``: a configuration (keys tp, pp, ep, batch) to start from instead of the fastest.
 
     Keys: model, context, hardware, slowdown, actual_slowdown, objective, max_chips, baseline,
@@ -98,7 +102,7 @@ def tradeoff(
     if not 0.0 <= slowdown < 1.0:
         raise InvalidInput(f"slowdown must be a fraction in [0, 1), got {slowdown!r}")
     larger = _check_metric(objective)
-    limit = scaleup_domain(ev, hardware) if max_chips is None else max_chips
+    limit = default_max_chips(ev, hardware) if max_chips is None else max_chips
     rows = deployable(ev, hardware, limit)
     if rows.height == 0:
         raise InvalidInput(f"{ev.model} fits on no configuration of {hardware} with at most {limit:,} chips")

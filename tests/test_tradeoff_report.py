@@ -111,12 +111,15 @@ def test_report_files_exist_with_table_and_charts(written):
         "llama3-70b-4096-frontier.png",
         "llama3-70b-4096-cost.svg",
         "llama3-70b-4096-carbon.png",
+        "llama3-70b-4096-throughput.svg",
+        "llama3-70b-4096-cost-curves.png",
     ):
         assert (out / name).stat().st_size > 1000, name
     html = (out / "report.html").read_text()
     ranked = select(evaluate("llama3-70b", 4096), 30)
     assert html.count("<tr>") == ranked.height + 1  # header + one row per design
-    assert html.count("<svg") >= 3
+    assert html.count("<svg") >= 5
+    assert 'id="llama3-70b-4096-throughput"' in html and "Every design at every speed" in html
     for hw in ranked["hardware"]:
         assert f">{hw}" in html
     assert "Catalog version" in html and "Reproduce:" in html
