@@ -1,7 +1,9 @@
 """The app in a real browser: `streamlit run app.py` headless, Debian's chromium driven by selenium.
 
-Each page must render its main content (expected text present) and a non-blank screenshot.
-Screenshots are kept in the pytest temporary folder (printed) for a person to look at.
+Each page must render its main content (expected text present), its charts (a drawn Vega canvas
+or SVG, waited for with a timeout, never a fixed sleep) and a non-blank screenshot. Assumptions
+set on one page are in force on another, and the page's URL opened in a fresh browser shows the
+same numbers. Screenshots are kept in the pytest temporary folder (printed) for a person to look at.
 Skipped where chromium/chromedriver are not installed (.ci/run installs them with apt-get).
 """
 
@@ -11,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,21 +26,25 @@ pytestmark = pytest.mark.skipif(
     not (CHROMIUM and DRIVER), reason="Debian chromium and chromium-driver not installed"
 )
 
-#: Seconds to wait for the server and for a page's content (websocket render on a 2-core machine).
+#: Seconds to wait for the server and for a page's content (websocket render on a loaded 2-core machine).
 SERVER_TIMEOUT_S = 60
-RENDER_TIMEOUT_S = 45
+RENDER_TIMEOUT_S = 90
 #: A rendered page has many distinct colours; a blank or error page has a handful.
 MIN_DISTINCT_COLOURS = 50
+#: A drawn chart: Vega renders into a canvas (or an SVG with marks) inside Streamlit's chart element.
+CHART = "[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg.marks"
+QUERY = "?model=llama3-70b&context=4096&min_utps=30"
 
+#: Page -> (text that shows its main content, number of charts it draws).
 PAGES = {
-    "compare": "ranks first by",
-    "tradeoff": "slower per user raises tokens per dollar",
-    "capacity": "Fewest chips that hold one instance",
-    "design": "Add to this session's catalogs and rank it",
-    "explore": "collectives overtake memory time",
-    "catalogs": "every row has a source",
-    "assumptions": "Site us-average",
-    "export": "Build the report for this selection",
+    "compare": ("the best chip you can buy", 6),
+    "tradeoff": ("slower per user raises tokens per dollar", 1),
+    "capacity": ("Fewest chips that hold one instance", 2),
+    "design": ("Add to this session's catalogs and rank it", 0),
+    "explore": ("collectives overtake memory time", 2),
+    "catalogs": ("every row has a source", 0),
+    "assumptions": ("Site us-average", 0),
+    "export": ("Build the report for this selection", 0),
 }
 
 
@@ -67,8 +74,8 @@ def server():
             "false",
         ],
         cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + SERVER_TIMEOUT_S
     while time.time() < deadline:
@@ -84,8 +91,8 @@ def server():
     proc.wait(timeout=20)
 
 
-@pytest.fixture(scope="module")
-def browser():
+def _chromium(width: int = 1440, height: int = 900):
+    """A fresh headless chromium (its own profile, nothing shared with another session)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -95,53 +102,102 @@ def browser():
         "--headless=new",
         "--no-sandbox",
         "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        "--window-size=1500,1400",
+        "--no-first-run",
         "--disable-dev-shm-usage",
+        f"--user-data-dir={tempfile.mkdtemp(prefix='chromium-')}",
+        f"--window-size={width},{height}",
     ):
         opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    return webdriver.Chrome(service=Service(DRIVER), options=opts)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    driver = _chromium()
     yield driver
     driver.quit()
+
+
+def _wait_for(driver, text: str, charts: int = 0) -> None:
+    """Until ``text`` is on the page and ``charts`` charts are drawn (bounded by RENDER_TIMEOUT_S)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(driver, RENDER_TIMEOUT_S)
+    wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
+    if charts:
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, CHART)) >= charts)
+
+
+def _element(driver, css: str):
+    """The element matching ``css`` once it is on the page (bounded by RENDER_TIMEOUT_S)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, RENDER_TIMEOUT_S).until(ec.element_to_be_clickable((By.CSS_SELECTOR, css)))
+
+
+def _figures(driver) -> tuple[str, list[str]]:
+    """The answer sentence and the headline figures on Compare."""
+    from selenium.webdriver.common.by import By
+
+    answer = driver.find_element(By.CSS_SELECTOR, "[data-testid='stAlertContentSuccess']").text
+    metrics = [m.text for m in driver.find_elements(By.CSS_SELECTOR, "[data-testid='stMetricValue']")]
+    return answer, metrics
 
 
 @pytest.mark.parametrize("page", list(PAGES))
 def test_page_renders_in_chromium(server, browser, page, tmp_path_factory):
     from PIL import Image
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    path = "" if page == "compare" else page  # the default page lives at the root URL
-    browser.get(f"{server}/{path}?model=llama3-70b&context=4096&min_utps=30")
-    WebDriverWait(browser, RENDER_TIMEOUT_S).until(
-        ec.text_to_be_present_in_element((By.TAG_NAME, "body"), PAGES[page])
-    )
-    time.sleep(1.5)  # let charts finish drawing
+    text, charts = PAGES[page]
+    browser.get(f"{server}/{page}{QUERY}")  # every page, Compare included, has its own path
+    _wait_for(browser, text, charts)
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "Traceback" not in body and "Page not found" not in body
+    assert browser.current_url.startswith(f"{server}/{page}?")
     shot = tmp_path_factory.mktemp("screens") / f"{page}.png"
     browser.save_screenshot(str(shot))
     print(f"screenshot: {shot}")
     colours = Image.open(shot).convert("RGB").getcolors(maxcolors=1 << 20)
     assert colours is not None and len(colours) >= MIN_DISTINCT_COLOURS
-    if page in ("compare", "tradeoff", "capacity", "explore"):
-        charts = browser.find_elements(By.CSS_SELECTOR, "canvas, svg.marks")
-        assert charts, f"no chart drawn on {page}"
 
 
-def test_url_reproduces_the_view(server, browser):
+def test_root_opens_compare(server, browser):
+    browser.get(f"{server}/{QUERY}")
+    _wait_for(browser, PAGES["compare"][0], 1)
+    assert browser.current_url.startswith(f"{server}/compare?")
+
+
+def test_assumptions_hold_across_pages_and_a_link_reproduces_them(server, browser):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
-    browser.get(f"{server}/?model=deepseek-v3&context=131072&min_utps=100")
-    WebDriverWait(browser, RENDER_TIMEOUT_S).until(
-        ec.text_to_be_present_in_element(
-            (By.TAG_NAME, "body"), "For deepseek-v3 with a floor of 100 tokens/s"
-        )
-    )
+    browser.get(f"{server}/assumptions{QUERY}")
+    _wait_for(browser, "Site us-average")
+    scenario = _element(browser, "input[aria-label='Scenario']")
+    scenario.send_keys("liminal-2025", Keys.ENTER)
+    WebDriverWait(browser, RENDER_TIMEOUT_S).until(lambda d: "scenario=liminal-2025" in d.current_url)
+    price = _element(browser, "input[aria-label='electricity [USD/kWh]']")
+    price.send_keys("0.25", Keys.ENTER)
+    WebDriverWait(browser, RENDER_TIMEOUT_S).until(lambda d: "energy_price=0.25" in d.current_url)
+    _element(browser, "[data-testid='stSidebarNav'] a[href$='/compare']").click()
+    _wait_for(browser, "electricity 0.25 USD/kWh (set here)", 6)
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "scenario liminal-2025" in body
+    shown, link = _figures(browser), browser.current_url
+    assert "energy_price=0.25" in link and "scenario=liminal-2025" in link
+    fresh = _chromium()
+    try:
+        fresh.get(link)
+        _wait_for(fresh, "electricity 0.25 USD/kWh (set here)", 6)
+        assert _figures(fresh) == shown
+    finally:
+        fresh.quit()
