@@ -23,8 +23,8 @@ from tqdm import tqdm
 
 from perfmodel.catalog_set import Catalogs
 from perfmodel.sweeps import bandwidth_sweep, latency_sweep
-from tco.catalogs import load_catalogs
 from tco.buyer import with_availability
+from tco.catalogs import load_catalogs
 from tco.charts import buyer_chart, carbon_breakdown_chart, cost_breakdown_chart, frontier_chart, sweep_chart
 from tco.curves import buyer_curves
 from tco.formatting import RANK_HEADER, rank_rows, usd
