@@ -13,6 +13,7 @@ import streamlit as st
 
 from perfmodel.catalog import CatalogError, Table
 from perfmodel.catalog_set import Catalogs
+from perfmodel.serve_api import DEFAULT_ISL, DEFAULT_OSL
 from perfmodel.units import ureg
 from tco.buyer import AVAILABILITY, with_availability
 from tco.catalogs import load_catalogs
@@ -24,8 +25,8 @@ from tco.tradeoff import METRIC_WORDS
 
 MAX_UPLOAD_BYTES = int(ureg.Quantity(2, "MiB").to("B").magnitude)
 CONTEXTS = (1024, 4096, 8192, 32768, 131072)
-#: Performance models the app offers (see ``tco.rank.evaluate``).
-MODES = ("limit",)
+#: Performance models the app offers, the default first (see ``tco.rank.evaluate``).
+MODES = ("calibrated", "limit")
 #: Which designs are shown: the choices of ``tco rank --availability``, widest last.
 AVAILABILITY_CHOICES = tuple(",".join(AVAILABILITY[: i + 1]) for i in range(len(AVAILABILITY)))
 #: Site figures a user may override: label, the catalog's base unit, the unit shown.
@@ -39,8 +40,8 @@ SITE_FIELDS = {
 STATE = {
     "model": (str, "llama3-70b"),
     "mode": (str, MODES[0]),
-    "isl": (int, 1024),
-    "osl": (int, 1024),
+    "isl": (int, DEFAULT_ISL),
+    "osl": (int, DEFAULT_OSL),
     "context": (int, 4096),
     "min_utps": (float, 30.0),
     "region": (str, DEFAULT_REGION),
@@ -88,8 +89,12 @@ def catalogs_for(overrides: tuple[tuple[str, bytes], ...]) -> Catalogs:
 def evaluation(overrides, model, workload, region, scenario, power_model, site_changes) -> Evaluation:
     cats = catalogs_for(overrides)
     site = load_site(cats, region).varied(**dict(site_changes))
-    context = dict(workload)["context"]
-    return evaluate(model, context, catalogs=cats, scenario=scenario, power_model=power_model, site=site)
+    w = dict(workload)
+    if w["mode"] == "limit":
+        shape = {"context": w["context"], "mode": "limit"}
+    else:
+        shape = {"mode": w["mode"], "isl": w["isl"], "osl": w["osl"]}
+    return evaluate(model, **shape, catalogs=cats, scenario=scenario, power_model=power_model, site=site)
 
 
 def overrides() -> tuple[tuple[str, bytes], ...]:
@@ -219,10 +224,9 @@ def assumptions_line(ev: Evaluation) -> str:
         + (" (set here)" if f in changed else "")
         for f in SITE_FIELDS
     )
-    work = f"{ev.context:,} tokens of context" if s.mode == "limit" else f"ISL {s.isl:,}, OSL {s.osl:,}"
     cats = ev.catalogs.digest() + (" (edited)" if s.overrides else "")
     return (
-        f"Assumptions in force: {ev.model}, {s.mode} mode, {work}; floor {s.min_utps:,.0f} tokens/s per user; "
+        f"Assumptions in force: {ev.model}, {ev.workload}; floor {s.min_utps:,.0f} tokens/s per user; "
         f"scenario {ev.scenario} ({ev.precision}); power model {ev.power_model}; site {ev.site.name}: {figures}; "
         f"catalogs {cats}."
     )
@@ -230,8 +234,9 @@ def assumptions_line(ev: Evaluation) -> str:
 
 def report_command() -> str:
     s = st.session_state
+    work = f"--context {s.context}" if s.mode == "limit" else f"--mode {s.mode} --isl {s.isl} --osl {s.osl}"
     return (
-        f"python -m tco report --model {s.model} --context {s.context} --min-utps {s.min_utps:g} "
+        f"python -m tco report --model {s.model} {work} --min-utps {s.min_utps:g} "
         f"--region {s.region} --objective {s.objective} --slowdown {s.slowdown:g} --scenario {s.scenario} --out DIR"
     )
 

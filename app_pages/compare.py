@@ -63,7 +63,7 @@ if miss_table.height:
     st.subheader(f"Designs that miss the floor ({miss_table.height})")
     table(miss_table)
 if not meeting.height:
-    st.info("No design shown meets the floor: lower the floor, shorten the context, or show more designs.")
+    st.info("No design shown meets the floor: lower the floor, shorten the requests, or show more designs.")
     st.stop()
 c = st.columns(2)
 c[0].altair_chart(efficiency_bars(shown, "tokens_per_usd"), width="stretch")

@@ -53,7 +53,7 @@ else:
             else (f"misses the floor ({r['reason']})")
         )
         st.markdown(
-            f"**{name}** {verdict} for {ev.model} at {ev.context:,} tokens: {usd(r['usd_per_mtok'])} per million "
+            f"**{name}** {verdict} for {ev.model} ({ev.workload}): {usd(r['usd_per_mtok'])} per million "
             f"tokens, {r['utps']:,.0f} tokens/s per user on {r['chips']} chips; estimated price {usd(r['price_usd'])}."
         )
     meet, miss = ranking_tables(ranked)

@@ -14,6 +14,11 @@ from tco.explore import memory_table, utps_target, versus_best_dram, what_if_des
 s = st.session_state
 cats = catalogs_for(overrides())
 st.title("Explore the limits")
+ev, _ = current()
+st.caption(
+    f"The study's sweeps use its limit model (decode only, peak figures) at {ev.context:,} tokens of context; "
+    f"the what-if comparison below uses the question in force ({ev.workload})."
+)
 c = st.columns(3)
 base = c[0].selectbox("Base chip", cats["hardware"].names(), index=cats["hardware"].names().index("xpu-hbm3"))
 scenario = c[1].selectbox(
@@ -26,7 +31,7 @@ if not tps:
     st.info("Pick at least one tensor-parallel size.")
     st.stop()
 setup = prepare(cats, scenario, models=[s.model], hardware=[base])
-common = {"base": base, "tps": tps, "context": s.context, "setup": setup}
+common = {"base": base, "tps": tps, "context": ev.context, "setup": setup}
 c = st.columns(2)
 c[0].altair_chart(
     sweep_chart(
@@ -65,10 +70,10 @@ designs = [
     for d in ("xpu-hbm3", "xpu-hbm4", "xpu-3d-dram", "xpu-sram", "xpu-cows")
     if d in cats["hardware"].names()
 ]
-table(memory_table(s.model, designs, 128, s.context, scenario, cats))
+table(memory_table(s.model, designs, 128, ev.context, scenario, cats))
 st.subheader("Who reaches 10,000 tokens/s per user?")
 if st.button("Rank every design at 10,000 tokens/s per user for this model"):
-    target = utps_target(10000, [s.model], [s.context], cats, region=s.region)
+    target = utps_target(10000, [s.model], [ev.context], cats, region=s.region)
     table(target)
 st.subheader("What-if designs against the best DRAM design")
 st.caption(
@@ -80,7 +85,6 @@ picked = st.multiselect(
     "Designs to compare", cats["hardware"].names(), default=what_if_designs(cats) + ["xpu-3d-dram"]
 )
 if picked:
-    ev, _ = current()
     vs = versus_best_dram(ev, picked, [s.min_utps])
     table(
         vs.pivot(on="objective", index="hardware", values="advantage"),

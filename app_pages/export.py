@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_support import assumptions_line, catalogs_for, current, overrides, report_command
+from app_support import assumptions_line, current, report_command
 from tco.export import safe_csv
 from tco.report import report
 
@@ -14,21 +14,26 @@ s = st.session_state
 st.title("Export")
 st.caption(assumptions_line(ev))
 st.download_button(
-    "Ranking (CSV)", safe_csv(ranked), file_name=f"ranking-{s.model}-{s.context}.csv", mime="text/csv"
+    "Ranking (CSV)", safe_csv(ranked), file_name=f"ranking-{s.model}-{ev.mode}.csv", mime="text/csv"
 )
 if st.button("Build the report for this selection"):
     with tempfile.TemporaryDirectory() as tmp, st.spinner("Rendering charts…"):
         paths = report(
             [s.model],
             tmp,
-            [s.context],
+            [ev.context if ev.mode == "limit" else None],
             s.min_utps,
             s.region,
             s.objective,
             s.slowdown,
-            catalogs_for(overrides()),
+            ev.catalogs,
             s.scenario,
             command=report_command(),
+            mode=ev.mode,
+            isl=s.isl,
+            osl=s.osl,
+            site=ev.site,
+            power_model=ev.power_model,
         )
         st.session_state.report_files = {
             k: Path(v).read_bytes() for k, v in paths.items() if k in ("html", "markdown")

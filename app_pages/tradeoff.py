@@ -15,7 +15,7 @@ st.caption(assumptions_line(ev))
 fits = set(ev.frame.filter("fits")["hardware"].cast(pl.String).unique().to_list())
 fitting = ranked.filter(pl.col("hardware").is_in(fits))
 if not fitting.height:
-    st.warning(f"{s.model} fits on no design at {s.context:,} tokens of context.")
+    st.warning(f"{s.model} fits on no design ({ev.workload}).")
     st.stop()
 labels = dict(fitting.select("hardware", "availability").iter_rows())
 designs = fitting.sort(pl.col("availability") != "shipping", maintain_order=True)["hardware"].to_list()

@@ -93,10 +93,40 @@ def new_design(directory: Path | str, name: str, template: str, settings: Sequen
 def design_overrides(
     catalogs: Catalogs, name: str, template: str, settings: Sequence[str]
 ) -> tuple[dict[str, bytes], list[str]]:
-    """Catalog overrides (CSV bytes) that add design ``name`` to ``catalogs``, and its derivation."""
+    """Catalog overrides (CSV bytes) that add design ``name`` to ``catalogs``, and its derivation.
+
+    In the calibrated mode the design serves with the achieved efficiencies of the measured chip
+    its template resembles (efficiencies.csv gets a ``resembles`` row, never a silent 1.0).
+    """
     columns, derivation = _design_columns(catalogs, template, settings)
     raw = {cat: catalogs[cat].raw for cat in ("hardware", "hardware_economics")}
-    return chip_rows(raw, name, template, columns), derivation
+    return chip_rows(raw, name, template, columns) | _resembling(catalogs, name, template), derivation
+
+
+def _resembling(catalogs: Catalogs, name: str, template: str) -> dict[str, bytes]:
+    """efficiencies.csv with a row for ``name`` that resembles what ``template`` resembles."""
+    table = catalogs["efficiencies"]
+    rows = table.df.filter(pl.col("hardware") == template)
+    if rows.height == 0:
+        raise InvalidInput(
+            f"{template} has no row in efficiencies.csv to take a what-if design's efficiencies from"
+        )
+    first = rows.row(0, named=True)
+    like = first["resembles"] or template
+    header = next(line for line in table.raw.decode("utf-8-sig").splitlines() if not line.startswith("#"))
+    cells = dict.fromkeys(header.split(","), "")
+    cells.update(
+        {
+            "hardware": name,
+            "precision": "any",
+            "engine": first["engine"],
+            "resembles": like,
+            "fit": f"resembles {like}",
+            "source": f"estimate: what-if design from {template}",
+        }
+    )
+    line = ",".join(cells.values())
+    return {"efficiencies": table.raw.rstrip(b"\n") + b"\n" + line.encode() + b"\n"}
 
 
 def memory_table(

@@ -28,6 +28,7 @@ from tco.buyer import with_availability
 from tco.catalogs import load_catalogs
 from tco.charts import buyer_chart, carbon_breakdown_chart, cost_breakdown_chart, frontier_chart, sweep_chart
 from tco.curves import buyer_curves
+from tco.economics import PowerModel, Site
 from tco.formatting import RANK_HEADER, rank_rows, usd
 from tco.rank import Evaluation, evaluate, select
 from tco.tradeoff import frontier, tradeoff
@@ -181,8 +182,13 @@ def report(
     mode: str | None = None,
     isl: int = DEFAULT_ISL,
     osl: int = DEFAULT_OSL,
+    site: Site | None = None,
+    power_model: PowerModel = "activity",
 ) -> dict[str, Path]:
-    """Write ``report.md``, ``report.html`` and every chart (PNG, SVG) into ``out``; returns paths."""
+    """Write ``report.md``, ``report.html`` and every chart (PNG, SVG) into ``out``; returns paths.
+
+    ``site`` (default: ``region``'s row) and ``power_model`` are the economics the app has in force.
+    """
     catalogs = catalogs or load_catalogs()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -199,6 +205,8 @@ def report(
             catalogs=catalogs,
             scenario=scenario,
             precision=precision,
+            site=site,
+            power_model=power_model,
         )
         first = first or ev
         sections.append(build_section(ev, min_utps, objective, slowdown))

@@ -94,7 +94,7 @@ def tradeoff(
     ``max_chips`` [chips]: the largest instance searched (None: :func:`default_max_chips`).
     ``baseline``: a configuration (keys tp, pp, ep, batch) to start from instead of the fastest.
 
-    Keys: model, context, hardware, slowdown, actual_slowdown, objective, max_chips, baseline,
+    Keys: model, context, mode, isl, osl, hardware, slowdown, actual_slowdown, objective, max_chips, baseline,
     tradeoff, gain (of the objective), gain_stps (STPS per chip), gain_tokens_per_usd,
     gain_tokens_per_joule, gain_usd_per_mtok, gain_gco2e_per_mtok, batch_only,
     gain_batch_only (of the objective), gain_batch_only_tokens_per_usd, sentence.
@@ -128,6 +128,9 @@ def tradeoff(
     out = {
         "model": ev.model,
         "context": ev.context,
+        "mode": ev.mode,
+        "isl": ev.isl,
+        "osl": ev.osl,
         "hardware": hardware,
         "slowdown": slowdown,
         "actual_slowdown": 1.0 - point["utps"] / base["utps"],
@@ -163,6 +166,11 @@ def sentence(t: dict) -> str:
     """The trade-off in plain words, in the objective's terms, for a report or the app."""
     base, point = t["baseline"], t["tradeoff"]
     verb, words = METRIC_WORDS[t["objective"]]
+    work = (
+        f"{t['isl']:,} in / {t['osl']:,} out tokens"
+        if t["mode"] == "calibrated"
+        else f"{t['context']:,} tokens"
+    )
     others = ", ".join(
         f"{METRIC_WORDS[m][1]} {t['gain_stps' if m == 'stps_per_chip' else f'gain_{m}']:.1f}x"
         for m in ("tokens_per_usd", "tokens_per_joule", "stps_per_chip")
@@ -170,7 +178,7 @@ def sentence(t: dict) -> str:
     )
     text = (
         f"Running {t['slowdown'] * 100:.0f}% slower per user {verb} {words} {t['gain']:.1f}x on "
-        f"{t['hardware']} ({t['model']}, {t['context']:,} tokens, instances of at most {t['max_chips']:,} chips): "
+        f"{t['hardware']} ({t['model']}, {work}, instances of at most {t['max_chips']:,} chips): "
         f"from {base['utps']:,.0f} to {point['utps']:,.0f} tokens/s per user, "
         f"{base['users']:,} to {point['users']:,} users on {base['chips']:,} to {point['chips']:,} chips; "
         f"{others}."

@@ -141,3 +141,10 @@ def test_picked_start_and_chip_limit(ev):
         tradeoff(ev, "h100-sxm", baseline={"tp": 3, "pp": 1, "ep": 1, "batch": 1})
     with pytest.raises(InvalidInput, match="fits on no configuration of cerebras-wse3 with at most 1 chips"):
         tradeoff(ev, "cerebras-wse3", max_chips=1)
+
+
+def test_calibrated_trade_off_starts_deployable_within_one_server():
+    calibrated = evaluate("llama3-70b")  # calibrated mode: every configuration is deployable
+    t = tradeoff(calibrated, "h100-sxm", 0.10)
+    assert t["mode"] == "calibrated" and t["baseline"]["chips"] <= 8 and t["baseline"]["tp"] <= 8
+    assert "1,024 in / 1,024 out tokens, instances of at most 8 chips" in t["sentence"]
