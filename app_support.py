@@ -85,10 +85,17 @@ def catalogs_for(overrides: tuple[tuple[str, bytes], ...]) -> Catalogs:
     return load_catalogs(overrides=dict(overrides))
 
 
-@st.cache_resource(max_entries=64, show_spinner="Searching every design's parallelism and batch…")
+@st.cache_resource(max_entries=64, show_spinner=False)
 def evaluation(overrides, model, workload, region, scenario, power_model, site_changes) -> Evaluation:
+    """The search at the site's own figures, priced again under this session's changes."""
+    ev = _searched(overrides, model, workload, region, scenario, power_model)
+    return ev.recost(ev.site.varied(**dict(site_changes))) if site_changes else ev
+
+
+@st.cache_resource(max_entries=32, show_spinner="Searching every design's parallelism and batch…")
+def _searched(overrides, model, workload, region, scenario, power_model) -> Evaluation:
     cats = catalogs_for(overrides)
-    site = load_site(cats, region).varied(**dict(site_changes))
+    site = load_site(cats, region)
     w = dict(workload)
     if w["mode"] == "limit":
         shape = {"context": w["context"], "mode": "limit"}

@@ -11,7 +11,7 @@ from app_support import (
     shown_designs,
     table,
 )
-from tco.buyer import buyer_answer, design_label, with_availability
+from tco.buyer import buyer_answer, chips, design_label, with_availability
 from tco.charts import buyer_chart, carbon_breakdown_chart, cost_breakdown_chart, efficiency_bars
 from tco.curves import buyer_curves
 from tco.formatting import si, usd
@@ -81,7 +81,7 @@ st.selectbox(
 row = meeting.filter(pl.col("hardware") == s.design)
 r = row.row(0, named=True)
 st.markdown(
-    f"**{design_label(r['hardware'], r['availability'])}**: {r['chips']} chips (TP {r['tp']} x PP {r['pp']} x "
+    f"**{design_label(r['hardware'], r['availability'])}**: {chips(r['chips'])} (TP {r['tp']} x PP {r['pp']} x "
     f"EP {r['ep']}), batch {r['batch']}, {r['utps']:,.0f} tokens/s per user, {si(r['stps'])} tokens/s in all; "
     f"chip price {usd(r['price_usd'])} ({r['price_type']}); limited by "
     f"{r['bottleneck']}."

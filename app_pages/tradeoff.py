@@ -29,7 +29,7 @@ c[1].number_input(
     value=None,
     min_value=1,
     max_value=1 << 16,
-    placeholder=f"{domain} (one scale-up domain)",
+    placeholder=f"{domain} (one domain)",
     key="max_chips",
     help="Every point is searched among instances of at most this many chips; empty: one scale-up "
     "domain (server or rack), or the fewest chips that hold the model when one domain cannot.",

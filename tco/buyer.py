@@ -40,6 +40,11 @@ def with_availability(frame: pl.DataFrame, catalogs: Catalogs) -> pl.DataFrame:
     )
 
 
+def chips(n: int) -> str:
+    """``n`` chips in words: ``1 chip``, ``8 chips``."""
+    return f"{n:,} chip" + ("" if n == 1 else "s")
+
+
 def design_label(name: str, availability: str) -> str:
     """``name`` as a person reads it: marked when it cannot be bought today."""
     return name if availability == "shipping" else f"{name} ({availability})"
@@ -60,7 +65,7 @@ def buyer_answer(ranked: pl.DataFrame, model: str, min_utps: float, objective: s
         b = buyable.row(0, named=True)
         text = (
             f"For {model} with {floor}, the best chip you can buy by {words} is {b['hardware']}: "
-            f"{usd(b['usd_per_mtok'])} per million tokens on {b['chips']:,} chips, {b['users']:,} users "
+            f"{usd(b['usd_per_mtok'])} per million tokens on {chips(b['chips'])}, {b['users']:,} users "
             f"at {b['utps']:,.0f} tokens/s each."
         )
     else:
