@@ -189,12 +189,23 @@ def sidebar(cats: Catalogs) -> None:
         st.selectbox("Site (energy price, PUE, grid)", regions, key="region")
         st.selectbox("Rank by", list(OBJECTIVES), key="objective", format_func=OBJECTIVE_LABELS.get)
         st.caption(f"Catalog version {cats.digest()}" + (" (edited this session)" if s.overrides else ""))
+    catalog_notice(cats)
     linked = s.linked_catalogs
     if linked and linked != cats.digest():
         st.warning(
             f"This link was made with edited catalogs (version {linked}); they are not in this session, "
             f"so the figures use version {cats.digest()}. Upload the same files on the Catalogs page "
             "to reproduce them."
+        )
+
+
+def catalog_notice(cats: Catalogs) -> None:
+    """A visible notice of every catalog value that loaded but looks implausible."""
+    doubts = [w for t in cats.tables.values() for w in t.warnings]
+    if doubts:
+        st.warning(
+            "Catalog values to check (they are in use, but outside the plausible range):\n\n"
+            + "\n".join(f"- {w}" for w in doubts)
         )
 
 

@@ -240,6 +240,18 @@ def test_catalog_picker_and_applied_file_stay(app):
     assert f"{rows} rows" in "\n".join(c.value for c in app.caption)
 
 
+def test_implausible_catalog_values_are_a_visible_notice(app):
+    lines = load_catalogs()["hardware"].raw.decode().split("\n")
+    row = next(i for i, line in enumerate(lines) if line.startswith("h100-sxm,"))
+    cells = lines[row].split(",")
+    cells[3] = "90000"  # mem_bw [TB/s]: 27,000 times an H100's
+    lines[row] = ",".join(cells)
+    app.session_state["overrides"] = {"hardware": "\n".join(lines).encode()}
+    app.run()
+    assert not app.exception
+    assert "hardware.csv:14:mem_bw: got '90000'" in app.warning[0].value
+
+
 def test_design_page_adds_a_ranked_design(app):
     app.switch_page("app_pages/design.py").run()
     assert "mem_bw = 8 x 2 TB/s = 16 TB/s" in app.markdown[0].value
