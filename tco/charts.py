@@ -12,13 +12,13 @@ import polars as pl
 from perfmodel.units import ureg
 
 #: Room for a chart's title, axis and legend [px]: Streamlit fits the whole chart in its height.
-FRAME_HEIGHT = 140
+FRAME_HEIGHT = 160
 #: A chart's plot is never shorter than this [px], so a chart of one or two designs still reads.
 MIN_PLOT_HEIGHT = 90
 #: Height of one design's row in a horizontal bar chart [px].
 ROW_HEIGHT = 24
-#: A legend under the chart, two entries a row and labels never cut, so it fits a phone's width.
-_BELOW = alt.Legend(orient="bottom", columns=2, labelLimit=0)
+#: A legend under the chart, one entry a row and labels never cut, so it fits a phone's width.
+_BELOW = alt.Legend(orient="bottom", columns=1, labelLimit=0)
 #: Hypothetical and announced designs are drawn dashed; chips that ship, solid.
 AVAILABILITY_DASH = alt.Scale(
     domain=["shipping", "announced", "hypothetical"], range=[[1, 0], [6, 3], [2, 2]]

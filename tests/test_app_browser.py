@@ -91,7 +91,7 @@ def server():
     proc.wait(timeout=20)
 
 
-def _chromium(width: int = 1440, height: int = 900):
+def _chromium(width: int = 1440, height: int = 900, downloads: Path | None = None):
     """A fresh headless chromium (its own profile, nothing shared with another session)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -111,6 +111,10 @@ def _chromium(width: int = 1440, height: int = 900):
         f"--window-size={width},{height}",
     ):
         opts.add_argument(flag)
+    if downloads:
+        opts.add_experimental_option(
+            "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+        )
     return webdriver.Chrome(service=Service(DRIVER), options=opts)
 
 
@@ -201,3 +205,46 @@ def test_assumptions_hold_across_pages_and_a_link_reproduces_them(server, browse
         assert _figures(fresh) == shown
     finally:
         fresh.quit()
+
+
+def _downloaded(folder: Path, name: str) -> bytes:
+    """The file ``name`` once chromium has finished writing it into ``folder``."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    path = folder / name
+    WebDriverWait(None, RENDER_TIMEOUT_S).until(lambda _: path.exists() and path.stat().st_size > 0)
+    return path.read_bytes()
+
+
+def test_catalog_download_is_the_file_in_force_and_follows_an_upload(server, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    packaged = (ROOT / "catalogs" / "models.csv").read_bytes()
+    uploaded = b"\n".join(line for line in packaged.split(b"\n") if not line.startswith(b"gpt-oss-20b,"))
+    source = tmp_path / "upload" / "models.csv"
+    source.parent.mkdir()
+    source.write_bytes(uploaded)
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder in (first, second):
+        folder.mkdir()
+    driver = _chromium(downloads=first)
+    try:
+        driver.get(f"{server}/catalogs?catalog_name=models")
+        _wait_for(driver, "every row has a source")
+        _element(driver, "[data-testid='stDownloadButton'] button").click()
+        assert _downloaded(first, "models.csv") == packaged  # units and sources (# lines) included
+        driver.execute_cdp_cmd(
+            "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(second)}
+        )
+        file_input = WebDriverWait(driver, RENDER_TIMEOUT_S).until(
+            ec.presence_of_element_located((By.CSS_SELECTOR, "input[type='file']"))
+        )
+        file_input.send_keys(str(source))
+        rows = len([line for line in uploaded.split(b"\n") if line and not line.startswith(b"#")]) - 1
+        _wait_for(driver, f"models.csv: {rows} rows")
+        _element(driver, "[data-testid='stDownloadButton'] button").click()
+        assert _downloaded(second, "models.csv") == uploaded
+    finally:
+        driver.quit()
