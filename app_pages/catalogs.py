@@ -19,9 +19,8 @@ table = cats[name]
 st.caption(f"{table.path.name}: {table.df.height} rows. Units come from the headers; every row has a source.")
 lines = table.raw.decode("utf-8-sig").splitlines()
 comments = [line for line in lines if line.startswith("#")]
-original = pl.read_csv(
-    "\n".join(line for line in lines if not line.startswith("#")).encode(), infer_schema=False
-)
+body = "\n".join(line for line in lines if not line.startswith("#")).encode()
+original = pl.read_csv(body, infer_schema=False).fill_null("")  # an empty cell reads empty, not "None"
 editor = (
     f"editor_{name}_{cats.digest()}"  # a new editor for each version, so an applied edit is not re-applied
 )
