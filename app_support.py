@@ -36,6 +36,13 @@ SITE_FIELDS = {
     "lifetime": ("hardware lifetime [years]", "s", "year"),
     "utilization": ("utilization [% of hours serving]", "dimensionless", "percent"),
 }
+
+
+def _ints(text: str) -> list[int]:
+    """A list of integers as the URL writes it: ``[8, 128]``."""
+    return [int(x) for x in text.strip("[]").split(",") if x.strip()]
+
+
 #: Every key of the selection: parser of its URL value, default (None: the catalog's value).
 STATE = {
     "model": (str, "llama3-70b"),
@@ -60,6 +67,9 @@ STATE = {
     "new_stacks": (int, 8),
     "new_sync_us": (float, 0.5),
     "new_name": (str, None),
+    "sweep_base": (str, "xpu-hbm3"),
+    "sweep_scenario": (str, "liminal-2025"),
+    "sweep_tps": (_ints, [8, 128]),
 }
 OBJECTIVE_LABELS = {o: METRIC_WORDS[o][1] for o in OBJECTIVES}
 MODE_LABELS = {

@@ -19,14 +19,15 @@ st.caption(
     f"The study's sweeps use its limit model (decode only, peak figures) at {ev.context:,} tokens of context; "
     f"the what-if comparison below uses the question in force ({ev.workload})."
 )
+TPS = [1, 2, 4, 8, 16, 32, 64, 128, 256]
+for key, valid in (("sweep_base", cats["hardware"].names()), ("sweep_scenario", cats["scenarios"].names())):
+    if s[key] not in valid:
+        s[key] = valid[0]
+s.sweep_tps = [tp for tp in s.sweep_tps if tp in TPS]
 c = st.columns(3)
-base = c[0].selectbox("Base chip", cats["hardware"].names(), index=cats["hardware"].names().index("xpu-hbm3"))
-scenario = c[1].selectbox(
-    "Scenario of these sweeps",
-    cats["scenarios"].names(),
-    index=cats["scenarios"].names().index("liminal-2025"),
-)
-tps = c[2].multiselect("Tensor parallelism", [1, 2, 4, 8, 16, 32, 64, 128, 256], default=[8, 128])
+base = c[0].selectbox("Base chip", cats["hardware"].names(), key="sweep_base")
+scenario = c[1].selectbox("Scenario of these sweeps", cats["scenarios"].names(), key="sweep_scenario")
+tps = c[2].multiselect("Tensor parallelism", TPS, key="sweep_tps")
 if not tps:
     st.info("Pick at least one tensor-parallel size.")
     st.stop()
