@@ -182,6 +182,7 @@ def _visible_text(at: AppTest) -> list[str]:
             out += [str(o) for o in getattr(w, "options", [])]  # as the widget formats them
     for d in at.dataframe:
         df = d.value
+        assert not df.isna().any().any(), df  # an empty cell reads "None" in the browser
         out += [str(c) for c in df.columns]
         out += [str(v) for c in df.columns if df[c].dtype == object for v in df[c]]
     return out
