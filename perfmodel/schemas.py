@@ -104,11 +104,22 @@ def _hardware_rules(r: dict) -> Iterable[tuple[str, str]]:
         yield "scaleout_sync_latency", "at least sync_latency (scale-out is not faster than scale-up)"
 
 
+#: Whether a design can be bought: on the market, launched but not shipping, or a design study.
+AVAILABILITY = ("shipping", "announced", "hypothetical")
+
+
 HARDWARE = Schema(
     "hardware.csv",
     (
         Column("name", "text", doc="chip name used on the command line"),
         Column("vendor", "text"),
+        Column(
+            "availability",
+            "text",
+            required=False,
+            choices=AVAILABILITY,
+            doc="shipping, announced or hypothetical; empty reads as hypothetical",
+        ),
         Column("memory_technology", "text", doc="main memory the weights and KV cache live in"),
         Column("mem_bw", "float", "B/s", doc="main-memory bandwidth per chip", plausible=(1e10, 5e16)),
         Column("mem_capacity", "float", "B", doc="main-memory capacity per chip", plausible=(1e6, 1e14)),
