@@ -18,9 +18,11 @@ import polars as pl
 from perfmodel.api import iter_decode_grid, prepare
 from perfmodel.catalog import InvalidInput
 from perfmodel.catalog_set import Catalogs
-from tco.catalogs import load_catalogs
+from perfmodel.schemas import AVAILABILITY
+from tco.catalogs import load_catalogs, require_economics
 from tco.chip_cost import chip_table
-from tco.economics import PowerModel, Site, cost_frame, load_site
+from tco.economics import CAPEX_ITEMS, OTHER_ITEMS, CostBasis, PowerModel, Site, cost_frame, load_site
+from tco.rental import with_rentals
 
 #: Objective -> True when larger is better.
 OBJECTIVES = {
@@ -58,14 +60,18 @@ RANK_COLUMNS = (
     "capex_usd_per_mtok",
     "energy_usd_per_mtok",
     "other_usd_per_mtok",
+    *(f"{k}_usd_per_mtok" for k in (*CAPEX_ITEMS, *OTHER_ITEMS)),
     "gco2e_per_mtok",
     "operational_gco2e_per_mtok",
     "embodied_gco2e_per_mtok",
     "usd_per_hour",
+    "usd_per_chip_hour",
+    "cost_basis",
     "wall_power_w",
     "price_usd",
     "price_is_estimate",
     "price_type",
+    "availability",
     "meets_floor",
     "reason",
     "bottleneck",
@@ -96,12 +102,16 @@ class Evaluation:
     precision: str
     catalogs: Catalogs
     power_model: PowerModel
+    cost_basis: CostBasis = "own"
 
-    def recost(self, site: Site | None = None, chips: pl.DataFrame | None = None) -> Evaluation:
+    def recost(
+        self, site: Site | None = None, chips: pl.DataFrame | None = None, cost_basis: CostBasis | None = None
+    ) -> Evaluation:
         site = site or self.site
         chips = self.chips if chips is None else chips
-        frame = cost_frame(self.perf, chips, site, self.precision, self.power_model)
-        return replace(self, chips=chips, site=site, frame=frame)
+        basis = cost_basis or self.cost_basis
+        frame = cost_frame(self.perf, chips, site, self.precision, self.power_model, basis)
+        return replace(self, chips=chips, site=site, frame=frame, cost_basis=basis)
 
 
 def evaluate(
@@ -115,16 +125,21 @@ def evaluate(
     precision: str | None = None,
     power_model: PowerModel = "activity",
     site: Site | None = None,
+    cost_basis: CostBasis = "own",
 ) -> Evaluation:
-    """Search every design's parallelism and batch for ``model`` at ``context`` and price it."""
-    catalogs = catalogs or load_catalogs()
+    """Search every design's parallelism and batch for ``model`` at ``context`` and price it.
+
+    ``cost_basis``: ``own`` (all-in owner cost) or ``rent`` (published rental prices; designs
+    without one drop out).
+    """
+    catalogs = require_economics(catalogs) if catalogs is not None else load_catalogs()
     setup = prepare(catalogs, scenario, precision, [model], hardware)
     site = site or load_site(catalogs, region)
     perf = pl.concat(
         list(iter_decode_grid(setup, SEARCH_TP, SEARCH_PP, SEARCH_EP, SEARCH_BATCH, (context,)))
     ).filter(pl.col("chips") <= MAX_CHIPS)
-    chips = chip_table(catalogs)
-    frame = cost_frame(perf, chips, site, setup.scenario.precision, power_model)
+    chips = with_rentals(chip_table(catalogs), catalogs)
+    frame = cost_frame(perf, chips, site, setup.scenario.precision, power_model, cost_basis)
     return Evaluation(
         perf,
         chips,
@@ -136,6 +151,7 @@ def evaluate(
         setup.scenario.precision,
         catalogs,
         power_model,
+        cost_basis,
     )
 
 
@@ -154,14 +170,35 @@ def _bottleneck() -> pl.Expr:
     return pl.format("{} ({}% of T_batch)", label, (share * 100).round(0).cast(pl.Int64))
 
 
-def select(ev: Evaluation, min_utps: float = 0.0, objective: str = "tokens_per_usd") -> pl.DataFrame:
-    """One row per design: its best configuration under the floor, ranked by ``objective``."""
+def check_availability(availability: Sequence[str] | None) -> tuple[str, ...] | None:
+    """The availability filter, each value one of :data:`perfmodel.schemas.AVAILABILITY`."""
+    if availability is None:
+        return None
+    bad = [a for a in availability if a not in AVAILABILITY]
+    if bad:
+        raise InvalidInput(f"unknown availability {', '.join(bad)}; valid: {', '.join(AVAILABILITY)}")
+    return tuple(availability)
+
+
+def select(
+    ev: Evaluation,
+    min_utps: float = 0.0,
+    objective: str = "tokens_per_usd",
+    availability: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """One row per design: its best configuration under the floor, ranked by ``objective``.
+
+    ``availability``: keep only designs whose availability is one of these (default: all).
+    """
     if objective not in OBJECTIVES:
         raise InvalidInput(f"unknown objective {objective!r}; valid: {', '.join(OBJECTIVES)}")
     if not np.isfinite(min_utps) or min_utps < 0:
         raise InvalidInput(f"min_utps must be a finite number >= 0, got {min_utps!r}")
     larger = OBJECTIVES[objective]
     df = ev.frame.with_columns(bottleneck=_bottleneck())
+    keep = check_availability(availability)
+    if keep is not None:
+        df = df.filter(pl.col("availability").is_in(keep))
     fitting = df.filter("fits")
     ok = fitting.filter(pl.col("utps") >= min_utps)
     best = (
@@ -238,7 +275,8 @@ def rank(
     min_utps: float = 0.0,
     region: str | None = None,
     objective: str = "tokens_per_usd",
+    availability: Sequence[str] | None = None,
     **kwargs,
 ) -> pl.DataFrame:
     """Rank every hardware design for ``model`` at ``context`` under a UTPS floor (see module doc)."""
-    return select(evaluate(model, context, region=region, **kwargs), min_utps, objective)
+    return select(evaluate(model, context, region=region, **kwargs), min_utps, objective, availability)
