@@ -27,10 +27,12 @@ from tco.explore import (
 )
 from tco.export import safe_csv
 from tco.formatting import rank_table
-from tco.rank import OBJECTIVES, evaluate, select
+from tco.economics import COST_BASES
+from tco.rank import OBJECTIVES, check_availability, evaluate, select
 from tco.report import report
 from tco.sensitivity import sensitivity
 from tco.tradeoff import tradeoff
+from tco.uncertainty import uncertainty
 
 
 def _add_question(p: Parser, many: bool = False) -> None:
@@ -53,6 +55,27 @@ def _add_question(p: Parser, many: bool = False) -> None:
     p.add_argument("--scenario")
     p.add_argument("--precision", choices=PRECISIONS)
     p.add_argument("--json", action="store_true")
+    _add_economics(p)
+
+
+def _add_economics(p: Parser) -> None:
+    """Flags of the economics: who pays (own or rent), which designs (availability), uncertainty."""
+    p.add_argument("--cost-basis", choices=COST_BASES, default="own", help="all-in owner cost or rental prices")
+    p.add_argument(
+        "--availability",
+        type=_availability,
+        help="keep designs that are e.g. shipping,announced (default: all; hypothetical ones are marked)",
+    )
+    p.add_argument(
+        "--uncertainty", type=positive_int, metavar="N", help="N Monte Carlo draws: $/Mtok p10/p50/p90, P(cheapest)"
+    )
+
+
+def _availability(text: str) -> tuple[str, ...]:
+    try:
+        return check_availability(text.split(","))
+    except InvalidInput as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _parser() -> Parser:
@@ -176,13 +199,15 @@ def _evaluate(args):
         scenario=args.scenario,
         precision=args.precision,
         power_model=args.power_model,
+        cost_basis=args.cost_basis,
     )
 
 
 def _header(ev, args) -> str:
     return (
         f"{ev.model} at {ev.context:,} tokens of context, UTPS floor {args.min_utps:g} tokens/s; "
-        f"site {ev.site.name}; scenario {ev.scenario} ({ev.precision}); power model {ev.power_model}; "
+        f"site {ev.site.name}; cost basis {ev.cost_basis}; scenario {ev.scenario} ({ev.precision}); "
+        f"power model {ev.power_model}; "
         f"catalogs {ev.catalogs.digest()}"
     )
 
@@ -308,7 +333,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     ev = _evaluate(args)
     if args.command == "rank":
-        ranked = select(ev, args.min_utps, args.objective)
+        ranked = select(ev, args.min_utps, args.objective, args.availability)
+        if args.uncertainty:
+            spread = uncertainty(ev, args.uncertainty, args.min_utps, availability=args.availability)
+            ranked = ranked.join(spread.drop("tokens_per_joule_p10", "tokens_per_joule_p90"), on="hardware", how="left")
         emit(
             ranked.to_dicts(),
             args.json,

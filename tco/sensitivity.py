@@ -1,7 +1,8 @@
 """How the ranking moves when disputed inputs vary over their catalog low/high (a tornado table).
 
 Factors: chip price (every chip to its own low, then its own high), energy price, PUE,
-hardware lifetime and utilization (the site's ``_low``/``_high`` columns). Each variant
+hardware lifetime, utilization, cost of capital and colocation price (the site's
+``_low``/``_high`` columns). Each variant
 re-prices the same searched configurations (:meth:`tco.rank.Evaluation.recost`) and re-selects.
 """
 
@@ -11,7 +12,7 @@ import polars as pl
 
 from tco.rank import Evaluation, select
 
-SITE_FACTORS = ("energy_price", "pue", "lifetime", "utilization")
+SITE_FACTORS = ("energy_price", "pue", "lifetime", "utilization", "cost_of_capital", "colocation_price")
 
 
 def _variants(ev: Evaluation):

@@ -17,13 +17,15 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import polars as pl
 
 from perfmodel.catalog import InvalidInput
 from perfmodel.units import Q_
 from tco import capital as eq
-from tco.rank import Evaluation
+from tco.rank import Evaluation, check_availability
 
 #: Configurations kept per design (its cheapest at the catalog values).
 CANDIDATES = 32
@@ -57,8 +59,11 @@ def _site_draws(ev: Evaluation, rng: np.random.Generator, n: int) -> dict[str, n
     return out
 
 
-def _candidates(ev: Evaluation, min_utps: float, candidates: int) -> pl.DataFrame:
+def _candidates(ev: Evaluation, min_utps: float, candidates: int, availability) -> pl.DataFrame:
     ok = ev.frame.filter("fits", pl.col("utps") >= min_utps)
+    keep = check_availability(availability)
+    if keep is not None:
+        ok = ok.filter(pl.col("availability").is_in(keep))
     return (
         ok.sort("usd_per_mtok")
         .group_by("hardware", maintain_order=True)
@@ -73,17 +78,18 @@ def uncertainty(
     min_utps: float = 0.0,
     seed: int = 0,
     candidates: int = CANDIDATES,
+    availability: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """p10/p50/p90 of $/Mtok and tokens per joule per design, and P(cheapest) (see module doc).
 
     Columns: hardware, usd_per_mtok_p10, usd_per_mtok_p50, usd_per_mtok_p90,
     tokens_per_joule_p10, tokens_per_joule_p50, tokens_per_joule_p90, p_cheapest.
-    Same ``seed``, same result.
+    ``availability``: only designs of these kinds compete. Same ``seed``, same result.
     """
     if draws < 1:
         raise InvalidInput(f"the number of draws must be at least 1, got {draws}")
     rng = np.random.default_rng(seed)
-    cand = _candidates(ev, min_utps, candidates)
+    cand = _candidates(ev, min_utps, candidates, availability)
     names = cand["hardware"].unique(maintain_order=True).to_list()
     if not names:
         return pl.DataFrame(schema={"hardware": pl.String, "p_cheapest": pl.Float64})
