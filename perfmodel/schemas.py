@@ -113,13 +113,6 @@ HARDWARE = Schema(
     (
         Column("name", "text", doc="chip name used on the command line"),
         Column("vendor", "text"),
-        Column(
-            "availability",
-            "text",
-            required=False,
-            choices=AVAILABILITY,
-            doc="shipping, announced or hypothetical; empty reads as hypothetical",
-        ),
         Column("memory_technology", "text", doc="main memory the weights and KV cache live in"),
         Column("mem_bw", "float", "B/s", doc="main-memory bandwidth per chip", plausible=(1e10, 5e16)),
         Column("mem_capacity", "float", "B", doc="main-memory capacity per chip", plausible=(1e6, 1e14)),
@@ -198,6 +191,13 @@ HARDWARE = Schema(
             required=False,
             doc="capacity of the second tier per chip",
             plausible=(1e9, 1e15),
+        ),
+        Column(
+            "availability",
+            "text",
+            required=False,
+            choices=AVAILABILITY,
+            doc="shipping, announced or hypothetical; empty reads as hypothetical",
         ),
         Column("source", "text"),
     ),
