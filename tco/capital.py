@@ -17,6 +17,7 @@ References
 from __future__ import annotations
 
 import numpy as np
+import pint
 
 from perfmodel.units import Q_
 
@@ -45,12 +46,16 @@ def capital_recovery_rate(rate, lifetime, period=YEAR_S):
     numeric
         Capital recovered per unit time per unit of capital [1/s].
     """
-    i = rate * period
+    if any(isinstance(x, pint.Quantity) for x in (rate, lifetime, period)):
+        # Quantities at the boundary: base-unit magnitudes inside (a wrong dimension raises here)
+        r, life = Q_(rate).to("1/s").magnitude, Q_(lifetime).to("s").magnitude
+        per = period.to("s").magnitude if isinstance(period, pint.Quantity) else period
+        return Q_(capital_recovery_rate(r, life, per), "1/s")
+    i = np.asarray(rate * period, dtype=np.float64)
     n = lifetime / period
-    straight = 1.0 / lifetime
-    safe = np.where(np.asarray(i) > 0, i, 1.0)
-    crf = safe / (1.0 - (1.0 + safe) ** -n) / period
-    return np.where(np.asarray(i) > 0, crf, straight)
+    safe = np.where(i > 0, i, 1.0)
+    crf = safe / -np.expm1(-n * np.log1p(safe)) / period  # 1 - (1 + i)^-n without cancellation
+    return np.where(i > 0, crf, 1.0 / lifetime)
 
 
 def annualized_capital(capital, rate, lifetime):
