@@ -16,6 +16,7 @@ from perfmodel.schemas import PRECISIONS
 from perfmodel.sweeps import bandwidth_sweep, latency_sweep
 from tco.catalog_tools import add_chip, check, diff
 from tco.catalogs import load_catalogs
+from tco.economics import COST_BASES
 from tco.explore import (
     CONTEXTS,
     EFFICIENCY_OBJECTIVES,
@@ -27,7 +28,6 @@ from tco.explore import (
 )
 from tco.export import safe_csv
 from tco.formatting import rank_table
-from tco.economics import COST_BASES
 from tco.rank import OBJECTIVES, check_availability, evaluate, select
 from tco.report import report
 from tco.sensitivity import sensitivity
@@ -60,14 +60,19 @@ def _add_question(p: Parser, many: bool = False) -> None:
 
 def _add_economics(p: Parser) -> None:
     """Flags of the economics: who pays (own or rent), which designs (availability), uncertainty."""
-    p.add_argument("--cost-basis", choices=COST_BASES, default="own", help="all-in owner cost or rental prices")
+    p.add_argument(
+        "--cost-basis", choices=COST_BASES, default="own", help="all-in owner cost or rental prices"
+    )
     p.add_argument(
         "--availability",
         type=_availability,
         help="keep designs that are e.g. shipping,announced (default: all; hypothetical ones are marked)",
     )
     p.add_argument(
-        "--uncertainty", type=positive_int, metavar="N", help="N Monte Carlo draws: $/Mtok p10/p50/p90, P(cheapest)"
+        "--uncertainty",
+        type=positive_int,
+        metavar="N",
+        help="N Monte Carlo draws: $/Mtok p10/p50/p90, P(cheapest)",
     )
 
 
@@ -336,7 +341,9 @@ def main(argv: list[str] | None = None) -> int:
         ranked = select(ev, args.min_utps, args.objective, args.availability)
         if args.uncertainty:
             spread = uncertainty(ev, args.uncertainty, args.min_utps, availability=args.availability)
-            ranked = ranked.join(spread.drop("tokens_per_joule_p10", "tokens_per_joule_p90"), on="hardware", how="left")
+            ranked = ranked.join(
+                spread.drop("tokens_per_joule_p10", "tokens_per_joule_p90"), on="hardware", how="left"
+            )
         emit(
             ranked.to_dicts(),
             args.json,

@@ -207,7 +207,9 @@ DATACENTER = Schema(
             strict=False,
             plausible=(0.0, 0.5 * _PER_YEAR),
         ),
-        Column("facility", "text", choices=FACILITIES, doc="colocation (rent per kW) or build (own building)"),
+        Column(
+            "facility", "text", choices=FACILITIES, doc="colocation (rent per kW) or build (own building)"
+        ),
         *_range(
             "colocation_price",
             "USD/W/s",
@@ -259,6 +261,7 @@ GRID_CARBON = Schema(
     ),
 )
 
+
 def _usd(name: str, doc: str) -> Column:
     return Column(name, "float", "USD", strict=False, doc=doc, plausible=(0.0, 1e6))
 
@@ -292,7 +295,9 @@ NETWORKS = Schema(
         _usd("nic", "NIC per chip"),
         _usd("switch", "switch ports per chip"),
         _usd("optics", "transceivers and cables per chip"),
-        Column("power", "float", "W", strict=False, doc="switch and optics power per chip", plausible=(0.0, 1e3)),
+        Column(
+            "power", "float", "W", strict=False, doc="switch and optics power per chip", plausible=(0.0, 1e3)
+        ),
         Column("source", "text"),
     ),
 )

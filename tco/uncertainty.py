@@ -98,7 +98,9 @@ def uncertainty(
     site = _site_draws(ev, rng, draws)
     rent = ev.cost_basis == "rent"
     chips_t = ev.chips.with_columns(pl.col("hardware").cast(pl.String))
-    lo_col, hi_col = ("rental_usd_per_s_low", "rental_usd_per_s_high") if rent else ("price_low_usd", "price_high_usd")
+    lo_col, hi_col = (
+        ("rental_usd_per_s_low", "rental_usd_per_s_high") if rent else ("price_low_usd", "price_high_usd")
+    )
     mode_col = "rental_usd_per_s" if rent else "price_usd"
     bounds = pl.DataFrame({"hardware": names}).join(chips_t, on="hardware", how="left")
     price = triangular(

@@ -99,7 +99,9 @@ def test_diff_shows_changes_and_moving_rankings(tmp_path):
         shutil.copy(f, tmp_path)
     econ = tmp_path / "hardware_economics.csv"
     # the winner's packaging priced 100x: it must lose the top rank
-    econ.write_text(econ.read_text().replace("xpu-3d-dram,N4,1,800,false,1500,", "xpu-3d-dram,N4,1,800,false,150000,"))
+    econ.write_text(
+        econ.read_text().replace("xpu-3d-dram,N4,1,800,false,1500,", "xpu-3d-dram,N4,1,800,false,150000,")
+    )
     d = diff(DEFAULT_DIR, tmp_path, models=["llama3-70b"])
     assert d["added"] == [] and d["removed"] == []
     changes = {(c["key"], c["column"]): (c["old"], c["new"]) for c in d["changed"]}

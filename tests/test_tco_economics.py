@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from perfmodel.api import decode_grid
+from perfmodel.units import Q_
 from tco.catalogs import load_catalogs
 from tco.chip_cost import chip_table
 from tco.economics import CAPEX_ITEMS, OTHER_ITEMS, Site, cost_frame, load_site
-from perfmodel.units import Q_
 from tco.rank import evaluate
 
 YEAR_S = Q_(1, "year").to("s").magnitude  # pint's year, 365.25 days (conventions.md)
