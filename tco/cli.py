@@ -55,14 +55,13 @@ def _add_question(p: Parser, many: bool = False) -> None:
     p.add_argument("--scenario")
     p.add_argument("--precision", choices=PRECISIONS)
     p.add_argument("--json", action="store_true")
-    _add_economics(p)
-
-
-def _add_economics(p: Parser) -> None:
-    """Flags of the economics: who pays (own or rent), which designs (availability), uncertainty."""
     p.add_argument(
         "--cost-basis", choices=COST_BASES, default="own", help="all-in owner cost or rental prices"
     )
+
+
+def _add_economics(p: Parser) -> Parser:
+    """The ranking's own economics flags: which designs compete, and the uncertainty."""
     p.add_argument(
         "--availability",
         type=_availability,
@@ -74,6 +73,7 @@ def _add_economics(p: Parser) -> None:
         metavar="N",
         help="N Monte Carlo draws: $/Mtok p10/p50/p90, P(cheapest)",
     )
+    return p
 
 
 def _availability(text: str) -> tuple[str, ...]:
@@ -86,7 +86,7 @@ def _availability(text: str) -> tuple[str, ...]:
 def _parser() -> Parser:
     p = Parser(prog="python -m tco", description="Tokens per dollar, per joule and per gram of CO2e.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
-    _add_question(sub.add_parser("rank", help="rank every design under a UTPS floor"))
+    _add_question(_add_economics(sub.add_parser("rank", help="rank every design under a UTPS floor")))
     _add_question(sub.add_parser("sensitivity", help="tornado table over the catalog's low/high values"))
     t = sub.add_parser("tradeoff", help="efficiency gained by running a little slower per user")
     _add_question(t)
@@ -329,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
             args.precision,
             command=shlex.join(["python", "-m", "tco", *(argv or sys.argv[1:])]),
             progress=True,
+            cost_basis=args.cost_basis,
         )
         emit(
             {k: str(v) for k, v in paths.items()},

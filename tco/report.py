@@ -25,6 +25,7 @@ from perfmodel.catalog_set import Catalogs
 from perfmodel.sweeps import bandwidth_sweep, latency_sweep
 from tco.catalogs import load_catalogs
 from tco.charts import carbon_breakdown_chart, cost_breakdown_chart, frontier_chart, sweep_chart
+from tco.economics import CostBasis
 from tco.formatting import RANK_HEADER, rank_rows, usd
 from tco.rank import Evaluation, evaluate, select
 from tco.tradeoff import frontier, tradeoff
@@ -144,7 +145,8 @@ def header_lines(catalogs: Catalogs, ev: Evaluation, command: str) -> list[str]:
         f"Catalog version {catalogs.digest()} (SHA-256 of the catalog files)"
         + (f"; from the user's folder: {', '.join(user)}" if user else "; packaged defaults")
         + ".",
-        f"Scenario {ev.scenario}, {ev.precision} weights; power model {ev.power_model}.",
+        f"Scenario {ev.scenario}, {ev.precision} weights; power model {ev.power_model}; "
+        f"cost basis {ev.cost_basis}.",
         f"Site {s.name}: PUE {s.pue:g}, electricity {s.energy_price * kwh:.3g} USD/kWh, grid "
         f"{s.grid_intensity * kwh:.0f} gCO2e/kWh ({s.grid_region}), hardware lifetime "
         f"{s.lifetime / 31557600:.3g} years, utilization {s.utilization:.0%}.",
@@ -166,6 +168,7 @@ def report(
     precision: str | None = None,
     command: str | None = None,
     progress: bool = False,
+    cost_basis: CostBasis = "own",
 ) -> dict[str, Path]:
     """Write ``report.md``, ``report.html`` and every chart (PNG, SVG) into ``out``; returns paths."""
     catalogs = catalogs or load_catalogs()
@@ -175,7 +178,13 @@ def report(
     sections, first = [], None
     for model, context in tqdm(jobs, desc="report", disable=not progress, unit="section"):
         ev = evaluate(
-            model, context, region=region, catalogs=catalogs, scenario=scenario, precision=precision
+            model,
+            context,
+            region=region,
+            catalogs=catalogs,
+            scenario=scenario,
+            precision=precision,
+            cost_basis=cost_basis,
         )
         first = first or ev
         sections.append(build_section(ev, min_utps, objective, slowdown))

@@ -1,6 +1,7 @@
 """How the ranking moves when disputed inputs vary over their catalog low/high (a tornado table).
 
-Factors: chip price (every chip to its own low, then its own high), energy price, PUE,
+Factors: chip price (every chip to its own low, then its own high; under the rent basis, its
+lowest and highest rental offer), energy price, PUE,
 hardware lifetime, utilization, cost of capital and colocation price (the site's
 ``_low``/``_high`` columns). Each variant
 re-prices the same searched configurations (:meth:`tco.rank.Evaluation.recost`) and re-selects.
@@ -18,6 +19,10 @@ SITE_FACTORS = ("energy_price", "pue", "lifetime", "utilization", "cost_of_capit
 def _variants(ev: Evaluation):
     row = ev.catalogs["datacenter"].row(ev.site.name)
     for bound in ("low", "high"):
+        if ev.cost_basis == "rent":  # a renter's chip price is the rental offer
+            chips = ev.chips.with_columns(pl.col(f"rental_usd_per_s_{bound}").alias("rental_usd_per_s"))
+            yield "rental price", bound, f"each chip's {bound}est offer", ev.recost(chips=chips)
+            continue
         chips = ev.chips.with_columns(pl.col(f"price_{bound}_usd").alias("price_usd"))
         yield "chip price", bound, f"each chip's price_{bound}", ev.recost(chips=chips)
     for factor in SITE_FACTORS:
