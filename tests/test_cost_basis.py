@@ -116,3 +116,14 @@ def test_cli_availability_cost_basis_and_uncertainty_keys():
     rented = _tco("--cost-basis", "rent")
     assert {r["cost_basis"] for r in rented} == {"rent"}
     assert {r["hardware"] for r in rented} == set(rental_table(CATS)["hardware"])
+
+
+def test_sensitivity_under_rent_varies_offers_not_energy(rent):
+    """A renter's price is the offer: it moves the ranking; electricity is in the offer, so it does not."""
+    from tco.sensitivity import sensitivity
+
+    t = sensitivity(rent, FLOOR)
+    assert "rental price" in t["factor"].to_list() and "chip price" not in t["factor"].to_list()
+    energy = t.filter(pl.col("factor") == "energy_price")
+    assert (energy["change_pct"] == 0).all() and not energy["order_changed"].any()
+    assert (t.filter(pl.col("factor") == "rental price")["change_pct"].abs() > 1).all()
