@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from perfmodel.catalog import Column, Schema
+from perfmodel.serving_schemas import EFFICIENCIES, ENGINE_PROFILES, MEASUREMENTS
 
 PRECISIONS = ("bf16", "fp8", "fp4")
 #: Bytes per element of each precision (block-scale overhead of FP4/FP8 formats is not modelled).
@@ -228,6 +229,11 @@ SCENARIOS = Schema(
         ),
         Column("include_embeddings", "bool", doc="count embedding and LM-head weights"),
         Column(
+            "sliding_window",
+            "bool",
+            doc="sliding-window layers keep only their window of KV cache (false: sized as full attention)",
+        ),
+        Column(
             "collective_bandwidth",
             "bool",
             doc="add message size / link bandwidth to each collective's latency",
@@ -274,4 +280,7 @@ SCENARIO_MODELS = Schema(
     row_check=_override_rules,
 )
 
-SCHEMAS = {s.file.removesuffix(".csv"): s for s in (MODELS, HARDWARE, SCENARIOS, SCENARIO_MODELS)}
+SCHEMAS = {
+    s.file.removesuffix(".csv"): s
+    for s in (MODELS, HARDWARE, SCENARIOS, SCENARIO_MODELS, ENGINE_PROFILES, EFFICIENCIES, MEASUREMENTS)
+}
