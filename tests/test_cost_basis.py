@@ -16,6 +16,7 @@ from perfmodel.catalog_set import load_catalogs as load_performance_catalogs
 from tco.catalogs import EconomicsCatalogs, load_catalogs
 from tco.rank import evaluate, select
 from tco.rental import rental_table
+from tco.sensitivity import sensitivity
 
 ROOT = Path(__file__).resolve().parents[1]
 CATS = load_catalogs()
@@ -120,8 +121,6 @@ def test_cli_availability_cost_basis_and_uncertainty_keys():
 
 def test_sensitivity_under_rent_varies_offers_not_energy(rent):
     """A renter's price is the offer: it moves the ranking; electricity is in the offer, so it does not."""
-    from tco.sensitivity import sensitivity
-
     t = sensitivity(rent, FLOOR)
     assert "rental price" in t["factor"].to_list() and "chip price" not in t["factor"].to_list()
     energy = t.filter(pl.col("factor") == "energy_price")
