@@ -2,8 +2,11 @@
 
 Each draw samples every uncertain input from a triangular distribution with its catalog value as
 the mode and its low/high as the ends [1]_: each chip's price (independently per design; under
-the rent basis its rental price between the lowest and highest offer), and the site's energy
-price, PUE, utilization, hardware lifetime, cost of capital and colocation price. Per draw, each
+the rent basis its rental price between the lowest and highest offer; an estimated price's range
+carries its markup's), the site's energy price, PUE, utilization, hardware lifetime, cost of
+capital and colocation price, and in the calibrated mode each design's achieved throughput
+(the fitted efficiencies' error: :data:`THROUGHPUT_SPREAD` either side; the limit mode is a
+bound and has none). Per draw, each
 design is represented by its cheapest configuration that fits and meets the UTPS floor, among its
 ``candidates`` cheapest at the catalog values (the costs are smooth in the inputs, so the draw's
 cheapest lies among them). Reported per design: p10/p50/p90 of $/Mtok and of tokens per joule,
@@ -32,6 +35,9 @@ CANDIDATES = 32
 #: Draws evaluated at once (bounds memory: candidates x designs x chunk floats per array).
 CHUNK = 2_000
 QUANTILES = (0.10, 0.50, 0.90)
+#: Calibrated throughput within this fraction either side: the band the serving model's held-out
+#: points are scored against (efficiencies.csv heldout_within_25pct, docs/model.md section 7).
+THROUGHPUT_SPREAD = 0.25
 _HOUR_S = Q_(1, "hour").to("s").magnitude
 _MTOK = Q_(1, "Mtoken").to("token").magnitude
 
@@ -110,12 +116,15 @@ def uncertainty(
         bounds[hi_col].to_numpy()[:, None],
         (len(names), draws),
     )
+    spread = THROUGHPUT_SPREAD if getattr(ev, "mode", "limit") == "calibrated" else 0.0
+    throughput = triangular(rng, 1.0 - spread, 1.0, 1.0 + spread, (len(names), draws))
     usd = np.empty((len(names), draws))
     tpj = np.empty((len(names), draws))
     for start in range(0, draws, CHUNK):
         d = slice(start, min(start + CHUNK, draws))
         s = {k: v[None, d] for k, v in site.items()}
         cost, token_rate, wall = _per_config(col, price[design, d], s, ev, rent)
+        token_rate = token_rate * throughput[design, d]
         per_mtok = cost / token_rate * _MTOK
         best, best_tpj = _best_per_design(per_mtok, token_rate / wall, design, len(names))
         usd[:, d], tpj[:, d] = best, best_tpj

@@ -101,3 +101,13 @@ def test_availability_restricts_the_competition(ev):
     shipping = set(ev.chips.filter(pl.col("availability") == "shipping")["hardware"].to_list())
     assert set(u["hardware"].to_list()) <= shipping
     assert u["p_cheapest"].sum() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_calibrated_throughput_adds_spread_where_prices_have_none():
+    """With every price and site range collapsed, the limit mode has no spread (above) but the
+    calibrated mode keeps its efficiencies' error: p90/p10 of $/Mtok near (1.25/0.75) at most."""
+    ev = _collapsed(evaluate("llama3-8b", catalogs=CATS, hardware=["h100-sxm", "b200-hgx"]))
+    assert ev.mode == "calibrated"
+    u = uncertainty(ev, 4_000, 0.0)
+    ratio = (u["usd_per_mtok_p90"] / u["usd_per_mtok_p10"]).to_numpy()
+    assert (ratio > 1.1).all() and (ratio < 1.25 / 0.75).all()
