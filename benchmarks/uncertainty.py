@@ -2,7 +2,7 @@
 model (the performance search excluded: it runs once). Prints draws per second and the seconds
 for N draws. Target (issue 12): 10,000 draws in under 5 s.
 
-    python benchmarks/uncertainty.py [--model llama3-70b] [--draws 10000] [--repeat 3]
+    python benchmarks/uncertainty.py [--model llama3-70b] [--context 4096] [--draws 10000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from tco.uncertainty import uncertainty
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="llama3-70b")
-    parser.add_argument("--context", type=int, default=4096)
+    parser.add_argument("--context", type=int, help="limit mode at this context (default: calibrated mode)")
     parser.add_argument("--min-utps", type=float, default=20.0)
     parser.add_argument("--draws", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
@@ -30,7 +30,7 @@ def main() -> None:
         times.append(time.perf_counter() - start)
     best = min(times)
     print(
-        f"{args.model} at {args.context:,} tokens, floor {args.min_utps:g} tok/s: {table.height} designs, "
+        f"{args.model}, {ev.workload}, floor {args.min_utps:g} tok/s: {table.height} designs, "
         f"{args.draws:,} draws in {best:.3f} s (best of {args.repeat}) = {args.draws / best:,.0f} draws/s"
     )
 

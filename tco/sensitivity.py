@@ -37,8 +37,9 @@ def _variants(ev: Evaluation):
 def sensitivity(ev: Evaluation, min_utps: float = 0.0, objective: str = "tokens_per_usd") -> pl.DataFrame:
     """One row per (factor, bound): the winner, the baseline winner's objective and its change.
 
-    Columns: factor, bound, value, top_design, top_value, baseline_top, baseline_top_value,
-    change_pct (of the baseline winner's objective), winner_changed, order_changed.
+    Columns: factor, bound, value, top_design, top_availability (a hypothetical winner says so),
+    top_value, baseline_top, baseline_top_value, change_pct (of the baseline winner's objective),
+    winner_changed, order_changed.
     """
     base = select(ev, min_utps, objective)
     base_top = base["hardware"][0]
@@ -54,6 +55,7 @@ def sensitivity(ev: Evaluation, min_utps: float = 0.0, objective: str = "tokens_
                 "bound": bound,
                 "value": value,
                 "top_design": r["hardware"][0],
+                "top_availability": r["availability"][0],
                 "top_value": r[objective][0],
                 "baseline_top": base_top,
                 "baseline_top_value": same,
