@@ -13,6 +13,7 @@ from contracts import ECONOMICS_KEYS, RANK_KEYS, UNCERTAINTY_KEYS
 
 from perfmodel.catalog import InvalidInput
 from perfmodel.catalog_set import load_catalogs as load_performance_catalogs
+from tco.catalog_tools import add_chip
 from tco.catalogs import EconomicsCatalogs, load_catalogs
 from tco.rank import evaluate, select
 from tco.rental import rental_table
@@ -126,3 +127,11 @@ def test_sensitivity_under_rent_varies_offers_not_energy(rent):
     energy = t.filter(pl.col("factor") == "energy_price")
     assert (energy["change_pct"] == 0).all() and not energy["order_changed"].any()
     assert (t.filter(pl.col("factor") == "rental price")["change_pct"].abs() > 1).all()
+
+
+def test_a_users_new_design_is_hypothetical(tmp_path):
+    """A design written from a shipping template is still a design study until said otherwise."""
+    rows = add_chip(tmp_path, "my-h100", "h100-sxm", ["mem_bw=5TB/s"])["rows"]
+    assert rows["hardware"]["availability"] == "hypothetical"
+    ranked = select(evaluate("llama3-8b", 4096, catalogs=load_catalogs(tmp_path)), availability=["shipping"])
+    assert "my-h100" not in ranked["hardware"].to_list() and "h100-sxm" in ranked["hardware"].to_list()
