@@ -316,6 +316,15 @@ def select(
     return ranked.select(*RANK_COLUMNS)
 
 
+def buyable_first(ranked: pl.DataFrame) -> pl.DataFrame:
+    """A buyer's view of :func:`select`: shipping designs, then announced, then hypothetical ones,
+    each group in its rank order (the ``rank`` column keeps the position among all designs)."""
+    order = pl.col("availability").replace_strict(
+        list(AVAILABILITY), list(range(len(AVAILABILITY))), return_dtype=pl.Int64
+    )
+    return ranked.sort(order, "rank", maintain_order=True)
+
+
 def rank(
     model: str,
     context: int | None = None,

@@ -15,7 +15,7 @@ from perfmodel.catalog import InvalidInput
 from perfmodel.catalog_set import load_catalogs as load_performance_catalogs
 from tco.catalog_tools import add_chip
 from tco.catalogs import EconomicsCatalogs, load_catalogs
-from tco.rank import evaluate, select
+from tco.rank import buyable_first, evaluate, select
 from tco.rental import rental_table
 from tco.sensitivity import sensitivity
 
@@ -135,3 +135,15 @@ def test_a_users_new_design_is_hypothetical(tmp_path):
     assert rows["hardware"]["availability"] == "hypothetical"
     ranked = select(evaluate("llama3-8b", 4096, catalogs=load_catalogs(tmp_path)), availability=["shipping"])
     assert "my-h100" not in ranked["hardware"].to_list() and "h100-sxm" in ranked["hardware"].to_list()
+
+
+def test_buyable_first_puts_shipping_designs_on_top_in_rank_order(own):
+    ranked = select(own, FLOOR)
+    view = buyable_first(ranked)
+    avail = view["availability"].to_list()
+    assert avail == sorted(avail, key=["shipping", "announced", "hypothetical"].index)
+    for kind in set(avail):
+        ranks = view.filter(pl.col("availability") == kind)["rank"].to_list()
+        assert ranks == sorted(ranks)
+    assert sorted(view["hardware"].to_list()) == sorted(ranked["hardware"].to_list())
+    assert ranked["availability"][0] == "hypothetical" and view["availability"][0] == "shipping"
