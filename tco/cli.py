@@ -349,9 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         ranked = select(ev, args.min_utps, args.objective, args.availability)
         if args.uncertainty:
             spread = uncertainty(ev, args.uncertainty, args.min_utps, availability=args.availability)
-            ranked = ranked.join(
-                spread.drop("tokens_per_joule_p10", "tokens_per_joule_p90"), on="hardware", how="left"
-            )
+            ranked = ranked.join(spread, on="hardware", how="left")
         emit(
             ranked.to_dicts(),
             args.json,
