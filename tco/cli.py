@@ -207,6 +207,7 @@ def _evaluate(args):
         catalogs=catalogs,
         scenario=args.scenario,
         precision=args.precision,
+        kv_precision=args.kv_precision,
         power_model=args.power_model,
         cost_basis=args.cost_basis,
     )

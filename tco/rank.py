@@ -148,6 +148,7 @@ def evaluate(
     power_model: PowerModel = "activity",
     site: Site | None = None,
     cost_basis: CostBasis = "own",
+    kv_precision: str | None = None,
 ) -> Evaluation:
     """Search every design's parallelism and batch for ``model`` and price it.
 
@@ -163,7 +164,7 @@ def evaluate(
         raise InvalidInput("context applies to limit mode; in calibrated mode give isl and osl")
     context = int(context) if context is not None else isl + osl
     catalogs = require_economics(catalogs) if catalogs is not None else load_catalogs()
-    setup = prepare(catalogs, scenario, precision, [model], hardware)
+    setup = prepare(catalogs, scenario, precision, [model], hardware, kv_precision)
     site = site or load_site(catalogs, region)
     if mode == "calibrated":
         frames = iter_serve_grid(setup, mode, SEARCH_TP, SEARCH_PP, SEARCH_EP, SEARCH_BATCH, isl, osl)
