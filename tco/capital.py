@@ -55,7 +55,8 @@ def capital_recovery_rate(rate, lifetime, period=YEAR_S):
     n = lifetime / period
     safe = np.where(i > 0, i, 1.0)
     crf = safe / -np.expm1(-n * np.log1p(safe)) / period  # 1 - (1 + i)^-n without cancellation
-    return np.where(i > 0, crf, 1.0 / lifetime)
+    out = np.where(i > 0, crf, 1.0 / lifetime)
+    return out[()] if out.ndim == 0 else out  # a scalar stays a scalar (it multiplies polars columns)
 
 
 def annualized_capital(capital, rate, lifetime):
@@ -116,6 +117,37 @@ def building_cost(provisioned_power, build_cost, rate, build_lifetime):
         Facility cost per unit time [USD/s].
     """
     return annualized_capital(build_cost * provisioned_power, rate, build_lifetime)
+
+
+def facility_cost(provisioned_power, facility, colocation_price, build_cost, rate, build_lifetime):
+    """The facility per unit time, by how the site pays for it [2]_ (sec. 6.1): colocation rent
+    (:func:`colocation_cost`) or an owned building (:func:`building_cost`).
+
+    Parameters
+    ----------
+    provisioned_power : numeric
+        Peak IT power the facility reserves [W].
+    facility : str
+        ``colocation`` or ``build``.
+    colocation_price : numeric
+        Rent per provisioned power per unit time [USD/W/s].
+    build_cost : numeric
+        Construction cost per provisioned IT power [USD/W].
+    rate : numeric
+        Cost of capital [1/s].
+    build_lifetime : numeric
+        Amortization period of the building [s].
+
+    Returns
+    -------
+    numeric
+        Facility cost per unit time [USD/s].
+    """
+    if facility == "colocation":
+        return colocation_cost(provisioned_power, colocation_price)
+    if facility == "build":
+        return building_cost(provisioned_power, build_cost, rate, build_lifetime)
+    raise ValueError(f"facility must be 'colocation' or 'build', got {facility!r}")
 
 
 def average_power(active, idle, utilization):

@@ -122,7 +122,7 @@ def cost_frame(
     u = site.utilization
     n = pl.col("chips")
     own = 1.0 if cost_basis == "own" else 0.0
-    crf = float(eq.capital_recovery_rate(site.cost_of_capital, site.lifetime))
+    crf = eq.capital_recovery_rate(site.cost_of_capital, site.lifetime)
     overhead_w = pl.col("host_power_w") + pl.col("network_power_w")
     df = df.with_columns(
         chip_power_w=active,
@@ -131,12 +131,14 @@ def cost_frame(
         provisioned_power_w=pl.col("tdp_w") + overhead_w,
         capital_usd=pl.col("price_usd") + pl.col("system_usd") + pl.col("network_usd"),
     )
-    if site.facility == "colocation":
-        facility = eq.colocation_cost(pl.col("provisioned_power_w"), site.colocation_price)
-    else:
-        facility = pl.col("provisioned_power_w") * float(
-            eq.building_cost(1.0, site.build_cost, site.cost_of_capital, site.build_lifetime)
-        )
+    facility = eq.facility_cost(
+        pl.col("provisioned_power_w"),
+        site.facility,
+        site.colocation_price,
+        site.build_cost,
+        site.cost_of_capital,
+        site.build_lifetime,
+    )
     rental = pl.col("rental_usd_per_s") if cost_basis == "rent" else pl.lit(0.0)
     per_hour = {
         "chip_capex": pl.col("price_usd") * crf * own,

@@ -164,10 +164,14 @@ def _per_config(col: dict, price: np.ndarray, s: dict, ev: Evaluation, rent: boo
     capital = price + (col["system_usd"] + col["network_usd"])[:, None]
     crf = eq.capital_recovery_rate(s["cost_of_capital"], s["lifetime"])
     provisioned = (col["tdp_w"])[:, None] + overhead
-    if site.facility == "colocation":
-        facility = eq.colocation_cost(provisioned, s["colocation_price"])
-    else:
-        facility = eq.building_cost(provisioned, site.build_cost, s["cost_of_capital"], site.build_lifetime)
+    facility = eq.facility_cost(
+        provisioned,
+        site.facility,
+        s["colocation_price"],
+        site.build_cost,
+        s["cost_of_capital"],
+        site.build_lifetime,
+    )
     per_chip = capital * crf + facility + eq.maintenance_cost(capital, site.maintenance) + site.operations
     cost = per_chip * col["chips"][:, None] + eq.energy_cost(wall, s["energy_price"])
     return cost, token_rate, wall

@@ -54,3 +54,18 @@ def test_wrong_units_raise():
         eq.energy_cost(Q_(1, "kW"), Q_(0.1, "USD/kWh")).to("USD")
     with pytest.raises(pint.DimensionalityError):
         eq.colocation_cost(Q_(1, "kW"), Q_(163, "USD/kW/month")).to("USD/W")
+
+
+def test_facility_cost_by_site_kind():
+    """Colocation rents the provisioned kW; a building annualizes 10.7 USD/W over 15 years at 10 %."""
+    p = Q_(1.365, "kW")
+    colo = eq.facility_cost(
+        p, "colocation", Q_(163, "USD/kW/month"), Q_(10.7, "USD/W"), Q_(0.1, "1/year"), Q_(15, "year")
+    )
+    build = eq.facility_cost(
+        p, "build", Q_(163, "USD/kW/month"), Q_(10.7, "USD/W"), Q_(0.1, "1/year"), Q_(15, "year")
+    )
+    assert colo.to("USD/year").magnitude == pytest.approx(1.365 * 163 * 12, rel=EXACT)
+    assert build.to("USD/year").magnitude == pytest.approx(1_365 * 10.7 * 0.1 / (1 - 1.1**-15), rel=PAPER)
+    with pytest.raises(ValueError, match="facility"):
+        eq.facility_cost(p, "tent", Q_(1, "USD/kW/month"), Q_(1, "USD/W"), Q_(0.1, "1/year"), Q_(1, "year"))

@@ -18,7 +18,7 @@ from tco.chip_cost import chip_table
 from tco.economics import CAPEX_ITEMS, OTHER_ITEMS, Site, cost_frame, load_site
 from tco.rank import evaluate
 
-YEAR_S = Q_(1, "year").to("s").magnitude  # pint's year, 365.25 days (conventions.md)
+YEAR_S = Q_(1, "year").to("s").magnitude  # pint's year, 365.25 days: the year amortization uses
 YEAR_H = Q_(1, "year").to("hour").magnitude  # 8766 h
 KWH_J = Q_(1, "kWh").to("J").magnitude
 KW_MONTH_H = Q_(1, "month").to("hour").magnitude  # 730.5 h
