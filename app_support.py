@@ -13,9 +13,9 @@ import streamlit as st
 
 from perfmodel.catalog import CatalogError, Table
 from perfmodel.catalog_set import Catalogs
+from perfmodel.schemas import AVAILABILITY
 from perfmodel.serve_api import DEFAULT_ISL, DEFAULT_OSL
 from perfmodel.units import ureg
-from tco.buyer import AVAILABILITY, with_availability
 from tco.catalogs import load_catalogs
 from tco.economics import DEFAULT_REGION, Site, load_site
 from tco.formatting import si, usd
@@ -56,6 +56,7 @@ STATE = {
     "availability": (str, AVAILABILITY_CHOICES[0]),
     "scenario": (str, "published"),
     "power_model": (str, "activity"),
+    "cost_basis": (str, "own"),
     **{field: (float, None) for field in SITE_FIELDS},
     "slowdown": (float, 0.10),
     "max_chips": (int, None),
@@ -72,6 +73,7 @@ STATE = {
     "sweep_tps": (_ints, [8, 128]),
 }
 OBJECTIVE_LABELS = {o: METRIC_WORDS[o][1] for o in OBJECTIVES}
+COST_BASES = {"own": "own: all-in owner cost", "rent": "rent: published rental prices"}
 MODE_LABELS = {
     "calibrated": "calibrated: what a real deployment reaches",
     "limit": "limit: the study's decode-only bound",
@@ -96,10 +98,14 @@ def catalogs_for(overrides: tuple[tuple[str, bytes], ...]) -> Catalogs:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def evaluation(overrides, model, workload, region, scenario, power_model, site_changes) -> Evaluation:
+def evaluation(
+    overrides, model, workload, region, scenario, power_model, site_changes, cost_basis
+) -> Evaluation:
     """The search at the site's own figures, priced again under this session's changes."""
     ev = _searched(overrides, model, workload, region, scenario, power_model)
-    return ev.recost(ev.site.varied(**dict(site_changes))) if site_changes else ev
+    if site_changes or cost_basis != ev.cost_basis:
+        return ev.recost(ev.site.varied(**dict(site_changes)), cost_basis=cost_basis)
+    return ev
 
 
 @st.cache_resource(max_entries=32, show_spinner="Searching every design's parallelism and batch…")
@@ -176,6 +182,7 @@ def sidebar(cats: Catalogs) -> None:
         ("availability", AVAILABILITY_CHOICES),
         ("scenario", cats["scenarios"].names()),
         ("power_model", ["activity", "tdp"]),
+        ("cost_basis", list(COST_BASES)),
     ):
         if s[key] not in valid:
             s[key] = STATE[key][1] if STATE[key][1] in valid else valid[0]
@@ -198,6 +205,9 @@ def sidebar(cats: Catalogs) -> None:
         )
         st.selectbox("Site (energy price, PUE, grid)", regions, key="region")
         st.selectbox("Rank by", list(OBJECTIVES), key="objective", format_func=OBJECTIVE_LABELS.get)
+        st.radio(
+            "Cost basis", list(COST_BASES), key="cost_basis", horizontal=True, format_func=COST_BASES.get
+        )
         st.caption(f"Catalog version {cats.digest()}" + (" (edited this session)" if s.overrides else ""))
     catalog_notice(cats)
     linked = s.linked_catalogs
@@ -224,11 +234,15 @@ def site(cats: Catalogs) -> Site:
     return load_site(cats, st.session_state.region).varied(**dict(site_changes()))
 
 
-def current() -> tuple[Evaluation, pl.DataFrame]:
-    """The evaluation of the selection and its ranking (every design, with its availability)."""
+def current(cost_basis: str | None = None) -> tuple[Evaluation, pl.DataFrame]:
+    """The evaluation of the selection and its ranking (every design, with its availability);
+    ``cost_basis`` asks for the other basis than the one in force."""
     s = st.session_state
-    ev = evaluation(overrides(), s.model, workload(), s.region, s.scenario, s.power_model, site_changes())
-    ranked = with_availability(select(ev, s.min_utps, s.objective), ev.catalogs)
+    basis = cost_basis or s.cost_basis
+    ev = evaluation(
+        overrides(), s.model, workload(), s.region, s.scenario, s.power_model, site_changes(), basis
+    )
+    ranked = select(ev, s.min_utps, s.objective)
     # the library's reasons name the step time by its symbol; a person reads it in words
     words = {
         c: pl.col(c).str.replace_all("of T_batch", "of the decode step", literal=True)
@@ -255,7 +269,8 @@ def assumptions_line(ev: Evaluation) -> str:
     cats = ev.catalogs.digest() + (" (edited)" if s.overrides else "")
     return (
         f"Assumptions in force: {ev.model}, {ev.workload}; floor {s.min_utps:,.0f} tokens/s per user; "
-        f"scenario {ev.scenario} ({ev.precision}); power model {ev.power_model}; site {ev.site.name}: {figures}; "
+        f"scenario {ev.scenario} ({ev.precision}); power model {ev.power_model}; {COST_BASES[ev.cost_basis]}; "
+        f"site {ev.site.name}: {figures}; "
         f"catalogs {cats}."
     )
 
@@ -265,7 +280,8 @@ def report_command() -> str:
     work = f"--context {s.context}" if s.mode == "limit" else f"--mode {s.mode} --isl {s.isl} --osl {s.osl}"
     return (
         f"python -m tco report --model {s.model} {work} --min-utps {s.min_utps:g} "
-        f"--region {s.region} --objective {s.objective} --slowdown {s.slowdown:g} --scenario {s.scenario} --out DIR"
+        f"--region {s.region} --objective {s.objective} --slowdown {s.slowdown:g} --scenario {s.scenario} "
+        f"--cost-basis {s.cost_basis} --out DIR"
     )
 
 
@@ -331,12 +347,24 @@ COLUMNS = {
     "why_not": _T("why not", width="large"),
     "reason": _T("why not", width="large"),
     "price": _T("price per chip"),
+    "availability": _T("availability"),
+    "usd_per_mtok_own": _T("$ per million tokens, owned"),
+    "usd_per_mtok_rent": _T("$ per million tokens, rented"),
+    "usd_per_chip_hour_own": _T("$ per chip-hour, owned"),
+    "usd_per_chip_hour_rent": _T("$ per chip-hour, rented"),
+    "usd_per_chip_hour": _N("$ per chip-hour", format="$%.3g"),
+    "usd_per_mtok_p10": _N("$ per million tokens, p10", format="$%.4g"),
+    "usd_per_mtok_p90": _N("$ per million tokens, p90", format="$%.4g"),
+    "p_cheapest": _N("chance it is the cheapest", format="percent"),
 }
 #: The ranking of designs that meet the floor: money and the verdict first, then the rest.
 RANK_TABLE = (
     "rank",
     "design",
     "usd_per_mtok",
+    "usd_per_mtok_p10",
+    "usd_per_mtok_p90",
+    "p_cheapest",
     "tokens_per_usd",
     "price_usd",
     "price_type",
@@ -391,7 +419,7 @@ def ranking_tables(ranked: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         why_not="reason",
         price=pl.col("price_usd").map_elements(usd, return_dtype=pl.String),
     )
-    return meet.select(RANK_TABLE), miss.select(MISS_TABLE)
+    return meet.select(c for c in RANK_TABLE if c in meet.columns), miss.select(MISS_TABLE)
 
 
 def as_written(catalog: Table) -> pl.DataFrame:

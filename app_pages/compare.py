@@ -11,10 +11,14 @@ from app_support import (
     shown_designs,
     table,
 )
-from tco.buyer import buyer_answer, chips, design_label, with_availability
+from tco.buyer import buyer_answer, chips, design_label, own_against_rent
 from tco.charts import buyer_chart, carbon_breakdown_chart, cost_breakdown_chart, efficiency_bars
 from tco.curves import buyer_curves
 from tco.formatting import si, usd
+from tco.uncertainty import uncertainty
+
+#: Draws of the uncertain inputs (seeded: the same link gives the same figures).
+UNCERTAINTY_DRAWS = 10_000
 
 ev, ranked = current()
 s = st.session_state
@@ -50,13 +54,14 @@ st.caption(
     "Each line is one design's best configurations, from the fastest per user down; hover a point for "
     "its configuration. Dashed: announced or hypothetical. The red rule is your floor."
 )
-frame = with_availability(ev.frame, ev.catalogs)
-curves = buyer_curves(frame.filter(pl.col("availability").is_in(s.availability.split(","))))
+curves = buyer_curves(ev.frame.filter(pl.col("availability").is_in(s.availability.split(","))))
 c = st.columns(2)
 for col, metric in zip(c, ("stps_per_chip", "usd_per_mtok"), strict=True):
     col.altair_chart(buyer_chart(curves, metric, s.min_utps), width="stretch")
 
-meet_table, miss_table = ranking_tables(shown)
+# p10/p90 of $/Mtok over the inputs' low/high ranges, and each design's chance of being the cheapest
+spread = uncertainty(ev, UNCERTAINTY_DRAWS, s.min_utps, availability=s.availability.split(","))
+meet_table, miss_table = ranking_tables(shown.join(spread, on="hardware", how="left"))
 st.subheader(f"Designs that meet the floor ({meet_table.height})")
 table(meet_table)
 if miss_table.height:
@@ -65,6 +70,18 @@ if miss_table.height:
 if not meeting.height:
     st.info("No design shown meets the floor: lower the floor, shorten the requests, or show more designs.")
     st.stop()
+st.subheader("Owning against renting")
+st.caption(
+    "Each design that meets the floor, priced as an owner (all-in cost per chip-hour) and at the published "
+    "rental prices (rentals.csv); empty where no one rents it."
+)
+own, rent = (current(basis)[1] for basis in ("own", "rent"))
+both = own_against_rent(shown_designs(own), shown_designs(rent)).drop("availability")
+table(
+    both.with_columns(
+        pl.col(c).map_elements(usd, return_dtype=pl.String, skip_nulls=False) for c in both.columns[1:]
+    )
+)
 c = st.columns(2)
 c[0].altair_chart(efficiency_bars(shown, "tokens_per_usd"), width="stretch")
 c[1].altair_chart(efficiency_bars(shown, "tokens_per_joule"), width="stretch")

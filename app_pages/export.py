@@ -34,6 +34,7 @@ if st.button("Build the report for this selection"):
             osl=s.osl,
             site=ev.site,
             power_model=ev.power_model,
+            cost_basis=ev.cost_basis,
         )
         st.session_state.report_files = {
             k: Path(v).read_bytes() for k, v in paths.items() if k in ("html", "markdown")

@@ -1,43 +1,16 @@
-"""Buyable first: which designs a buyer can order, and the ranking's answer for a buyer.
+"""Buyable first: the ranking's answer for a buyer, and owning against renting.
 
 A buyer wants the best chip that ships and, beside it, the best design of any kind, so the
-price of waiting for an announced or hypothetical design is plain.
+price of waiting for an announced or hypothetical design is plain. Every ranking row says its
+design's ``availability`` (hardware.csv).
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from perfmodel.catalog_set import Catalogs
 from tco.formatting import usd
 from tco.tradeoff import METRIC_WORDS
-
-#: Availability of a design, best first: what a buyer can order today, then what is announced.
-AVAILABILITY = ("shipping", "announced", "hypothetical")
-#: Vendors of designs no one sells: the study's xPUs and the catalog's what-if designs. Used only
-#: while hardware.csv has no ``availability`` column of its own.
-HYPOTHETICAL_VENDORS = ("Liminal study", "What-if design")
-
-
-def with_availability(frame: pl.DataFrame, catalogs: Catalogs) -> pl.DataFrame:
-    """``frame`` with an ``availability`` column per ``hardware`` (kept if it has one already).
-
-    From hardware.csv's ``availability`` column where it has one; otherwise a design of a
-    :data:`HYPOTHETICAL_VENDORS` vendor is hypothetical and every other design ships.
-    """
-    if "availability" in frame.columns:
-        return frame
-    hw = catalogs["hardware"].df
-    if "availability" in hw.columns:
-        mapping = dict(hw.select("name", "availability").iter_rows())
-    else:
-        mapping = {
-            name: "hypothetical" if vendor in HYPOTHETICAL_VENDORS else "shipping"
-            for name, vendor in hw.select("name", "vendor").iter_rows()
-        }
-    return frame.with_columns(
-        availability=pl.col("hardware").cast(pl.String).replace_strict(mapping, default="hypothetical")
-    )
 
 
 def chips(n: int) -> str:
@@ -78,4 +51,29 @@ def buyer_answer(ranked: pl.DataFrame, model: str, min_utps: float, objective: s
     return (
         text + f" Best design of any kind: {design_label(top['hardware'], top['availability'])}, "
         f"{usd(top['usd_per_mtok'])} per million tokens{better}."
+    )
+
+
+def own_against_rent(own: pl.DataFrame, rent: pl.DataFrame) -> pl.DataFrame:
+    """Owning against renting, side by side, for the designs that meet the floor either way.
+
+    ``own`` and ``rent`` are :func:`tco.rank.select` rankings of one question under each cost
+    basis. Columns: hardware, availability, usd_per_mtok_own, usd_per_mtok_rent,
+    usd_per_chip_hour_own, usd_per_chip_hour_rent (null where the design has no rental price),
+    in the order of ``own``.
+    """
+    keep = ["hardware", "usd_per_mtok", "usd_per_chip_hour"]
+    return (
+        own.filter("meets_floor")
+        .select(*keep, "availability")
+        .join(rent.filter("meets_floor").select(keep), on="hardware", how="left", suffix="_rent")
+        .rename({"usd_per_mtok": "usd_per_mtok_own", "usd_per_chip_hour": "usd_per_chip_hour_own"})
+        .select(
+            "hardware",
+            "availability",
+            "usd_per_mtok_own",
+            "usd_per_mtok_rent",
+            "usd_per_chip_hour_own",
+            "usd_per_chip_hour_rent",
+        )
     )

@@ -25,7 +25,6 @@ from perfmodel.catalog_set import Catalogs
 from perfmodel.serve_api import DEFAULT_ISL, DEFAULT_OSL
 from perfmodel.sweeps import bandwidth_sweep, latency_sweep
 from perfmodel.units import Q_
-from tco.buyer import with_availability
 from tco.catalogs import load_catalogs
 from tco.charts import buyer_chart, carbon_breakdown_chart, cost_breakdown_chart, frontier_chart, sweep_chart
 from tco.curves import buyer_curves
@@ -106,7 +105,7 @@ def build_section(ev: Evaluation, min_utps: float, objective: str, slowdown: flo
         "scenario": "liminal-2025",
         "catalogs": ev.catalogs,
     }
-    curves = buyer_curves(with_availability(ev.frame, ev.catalogs))
+    curves = buyer_curves(ev.frame)
     charts = {
         "throughput": buyer_chart(curves, "stps_per_chip", min_utps),
         "cost-curves": buyer_chart(curves, "usd_per_mtok", min_utps),

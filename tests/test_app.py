@@ -12,7 +12,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from perfmodel.units import ureg
-from tco.buyer import with_availability
 from tco.catalogs import load_catalogs
 from tco.economics import load_site
 from tco.explore import versus_best_dram, what_if_designs
@@ -44,7 +43,7 @@ def _dollars(text: str) -> float:
 
 def _buyable(min_utps=30.0, objective="tokens_per_usd", **kwargs) -> dict:
     ev = evaluate("llama3-70b", **kwargs)  # the app's default: calibrated, ISL 1024, OSL 1024
-    ranked = with_availability(select(ev, min_utps, objective), ev.catalogs)
+    ranked = select(ev, min_utps, objective)
     return ranked.filter(pl.col("meets_floor") & (pl.col("availability") == "shipping")).row(0, named=True)
 
 
@@ -92,6 +91,26 @@ def test_designs_that_miss_the_floor_are_listed_apart_without_rank(app):
     assert "#" not in miss.columns and len(miss) > 0
     assert set(meet["design"]).isdisjoint(miss["design"])
     assert meet.columns[:3].tolist() == ["#", "design", "$ per million tokens"]
+
+
+def test_cost_basis_rent_reprices_and_both_are_shown(app):
+    both = next(d.value for d in app.dataframe if "$ per million tokens, rented" in d.value.columns)
+    owned = both.set_index("design")["$ per million tokens, owned"]
+    assert app.metric[0].value == owned.iloc[0]
+    assert "–" in set(both["$ per million tokens, rented"])  # not every chip is for rent
+    app.sidebar.radio(key="cost_basis").set_value("rent").run()
+    rented = _buyable(30, cost_basis="rent")
+    assert f"is {rented['hardware']}:" in app.success[0].value
+    assert _dollars(app.metric[0].value) == pytest.approx(rented["usd_per_mtok"], rel=SHOWN_RTOL)
+    assert "rent: published rental prices" in app.caption[0].value
+    assert app.query_params["cost_basis"] in ("rent", ["rent"])
+
+
+def test_ranking_shows_the_spread_and_the_chance_of_being_cheapest(app):
+    meet = app.dataframe[0].value
+    low, high = meet["$ per million tokens, p10"], meet["$ per million tokens, p90"]
+    assert (low < high).all()
+    assert meet["chance it is the cheapest"].sum() == pytest.approx(1.0, abs=1e-9)
 
 
 def test_model_change_changes_the_numbers(app):

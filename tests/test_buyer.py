@@ -1,6 +1,5 @@
 """The buyer's view (issue 13): buyable first, every design's curves, a deployable trade-off.
 
-- ``with_availability``: from hardware.csv's column when it has one, else the vendor rule.
 - ``buyer_answer``: names the best chip that ships and, beside it, the best design of any kind.
 - ``buyer_curves``: per design and metric, a non-dominated curve from the fastest point down.
 - ``buyer_chart``: log scales, the floor drawn, hypothetical designs marked, the configuration on hover.
@@ -10,13 +9,11 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import polars as pl
 import pytest
 
 from perfmodel.catalog import InvalidInput
-from tco.buyer import buyer_answer, design_label, with_availability
+from tco.buyer import buyer_answer, design_label, own_against_rent
 from tco.charts import MIN_PLOT_HEIGHT, buyer_chart, cost_breakdown_chart
 from tco.curves import BUYER_METRICS, buyer_curves
 from tco.rank import evaluate, select
@@ -30,21 +27,18 @@ def ev():
 
 @pytest.fixture(scope="module")
 def ranked(ev):
-    return with_availability(select(ev, 30), ev.catalogs)
+    return select(ev, 30)
 
 
-def test_availability_from_vendor_until_the_catalog_says(ev, ranked):
-    by = dict(ranked.select("hardware", "availability").iter_rows())
-    assert by["h100-sxm"] == by["mi300x"] == "shipping"
-    assert by["xpu-3d-dram"] == by["xpu-pnm"] == "hypothetical"
-    hw = ev.catalogs["hardware"].df.with_columns(
-        availability=pl.when(pl.col("name") == "mi355x")
-        .then(pl.lit("announced"))
-        .otherwise(pl.lit("shipping"))
-    )
-    told = with_availability(ranked.drop("availability"), {"hardware": SimpleNamespace(df=hw)})
-    assert dict(told.select("hardware", "availability").iter_rows())["mi355x"] == "announced"
-    assert dict(told.select("hardware", "availability").iter_rows())["xpu-3d-dram"] == "shipping"
+def test_owning_and_renting_side_by_side(ev):
+    own, rent = select(ev, 30), select(ev.recost(cost_basis="rent"), 30)
+    both = own_against_rent(own, rent)
+    assert both["hardware"].to_list() == own.filter("meets_floor")["hardware"].to_list()
+    rented = rent.filter("meets_floor").row(0, named=True)
+    row = both.filter(pl.col("hardware") == rented["hardware"]).row(0, named=True)
+    assert row["usd_per_mtok_rent"] == rented["usd_per_mtok"]
+    assert row["usd_per_chip_hour_rent"] == rented["usd_per_chip_hour"]
+    assert both.filter(pl.col("availability") == "hypothetical")["usd_per_mtok_rent"].null_count() > 0
 
 
 def test_answer_names_the_best_buyable_chip_and_the_best_design(ranked):
@@ -71,7 +65,7 @@ def test_answer_when_the_best_design_ships_and_when_none_serves(ranked):
 
 
 def test_curves_cover_every_fitting_design_and_are_non_dominated(ev):
-    curves = buyer_curves(with_availability(ev.frame, ev.catalogs))
+    curves = buyer_curves(ev.frame)
     fitting = set(ev.frame.filter("fits")["hardware"].cast(pl.String).unique())
     for metric in BUYER_METRICS:
         one = curves.filter(pl.col("metric") == metric)
@@ -86,7 +80,7 @@ def test_curves_cover_every_fitting_design_and_are_non_dominated(ev):
 
 
 def test_buyer_chart_draws_floor_log_scales_and_marks_hypothetical(ev):
-    curves = buyer_curves(with_availability(ev.frame, ev.catalogs))
+    curves = buyer_curves(ev.frame)
     spec = buyer_chart(curves, "usd_per_mtok", 30).to_dict()
     line, rule, _ = spec["layer"]
     assert line["encoding"]["x"]["scale"]["type"] == "log" and line["encoding"]["y"]["scale"]["type"] == "log"
