@@ -269,7 +269,7 @@ def assumptions_line(ev: Evaluation) -> str:
     cats = ev.catalogs.digest() + (" (edited)" if s.overrides else "")
     return (
         f"Assumptions in force: {ev.model}, {ev.workload}; floor {s.min_utps:,.0f} tokens/s per user; "
-        f"scenario {ev.scenario} ({ev.precision}); power model {ev.power_model}; {COST_BASES[ev.cost_basis]}; "
+        f"scenario {ev.scenario} ({ev.precision}); power model {ev.power_model}; cost basis {COST_BASES[ev.cost_basis]}; "
         f"site {ev.site.name}: {figures}; "
         f"catalogs {cats}."
     )
