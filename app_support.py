@@ -22,7 +22,10 @@ from tco.formatting import si, usd
 from tco.rank import OBJECTIVES, Evaluation, evaluate, select
 from tco.schemas import SCHEMAS
 from tco.tradeoff import METRIC_WORDS
+from tco.uncertainty import uncertainty
 
+#: Draws of the uncertain inputs behind the p10/p90 figures (seeded: a link gives the same figures).
+UNCERTAINTY_DRAWS = 10_000
 MAX_UPLOAD_BYTES = int(ureg.Quantity(2, "MiB").to("B").magnitude)
 CONTEXTS = (1024, 4096, 8192, 32768, 131072)
 #: Performance models the app offers, the default first (see ``tco.rank.evaluate``).
@@ -234,14 +237,31 @@ def site(cats: Catalogs) -> Site:
     return load_site(cats, st.session_state.region).varied(**dict(site_changes()))
 
 
+def _question(cost_basis: str | None = None) -> tuple:
+    """What an evaluation depends on (the cache key); ``cost_basis`` overrides the one in force."""
+    s = st.session_state
+    basis = cost_basis or s.cost_basis
+    return overrides(), s.model, workload(), s.region, s.scenario, s.power_model, site_changes(), basis
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _spread(question: tuple, min_utps: float, availability: str) -> pl.DataFrame:
+    return uncertainty(
+        evaluation(*question), UNCERTAINTY_DRAWS, min_utps, availability=availability.split(",")
+    )
+
+
+def spread() -> pl.DataFrame:
+    """p10/p50/p90 of each shown design's $/Mtok and its chance of being the cheapest (seeded)."""
+    s = st.session_state
+    return _spread(_question(), s.min_utps, s.availability)
+
+
 def current(cost_basis: str | None = None) -> tuple[Evaluation, pl.DataFrame]:
     """The evaluation of the selection and its ranking (every design, with its availability);
     ``cost_basis`` asks for the other basis than the one in force."""
     s = st.session_state
-    basis = cost_basis or s.cost_basis
-    ev = evaluation(
-        overrides(), s.model, workload(), s.region, s.scenario, s.power_model, site_changes(), basis
-    )
+    ev = evaluation(*_question(cost_basis))
     ranked = select(ev, s.min_utps, s.objective)
     # the library's reasons name the step time by its symbol; a person reads it in words
     words = {

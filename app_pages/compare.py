@@ -9,16 +9,13 @@ from app_support import (
     current,
     ranking_tables,
     shown_designs,
+    spread,
     table,
 )
 from tco.buyer import buyer_answer, chips, design_label, own_against_rent
 from tco.charts import buyer_chart, carbon_breakdown_chart, cost_breakdown_chart, efficiency_bars
 from tco.curves import buyer_curves
 from tco.formatting import si, usd
-from tco.uncertainty import uncertainty
-
-#: Draws of the uncertain inputs (seeded: the same link gives the same figures).
-UNCERTAINTY_DRAWS = 10_000
 
 ev, ranked = current()
 s = st.session_state
@@ -60,8 +57,7 @@ for col, metric in zip(c, ("stps_per_chip", "usd_per_mtok"), strict=True):
     col.altair_chart(buyer_chart(curves, metric, s.min_utps), width="stretch")
 
 # p10/p90 of $/Mtok over the inputs' low/high ranges, and each design's chance of being the cheapest
-spread = uncertainty(ev, UNCERTAINTY_DRAWS, s.min_utps, availability=s.availability.split(","))
-meet_table, miss_table = ranking_tables(shown.join(spread, on="hardware", how="left"))
+meet_table, miss_table = ranking_tables(shown.join(spread(), on="hardware", how="left"))
 st.subheader(f"Designs that meet the floor ({meet_table.height})")
 table(meet_table)
 if miss_table.height:
