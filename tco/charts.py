@@ -73,7 +73,7 @@ def frontier_chart(
     base = alt.Chart(data).encode(
         x=alt.X("utps:Q", scale=alt.Scale(type="log"), title="tokens/s per user"),
         y=alt.Y(f"{metric}:Q", scale=alt.Scale(type="log"), title=label),
-        color=alt.Color("hardware:N", scale=design_colors(points), title="design"),
+        color=alt.Color("hardware:N", scale=design_colors(points), title="design", legend=_BELOW),
         tooltip=[
             alt.Tooltip("hardware:N", title="design"),
             alt.Tooltip("memory_class:N", title="memory"),
@@ -96,7 +96,7 @@ def frontier_chart(
         title or f"tokens/s per user against {label}",
         subtitle="DRAM designs in cool colours, SRAM designs in warm ones; each step is a configuration",
     )
-    return chart.properties(width=560, height=360, title=heading)
+    return chart.properties(width=560, height=FRAME_HEIGHT + 300, title=heading)
 
 
 def _stacked(ranked: pl.DataFrame, parts: dict[str, str], unit: str, title: str) -> alt.Chart:
@@ -302,7 +302,7 @@ def sweep_chart(sweep: pl.DataFrame, x: str, x_title: str, title: str) -> alt.Ch
         .encode(
             x=alt.X(f"{x}:Q", scale=alt.Scale(type="log"), title=x_title),
             y=alt.Y("utps:Q", scale=alt.Scale(type="log"), title="tokens/s per user"),
-            color=alt.Color("series:N", title="model, parallelism"),
+            color=alt.Color("series:N", title="model, parallelism", legend=_BELOW),
             tooltip=[
                 alt.Tooltip("series:N", title="model, parallelism"),
                 alt.Tooltip(f"{x}:Q", title=x_title, format=",.3~g"),
@@ -310,5 +310,5 @@ def sweep_chart(sweep: pl.DataFrame, x: str, x_title: str, title: str) -> alt.Ch
                 alt.Tooltip("bound:N", title="limited by"),
             ],
         )
-        .properties(width=520, height=320, title=title)
+        .properties(width=520, height=FRAME_HEIGHT + 260, title=title)
     )
