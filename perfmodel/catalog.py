@@ -25,7 +25,8 @@ from typing import Literal
 import pint
 import polars as pl
 
-from perfmodel.units import NUMBER, Q_, parse_unit, ureg
+from perfmodel.inputs import NUMBER, CatalogError, InvalidInput, Problem, UnknownName
+from perfmodel.units import Q_, parse_unit, ureg
 
 Kind = Literal["text", "int", "float", "bool"]
 _HEADER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[(.*)\])?\s*$")
@@ -101,44 +102,6 @@ class Schema:
 
     def column(self, name: str) -> Column:
         return {c.name: c for c in self.columns}[name]
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a catalog: where, what value, and what was expected."""
-
-    file: str
-    row: int | None
-    column: str | None
-    value: str | None
-    expected: str
-    severity: Literal["error", "warning"] = "error"
-
-    def __str__(self) -> str:
-        where = ":".join([self.file] + [str(x) for x in (self.row, self.column) if x is not None])
-        got = "" if self.value is None else f" got {self.value!r};"
-        return f"{where}:{got} expected {self.expected}"
-
-
-class UnknownName(KeyError):
-    """A name (model, chip, scenario, region) that the catalog does not have; lists valid ones."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-class InvalidInput(ValueError):
-    """A user's argument is out of range or inconsistent (names the argument and what is allowed)."""
-
-
-class CatalogError(ValueError):
-    """A catalog file (or set of files) failed validation; ``problems`` lists every issue."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        errors = [p for p in problems if p.severity == "error"]
-        head = f"{len(errors)} problem(s) in catalog data:"
-        super().__init__("\n".join([head] + [f"  {p}" for p in errors]))
 
 
 @dataclass(frozen=True)
@@ -411,6 +374,9 @@ def read_table(source: Path | str | bytes, schema: Schema, file: str | None = No
 def _too_big(file: str, size: int) -> Problem:
     return Problem(file, None, None, f"{size:,} bytes", f"a file of at most {MAX_FILE_BYTES:,} bytes")
 
+
+#: The exceptions live in :mod:`perfmodel.inputs` (light to import); imported from here as before.
+__all__ = ["CatalogError", "Column", "InvalidInput", "Problem", "Schema", "Table", "UnknownName", "read_table"]
 
 _DTYPES = {"text": pl.String, "int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean}
 

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pint
 
+from perfmodel.inputs import MAX_TEXT, NUMBER, parse_number
+
 _EXTRA = """
 FLOP = [compute] = flop
 token = [token] = tok = tokens
@@ -36,10 +38,6 @@ gCO2e = [emissions]
 
 #: Largest power a unit may carry (``m^3``, ``s^-2``); anything larger is a typing mistake.
 MAX_POWER = 4
-#: Longest unit or quantity text accepted [characters].
-MAX_TEXT = 64
-#: A number as people write it: ``12``, ``-0.5``, ``.5``, ``2.5e-3`` (no ``inf``, ``nan``, ``1_000``, ``0x10``).
-NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?")
 _UNIT_TOKEN = re.compile(
     r"\s*(?:(?P<name>[A-Za-z_µ][A-Za-z0-9_µ]*)|(?P<pow>(?:\^|\*\*)\s*\(?\s*(?P<exp>[+-]?\d+)\s*\)?)"
     r"|(?P<number>\d+(?:\.\d*)?(?:[eE][+-]?\d{1,2})?)|(?P<op>[*/·])|(?P<paren>[()]))"
@@ -129,16 +127,6 @@ def parse_unit(text: str) -> pint.Quantity:
     return q
 
 
-def parse_number(text: str) -> float:
-    """A finite number in plain decimal or scientific notation; ``ValueError`` otherwise."""
-    if not isinstance(text, str) or len(text) > MAX_TEXT or not NUMBER.fullmatch(text.strip()):
-        raise ValueError(f"a number such as 12, 0.5 or 2.5e3, got {text!r}")
-    value = float(text)
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"a finite number, got {text!r}")
-    return value
-
-
 def parse_quantity(text: str, default_unit: str | pint.Unit | None = None) -> pint.Quantity:
     """``'20 TB/s'``, ``'20TB/s'`` or a bare ``'20'`` (read in ``default_unit``), strictly.
 
@@ -157,4 +145,4 @@ def parse_quantity(text: str, default_unit: str | pint.Unit | None = None) -> pi
     return q
 
 
-__all__ = ["ureg", "Q_", "parse_unit", "parse_number", "parse_quantity", "MAX_POWER"]
+__all__ = ["ureg", "Q_", "parse_unit", "parse_quantity", "MAX_POWER"]

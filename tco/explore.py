@@ -21,14 +21,10 @@ from perfmodel.catalog import InvalidInput
 from perfmodel.catalog_set import Catalogs
 from tco.catalog_tools import add_chip, chip_rows
 from tco.catalogs import load_catalogs
-from tco.rank import OBJECTIVES, Evaluation, evaluate, rank, select
+from tco.options import CONTEXTS, EFFICIENCY_OBJECTIVES, FLOORS, OBJECTIVES
+from tco.rank import Evaluation, evaluate, rank, select
 
 DESIGN_KEYS = ("memory", "stacks", "sync_us")
-#: The contexts (tokens) and UTPS floors (tokens/s per user) the study's questions are asked at.
-CONTEXTS = (4096, 131072)
-FLOORS = (30.0, 2000.0)
-#: The three efficiencies a design is judged by: per dollar, per joule, per gram of CO2e.
-EFFICIENCY_OBJECTIVES = ("tokens_per_usd", "tokens_per_joule", "gco2e_per_mtok")
 
 
 def design_settings(catalogs: Catalogs, settings: Sequence[str]) -> tuple[list[str], list[str]]:
