@@ -376,7 +376,16 @@ def _too_big(file: str, size: int) -> Problem:
 
 
 #: The exceptions live in :mod:`perfmodel.inputs` (light to import); imported from here as before.
-__all__ = ["CatalogError", "Column", "InvalidInput", "Problem", "Schema", "Table", "UnknownName", "read_table"]
+__all__ = [
+    "CatalogError",
+    "Column",
+    "InvalidInput",
+    "Problem",
+    "Schema",
+    "Table",
+    "UnknownName",
+    "read_table",
+]
 
 _DTYPES = {"text": pl.String, "int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean}
 

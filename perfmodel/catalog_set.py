@@ -3,11 +3,26 @@
 The defaults ship in the ``catalogs`` package (found from its ``__file__``, so an installed copy
 works without the source tree). A user's folder may hold only the files they changed; every
 other file comes from the defaults, and :attr:`Catalogs.origins` says which file came from where.
+
+A folder that the tools write (``catalog new-chip``, ``design new``) has a lock file
+(:data:`LOCK_FILE`): writers hold it exclusively, readers shared, so a reader never sees half of
+a change. A change to several files is all or nothing: the new files are staged beside the old
+ones, then a journal (:data:`JOURNAL`, renamed into place: the commit point) lists them, then
+they are renamed over the old ones and the journal is removed. A process killed before the
+journal leaves the old folder (plus staged files the next writer removes); killed after it, the
+loader reads the staged files the journal names, so the folder reads as the new one, and the
+next writer finishes the renames (the write-ahead pattern of SQLite's rollback journal, turned
+forward).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +31,10 @@ from perfmodel.catalog import CatalogError, Problem, Schema, Table, read_table
 from perfmodel.schemas import SCHEMAS
 
 DEFAULT_DIR = Path(_default_package.__file__).parent
+#: The lock file and the journal of a written catalog folder (module doc).
+LOCK_FILE = ".catalog.lock"
+JOURNAL = ".catalog-journal.json"
+_HELD: set[Path] = set()  # folders this process holds exclusively (a nested shared lock would deadlock)
 #: Pseudo-folder naming catalogs that came as bytes (uploaded or edited), not from a file.
 UPLOADED = "<uploaded>"
 
@@ -44,6 +63,11 @@ class Catalogs:
             h.update(name.encode())
             h.update(self.tables[name].raw)
         return h.hexdigest()[:12]
+
+    def warnings(self) -> list[Problem]:
+        """Every plausibility warning of the loaded files (a value outside its column's band,
+        e.g. a bandwidth 1000x too small after a header changed from TB/s to GB/s)."""
+        return [w for name in sorted(self.tables) for w in self.tables[name].warnings]
 
     def user_files(self) -> list[str]:
         """Files that did not come from the packaged defaults."""
@@ -77,18 +101,17 @@ def load_catalogs(
     tables: dict[str, Table] = {}
     origins: dict[str, Path] = {}
     problems: list[Problem] = []
-    for name, schema in schemas.items():
-        path = folder / schema.file
-        if not path.exists():
-            path = DEFAULT_DIR / schema.file
-        source: Path | bytes = overrides.get(name, path)
-        if name in overrides:
-            path = Path(UPLOADED) / schema.file
-        try:
-            tables[name] = read_table(source, schema, file=schema.file)
-            origins[name] = path
-        except CatalogError as e:
-            problems += e.problems
+    with folder_lock(folder, exclusive=False):
+        staged = pending(folder)
+        for name, schema in schemas.items():
+            path, source = file_source(folder, schema.file, staged)
+            if name in overrides:
+                path, source = Path(UPLOADED) / schema.file, overrides[name]
+            try:
+                tables[name] = read_table(source, schema, file=schema.file)
+                origins[name] = path
+            except CatalogError as e:
+                problems += e.problems
     if not problems:
         problems = reference_problems(tables, references)
     if any(p.severity == "error" for p in problems):
@@ -114,3 +137,86 @@ def reference_problems(tables: dict[str, Table], references: tuple[Reference, ..
                     )
                 )
     return problems
+
+
+@contextmanager
+def folder_lock(folder: Path | str, exclusive: bool) -> Iterator[None]:
+    """Hold ``folder``'s lock: ``exclusive`` to write (the folder is created), else shared to read.
+
+    The packaged defaults are never written and are read without a lock; a folder without a
+    lock file that cannot take one (read-only) is read without one. Re-entrant inside the
+    process that holds the exclusive lock.
+    """
+    folder = Path(folder)
+    key = folder.resolve()
+    if key in _HELD or (not exclusive and key == DEFAULT_DIR.resolve()):
+        yield
+        return
+    if exclusive:
+        folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / LOCK_FILE
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        if exclusive:
+            raise
+        try:
+            fd = os.open(lock, os.O_RDONLY)
+        except OSError:
+            yield
+            return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        if exclusive:
+            _HELD.add(key)
+        yield
+    finally:
+        if exclusive:
+            _HELD.discard(key)
+        os.close(fd)
+
+
+def pending(folder: Path) -> dict[str, str]:
+    """A committed change not yet moved into place: catalog file -> its staged file (module doc)."""
+    try:
+        text = (folder / JOURNAL).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as e:
+        raise CatalogError(
+            [Problem(JOURNAL, None, None, None, f"a readable journal ({e.strerror})")]
+        ) from None
+    try:
+        files = json.loads(text)["files"]
+        if not all(isinstance(k, str) and isinstance(v, str) and "/" not in k + v for k, v in files.items()):
+            raise ValueError
+        return files
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise CatalogError(
+            [
+                Problem(
+                    JOURNAL,
+                    None,
+                    None,
+                    None,
+                    "a journal written by this tool (delete it to keep the folder as is)",
+                )
+            ]
+        ) from None
+
+
+def file_source(folder: Path, file: str, staged: dict[str, str]) -> tuple[Path, Path | bytes]:
+    """Where catalog ``file`` of ``folder`` comes from: (its path, the path or bytes to read).
+
+    A file a committed journal names reads from its staged copy (module doc); a file the folder
+    lacks comes from the defaults.
+    """
+    path = folder / file
+    if file in staged:
+        try:
+            return path, (folder / staged[file]).read_bytes()
+        except FileNotFoundError:
+            pass  # already renamed into place
+    if not path.exists():
+        path = DEFAULT_DIR / file
+    return path, path

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -210,13 +211,36 @@ def versus_best_dram(
     Columns: model, context, min_utps, objective, hardware, value, reference, reference_value,
     advantage, reason.
     """
+    reduced = {o: replace(ev, frame=f) for o, f in _frontiers(ev.frame, objectives).items()}
     return pl.concat(
-        _versus(select(ev, floor, objective), list(designs), objective, floor).select(
+        _versus(select(reduced[objective], floor, objective), list(designs), objective, floor).select(
             pl.lit(ev.model).alias("model"), pl.lit(ev.context).alias("context"), pl.all()
         )
         for floor in floors
         for objective in objectives
     )
+
+
+def _frontiers(frame: pl.DataFrame, objectives: Sequence[str]) -> dict[str, pl.DataFrame]:
+    """For each objective, the rows ``tco.rank.select`` can pick under any floor: per design,
+    the fitting configurations that no faster one beats on the objective (the UTPS-objective
+    frontier), plus the batch-1 rows of a design with no fitting configuration (its "does not
+    fit" line). Selecting from these gives the same answer as from all rows, many times faster.
+    """
+    slim = (
+        frame.select("hardware", "utps", "fits", "batch", *set(objectives))
+        .with_row_index("_row")
+        .filter("fits")
+        .sort("utps", descending=True)
+    )
+    unfit = pl.col("batch") == 1
+    unfit &= ~pl.col("hardware").is_in(slim["hardware"].unique().implode())
+    out = {}
+    for objective in objectives:
+        value = pl.col(objective) if OBJECTIVES[objective] else -pl.col(objective)
+        rows = slim.filter(value >= value.cum_max().over("hardware"))["_row"]
+        out[objective] = frame.filter(pl.int_range(pl.len()).is_in(rows.implode()) | unfit)
+    return out
 
 
 def _versus(ranked: pl.DataFrame, designs: list[str], objective: str, floor: float) -> pl.DataFrame:

@@ -25,6 +25,7 @@ from perfmodel.catalog_set import Catalogs
 from perfmodel.sweeps import bandwidth_sweep, latency_sweep
 from tco.catalogs import load_catalogs
 from tco.charts import carbon_breakdown_chart, cost_breakdown_chart, frontier_chart, sweep_chart
+from tco.economics import PowerModel
 from tco.formatting import RANK_HEADER, rank_rows, usd
 from tco.rank import Evaluation, evaluate, select
 from tco.tradeoff import frontier, tradeoff
@@ -166,8 +167,13 @@ def report(
     precision: str | None = None,
     command: str | None = None,
     progress: bool = False,
+    hardware: Sequence[str] | None = None,
+    power_model: PowerModel = "activity",
 ) -> dict[str, Path]:
-    """Write ``report.md``, ``report.html`` and every chart (PNG, SVG) into ``out``; returns paths."""
+    """Write ``report.md``, ``report.html`` and every chart (PNG, SVG) into ``out``; returns paths.
+
+    ``hardware``: the designs to compare (default: all); ``power_model`` as :func:`tco.rank.evaluate`.
+    """
     catalogs = catalogs or load_catalogs()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -175,7 +181,14 @@ def report(
     sections, first = [], None
     for model, context in tqdm(jobs, desc="report", disable=not progress, unit="section"):
         ev = evaluate(
-            model, context, region=region, catalogs=catalogs, scenario=scenario, precision=precision
+            model,
+            context,
+            region=region,
+            hardware=hardware,
+            catalogs=catalogs,
+            scenario=scenario,
+            precision=precision,
+            power_model=power_model,
         )
         first = first or ev
         sections.append(build_section(ev, min_utps, objective, slowdown))
