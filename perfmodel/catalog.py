@@ -315,16 +315,14 @@ def read_table(source: Path | str | bytes, schema: Schema, file: str | None = No
             body.append((line, rec))
     if header is None:
         raise CatalogError([Problem(file, None, None, None, "a header row (the file is empty)")])
-    if not body:
-        raise CatalogError(
-            [Problem(file, None, None, None, "at least one data row (the file has only a header)")]
-        )
     if len(body) > schema.max_rows:
         raise CatalogError(
             [Problem(file, None, None, f"{len(body)} rows", f"at most {schema.max_rows:,} data rows")]
         )
     # Header problems do not stop the cell checks of the columns that are fine: every problem at once.
     index, factors, header_units, problems = _header_problems(schema, header, file, header_line)
+    if not body:
+        problems.append(Problem(file, None, None, None, "at least one data row (the file has only a header)"))
     columns: dict[str, list] = {c.name: [] for c in schema.columns}
     warnings: list[Problem] = []
     kept: list[int] = []  # line of each parsed row

@@ -20,6 +20,7 @@ import polars as pl
 from perfmodel.api import decode, prepare
 from perfmodel.catalog import InvalidInput
 from perfmodel.catalog_set import Catalogs
+from perfmodel.units import Q_
 from tco.catalog_tools import add_chip, chip_rows
 from tco.catalogs import load_catalogs
 from tco.options import CONTEXTS, EFFICIENCY_OBJECTIVES, FLOORS, OBJECTIVES
@@ -53,15 +54,17 @@ def design_settings(catalogs: Catalogs, settings: Sequence[str]) -> tuple[list[s
             raise InvalidInput(
                 f"{tech['name']} has no per-stack bandwidth and capacity in memory_technologies.csv"
             )
-        bw, cap = stacks * tech["stack_bw"], stacks * tech["stack_capacity"]
+        stack_bw = Q_(tech["stack_bw"], "B/s").to("TB/s").magnitude
+        stack_cap = Q_(tech["stack_capacity"], "B").to("GiB").magnitude
+        bw, cap = stacks * stack_bw, stacks * stack_cap
         columns |= {
             "memory_technology": tech["name"],
-            "mem_bw": f"{bw / 1e12:.10g} TB/s",
-            "mem_capacity": f"{cap / 2**30:.10g} GiB",
+            "mem_bw": f"{bw:.10g} TB/s",
+            "mem_capacity": f"{cap:.10g} GiB",
         }
         derivation.append(
-            f"mem_bw = {stacks} x {tech['stack_bw'] / 1e12:g} TB/s = {bw / 1e12:g} TB/s; "
-            f"mem_capacity = {stacks} x {tech['stack_capacity'] / 2**30:g} GiB = {cap / 2**30:g} GiB ({tech['name']})"
+            f"mem_bw = {stacks} x {stack_bw:g} TB/s = {bw:g} TB/s; "
+            f"mem_capacity = {stacks} x {stack_cap:g} GiB = {cap:g} GiB ({tech['name']})"
         )
     if "sync_us" in pairs:
         columns["sync_latency"] = f"{pairs['sync_us']} us"

@@ -10,10 +10,16 @@ from collections.abc import Iterable
 from perfmodel.catalog import Column, Schema
 from perfmodel.catalog_set import REFERENCES as PERF_REFERENCES
 from perfmodel.schemas import SCHEMAS as PERF_SCHEMAS
+from perfmodel.units import Q_
 from tco.chip_cost import WAFER_DIAMETER_M, largest_die_m2
 
 #: A die larger than this does not fit once on a wafer (dies per wafer below 1).
 _LARGEST_DIE_M2 = largest_die_m2()
+
+
+def _band(lo: float, hi: float, unit: str, canonical: str) -> tuple[float, float]:
+    """A plausibility band given in ``unit``, in the column's ``canonical`` unit."""
+    return Q_(lo, unit).to(canonical).magnitude, Q_(hi, unit).to(canonical).magnitude
 
 
 def _range(
@@ -58,8 +64,9 @@ def _economics_rules(r: dict) -> Iterable[tuple[str, str]]:
         yield (
             "die_area",
             (
-                f"at most {_LARGEST_DIE_M2 * 1e6:,.0f} mm^2, the largest die that fits once on a "
-                f"{WAFER_DIAMETER_M * 1e3:.0f} mm wafer; set wafer_scale=true for a wafer-scale part"
+                f"at most {Q_(_LARGEST_DIE_M2, 'm^2').to('mm^2').magnitude:,.0f} mm^2, the largest die that "
+                f"fits once on a {Q_(WAFER_DIAMETER_M, 'm').to('mm').magnitude:.0f} mm wafer; "
+                "set wafer_scale=true for a wafer-scale part"
             ),
         )
 
@@ -174,10 +181,10 @@ DATACENTER = Schema(
         Column("name", "text", doc="site (region) name used by --region"),
         Column("grid_region", "text", doc="a region of grid_carbon.csv"),
         *_plain_range("pue", "power usage effectiveness", (1.0, 3.0)),
-        *_range("energy_price", "USD/J", "price of electricity", plausible=(0.01 / 3.6e6, 1.0 / 3.6e6)),
         *_range(
-            "lifetime", "s", "amortization period of the hardware", plausible=(31557600.0, 15 * 31557600.0)
+            "energy_price", "USD/J", "price of electricity", plausible=_band(0.01, 1.0, "USD/kWh", "USD/J")
         ),
+        *_range("lifetime", "s", "amortization period of the hardware", plausible=_band(1, 15, "year", "s")),
         *_plain_range("utilization", "fraction of hours spent serving", (0.05, 1.0)),
         Column(
             "build_cost",
@@ -223,7 +230,7 @@ GRID_CARBON = Schema(
             "gCO2e/J",
             strict=False,
             doc="grid carbon intensity",
-            plausible=(0.0, 1500 / 3.6e6),
+            plausible=_band(0, 1500, "gCO2e/kWh", "gCO2e/J"),
         ),
         Column("year", "int", minimum=1990, strict=False),
         Column("basis", "text"),
