@@ -1,45 +1,42 @@
-"""Analytical performance model of LLM decoding (after the Liminal limit study, arXiv 2507.14397)."""
+"""Analytical performance model of LLM decoding (after the Liminal limit study, arXiv 2507.14397).
 
-try:
-    from perfmodel.api import (
-        Capacity,
-        Decode,
-        Setup,
-        capacity,
-        decode,
-        decode_grid,
-        iter_decode_grid,
-        prepare,
-    )
-    from perfmodel.catalog import CatalogError
-    from perfmodel.catalog_set import Catalogs, load_catalogs
-    from perfmodel.scenario import Scenario, load_scenario
-    from perfmodel.units import Q_, ureg
-except ModuleNotFoundError as _missing:
-    # A dependency is not installed: ``python -m perfmodel`` still starts and says so in one line
-    # (perfmodel.launch); any other use raises the original error on first access.
-    if (_missing.name or "").split(".")[0] == "perfmodel":
-        raise
-    _MISSING = _missing  # the ``except`` name is unbound when the block ends
+The public names load on first use (PEP 562), so ``python -m perfmodel --help`` and the other
+entry points start without importing numpy, polars or pint. A missing dependency raises its
+``ModuleNotFoundError`` on first access; the entry points turn it into one line
+(:mod:`perfmodel.launch`).
+"""
 
-    def __getattr__(name: str):
-        raise _MISSING
+from importlib import import_module
+
+_WHERE = {
+    "Capacity": "perfmodel.api",
+    "Decode": "perfmodel.api",
+    "Setup": "perfmodel.api",
+    "capacity": "perfmodel.api",
+    "decode": "perfmodel.api",
+    "decode_grid": "perfmodel.api",
+    "iter_decode_grid": "perfmodel.api",
+    "prepare": "perfmodel.api",
+    "CatalogError": "perfmodel.inputs",
+    "Catalogs": "perfmodel.catalog_set",
+    "load_catalogs": "perfmodel.catalog_set",
+    "Scenario": "perfmodel.scenario",
+    "load_scenario": "perfmodel.scenario",
+    "Q_": "perfmodel.units",
+    "ureg": "perfmodel.units",
+}
 
 
-__all__ = [
-    "Capacity",
-    "CatalogError",
-    "Catalogs",
-    "Decode",
-    "Q_",
-    "Scenario",
-    "Setup",
-    "capacity",
-    "decode",
-    "decode_grid",
-    "iter_decode_grid",
-    "load_catalogs",
-    "load_scenario",
-    "prepare",
-    "ureg",
-]
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'perfmodel' has no attribute {name!r}")
+    value = getattr(import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+__all__ = sorted(_WHERE)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from perfmodel.inputs import PRECISIONS, CatalogError, InvalidInput, UnknownName, parse_number
+from perfmodel.launch import missing_dependency
 
 #: What UTPS and STPS mean, for every command's help.
 GLOSSARY = (
@@ -219,6 +220,12 @@ def run(main: Callable[[list[str] | None], int], argv: list[str] | None = None) 
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as e:
+        message = missing_dependency(e)
+        if message is None:
+            raise
+        print(message, file=sys.stderr)
+        return 1
     except MemoryError:
         print("error: out of memory (try fewer models, designs or grid points)", file=sys.stderr)
         return 1

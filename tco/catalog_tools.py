@@ -17,12 +17,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import pint
 import polars as pl
 
 from perfmodel.catalog import (
@@ -44,7 +46,7 @@ from perfmodel.catalog_set import (
     reference_problems,
 )
 from perfmodel.export import current_umask
-from perfmodel.units import Q_, ureg
+from perfmodel.units import parse_quantity, parse_unit
 from tco.catalogs import load_catalogs
 from tco.rank import rank
 from tco.schemas import REFERENCES, SCHEMAS
@@ -234,17 +236,18 @@ def _append_row(
         value = changes[col]
         if unit and value:
             try:
-                q = Q_(ureg.parse_expression(value))
-            except Exception as e:
-                raise InvalidInput(f"--set {col}={value}: not a quantity pint understands ({e})") from None
-            if q.dimensionless and not Q_(1, unit).dimensionless:
-                q = Q_(q.magnitude, unit)  # a bare number is read in the header's unit
-            try:
-                value = f"{q.to(ureg.parse_expression(unit).units).magnitude:.10g}"
-            except Exception:
-                raise InvalidInput(
-                    f"--set {col}={changes[col]}: expected a quantity convertible to {unit}"
-                ) from None
+                q = parse_quantity(value)
+                scale = parse_unit(unit)
+                if q.dimensionless and not scale.dimensionless:
+                    q = q.magnitude * scale  # a bare number is read in the header's unit
+                shown = (q / scale).to("").magnitude
+            except ValueError as e:
+                raise InvalidInput(f"--set {col}={value}: {e}") from None
+            except pint.DimensionalityError:
+                raise InvalidInput(f"--set {col}={value}: expected a quantity convertible to {unit}") from None
+            if not math.isfinite(shown):
+                raise InvalidInput(f"--set {col}={value}: expected a finite quantity in {unit}")
+            value = f"{shown:.10g}"
         row[i] = value
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerow(row)

@@ -27,6 +27,8 @@ from tco.options import CONTEXTS, EFFICIENCY_OBJECTIVES, FLOORS, OBJECTIVES
 from tco.rank import Evaluation, evaluate, rank, select
 
 DESIGN_KEYS = ("memory", "stacks", "sync_us")
+#: Most memory stacks one package carries in a design (today's largest carry 8 to 12).
+MAX_STACKS = 64
 
 
 def design_settings(catalogs: Catalogs, settings: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -48,8 +50,8 @@ def design_settings(catalogs: Catalogs, settings: Sequence[str]) -> tuple[list[s
             stacks = int(pairs["stacks"])
         except ValueError:
             raise InvalidInput(f"stacks must be a whole number, got {pairs['stacks']!r}") from None
-        if stacks < 1:
-            raise InvalidInput(f"stacks must be >= 1, got {stacks}")
+        if not 1 <= stacks <= MAX_STACKS:
+            raise InvalidInput(f"stacks must be a whole number from 1 to {MAX_STACKS}, got {stacks}")
         if tech["stack_bw"] is None or tech["stack_capacity"] is None:
             raise InvalidInput(
                 f"{tech['name']} has no per-stack bandwidth and capacity in memory_technologies.csv"
