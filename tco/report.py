@@ -279,9 +279,10 @@ def md_text(text: str) -> str:
 
 
 def _md_inline(text: str) -> str:
-    """:func:`md_text`, except `code` spans, which stay code (their content is shown literally)."""
+    """:func:`md_text`, except `code` spans, which stay code (shown literally by CommonMark; a
+    text with ``<``, ``>`` or ``&`` is escaped whole, so no raw markup reaches any renderer)."""
     parts = text.split("`")
-    if len(parts) % 2 == 0:  # an unmatched backtick: no code spans
+    if len(parts) % 2 == 0 or re.search("[<>&]", text):  # unmatched backticks, or markup: plain text
         return md_text(text)
     out = []
     for i, p in enumerate(parts):
