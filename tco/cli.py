@@ -365,7 +365,7 @@ def _explore(args) -> int:
 
     cats = _load(args.catalogs)
     models = _names(cats, "models", args.model)
-    hardware = _names(cats, "hardware", args.hardware)
+    hardware = _names(cats, "hardware", getattr(args, "hardware", None))
     if args.action in ("bandwidth", "latency"):
         common = dict(
             base=hardware,

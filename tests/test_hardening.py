@@ -491,6 +491,8 @@ def test_readme_tour_runs_in_order_in_a_fresh_clone(tmp_path):
             shutil.copy2(ROOT / name, clone / name)
     subprocess.run(["git", "init", "-q"], cwd=clone, check=True)
     subprocess.run(["git", "add", "-A"], cwd=clone, check=True)
+    ident = ["-c", "user.name=tour", "-c", "user.email=tour@example.invalid"]
+    subprocess.run(["git", *ident, "commit", "-qm", "clone"], cwd=clone, check=True)
     readme = (clone / "README.md").read_text()
     blocks = re.findall(r"```bash\n(.*?)```", readme, flags=re.S)
     commands = [
