@@ -311,8 +311,8 @@ def _alarm(_signum, _frame):
     raise Hang
 
 
-def run_command(main, argv: list[str], timeout: float) -> str | None:
-    """Run one command line; the failure in words, or None."""
+def run_command(main, argv: list[str], timeout: float) -> tuple[str | None, object]:
+    """Run one command line: (the failure in words or None, its exit status)."""
     out, err = io.StringIO(), io.StringIO()
     signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
@@ -321,19 +321,20 @@ def run_command(main, argv: list[str], timeout: float) -> str | None:
     except SystemExit as e:  # argparse: --help (0) or a usage error (2)
         code = e.code if isinstance(e.code, int) else 2
     except Hang:
-        return f"no answer within {timeout:g} s"
+        return f"no answer within {timeout:g} s", "hang"
     except BaseException:
-        return "traceback:\n" + traceback.format_exc(limit=6)
+        return "traceback:\n" + traceback.format_exc(limit=6), "traceback"
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
     if code not in (0, 1, 2):
-        return f"exit status {code}"
+        return f"exit status {code}", code
     errors = [line for line in err.getvalue().splitlines() if "error" in line]
     if code == 2 and len(errors) != 1:
-        return f"exit 2 without exactly one error line: {err.getvalue()[-500:]!r}"
-    if code == 0 and NONFINITE.search(out.getvalue()):
-        return f"non-finite figure in the output: {NONFINITE.search(out.getvalue()).group(0)!r}"
-    return None
+        return f"exit 2 without exactly one error line: {err.getvalue()[-500:]!r}", code
+    found = NONFINITE.search(out.getvalue())
+    if code == 0 and found:
+        return f"non-finite figure in the output: {found.group(0)!r}", code
+    return None, code
 
 
 GOOD = (DEFAULT_DIR / "hardware.csv").read_text(encoding="utf-8")
@@ -416,15 +417,13 @@ def fuzz(cases: int, seed_value: int = 0, timeout: float = 60.0, verbose: bool =
     signal.signal(signal.SIGALRM, _alarm)
     failures: list[str] = []
     counts = {"command": 0, "loader": 0, "export": 0}
+    exits: dict[object, int] = {}
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="fuzz-cli-") as tmp:
         work = Work(Path(tmp))
-        case = st.one_of(
-            *[command_lines(work).map(lambda c: ("command", c))] * 7,
-            *[catalog_files().map(lambda c: ("loader", c))] * 2,
-            st.lists(
-                st.one_of(st.sampled_from(HOSTILE_TEXT), st.text(max_size=20)), min_size=1, max_size=5
-            ).map(lambda c: ("export", c)),
+        kinds = ["command"] * 7 + ["loader"] * 2 + ["export"]
+        texts = st.lists(
+            st.one_of(st.sampled_from(HOSTILE_TEXT), st.text(max_size=20)), min_size=1, max_size=5
         )
 
         @seed(seed_value)
@@ -432,20 +431,22 @@ def fuzz(cases: int, seed_value: int = 0, timeout: float = 60.0, verbose: bool =
             max_examples=cases,
             deadline=None,
             database=None,
-            derandomize=False,
             suppress_health_check=list(HealthCheck),
         )
-        @given(case)
-        def one(item):
-            kind, payload = item
+        @given(st.data())
+        def one(data):
+            kind = data.draw(st.sampled_from(kinds))
             counts[kind] += 1
             if kind == "command":
-                main_fn, argv = payload
-                problem = run_command(main_fn, argv, timeout)
+                main_fn, argv = data.draw(command_lines(work))
+                problem, code = run_command(main_fn, argv, timeout)
+                exits[code] = exits.get(code, 0) + 1
                 label = ("tco " if main_fn is tco_main else "perfmodel ") + " ".join(map(repr, argv))
             elif kind == "loader":
+                payload = data.draw(catalog_files())
                 problem, label = check_loader(payload, timeout), f"catalog bytes {payload[:200]!r}"
             else:
+                payload = data.draw(texts)
                 problem, label = check_exports(payload), f"export texts {payload!r}"
             if problem:
                 failures.append(f"{label}\n  {problem}")
@@ -464,6 +465,7 @@ def fuzz(cases: int, seed_value: int = 0, timeout: float = 60.0, verbose: bool =
             f"{total:,} cases ({counts['command']:,} command lines, {counts['loader']:,} catalog files, "
             f"{counts['export']:,} exports) in {time.perf_counter() - start:,.0f} s: {len(failures)} failures"
         )
+        print("exit statuses of the command lines:", dict(sorted(exits.items(), key=str)))
     return failures
 
 

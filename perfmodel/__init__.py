@@ -6,6 +6,8 @@ entry points start without importing numpy, polars or pint. A missing dependency
 (:mod:`perfmodel.launch`).
 """
 
+import sys
+import types
 from importlib import import_module
 
 _WHERE = {
@@ -33,6 +35,19 @@ def __getattr__(name: str):
     value = getattr(import_module(_WHERE[name]), name)
     globals()[name] = value
     return value
+
+
+class _Package(types.ModuleType):
+    """The package module: a submodule named like a public function (``perfmodel.decode``) does
+    not hide the function once imported (as it did not when the API was imported eagerly)."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in _WHERE and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __dir__() -> list[str]:
