@@ -49,8 +49,9 @@ def _sub(sub, name: str, help: str, example: str | None = None) -> Parser:
     )
 
 
-def _add_question(p: Parser, many: bool = False) -> None:
-    """Flags every economics command shares; ``many``: several models and contexts (a report)."""
+def _add_question(p: Parser, many: bool = False, floor: bool = True) -> None:
+    """Flags every economics command shares; ``many``: several models and contexts (a report);
+    ``floor``: the command ranks under a UTPS floor (a trade-off starts from the fastest point)."""
     nargs = "+" if many else None
     action = Unique if many else "store"
     p.add_argument("--model", required=True, nargs=nargs, action=action, help="model(s) from models.csv")
@@ -62,7 +63,8 @@ def _add_question(p: Parser, many: bool = False) -> None:
         default=[4096] if many else 4096,
         help="tokens per sequence",
     )
-    p.add_argument("--min-utps", type=FLOOR, default=0.0, help="UTPS floor [tokens/s per user]")
+    if floor:
+        p.add_argument("--min-utps", type=FLOOR, default=0.0, help="UTPS floor [tokens/s per user]")
     p.add_argument("--region", help="site from datacenter.csv (default: us-average)")
     p.add_argument("--objective", choices=tuple(OBJECTIVES), default="tokens_per_usd", help="what to rank by")
     p.add_argument("--hardware", nargs="+", action=Unique, help="designs to compare (default: all)")
@@ -90,7 +92,7 @@ def _parser() -> Parser:
     _add_question(_sub(sub, "rank", "rank every design under a UTPS floor"))
     _add_question(_sub(sub, "sensitivity", "tornado table over the catalog's low/high values"))
     t = _sub(sub, "tradeoff", "efficiency gained by running a little slower per user")
-    _add_question(t)
+    _add_question(t, floor=False)
     t.add_argument("--slowdown", type=FRACTION, default=0.10, help="fraction of the fastest UTPS given up")
     r = _sub(sub, "report", "HTML + Markdown report with charts for one or more models")
     _add_question(r, many=True)
@@ -306,7 +308,7 @@ def _evaluate(args, catalogs):
 
 def _header(ev, args) -> str:
     return (
-        f"{ev.model} at {ev.context:,} tokens of context, UTPS floor {args.min_utps:g} tokens/s; "
+        f"{ev.model} at {ev.context:,} tokens of context, UTPS floor {getattr(args, 'min_utps', 0.0):g} tokens/s; "
         f"site {ev.site.name}; scenario {ev.scenario} ({ev.precision}); power model {ev.power_model}; "
         f"catalogs {ev.catalogs.digest()}"
     )

@@ -85,14 +85,15 @@ def _cell(value) -> str:
         return "yes" if value else "no"
     if isinstance(value, int):
         return f"{value:,}"
-    if isinstance(value, float):
-        return si(value, 4) if math.isfinite(value) else str(value)
+    if isinstance(value, float):  # an infinite bound (no crossover, any latency) is no figure
+        return si(value, 4) if math.isfinite(value) else ("unbounded" if value > 0 else "-unbounded")
     return str(value)
 
 
 def text_table(df: pl.DataFrame) -> str:
     """Every row and column of ``df`` as an aligned text table: whole names, 4 significant
-    digits with SI prefixes (``1.234 M``), no truncation and no frame decoration."""
+    digits with SI prefixes (``1.234 M``), ``–`` for a missing value, ``unbounded`` for an
+    infinite bound, no truncation and no frame decoration."""
     rows = [[_cell(v) for v in row] for row in df.iter_rows()]
     widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(df.columns)]
     numeric = [t.is_numeric() for t in df.dtypes]

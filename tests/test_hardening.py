@@ -357,6 +357,8 @@ def test_report_uses_hardware_and_power_model(tmp_path):
         ["explore", "latency", "--target-utps", "0"],
         ["explore", "target", "--utps", "-1"],
         ["tradeoff", "--model", "llama3-8b", "--slowdown", "1"],
+        # a flag a command would ignore is refused: a trade-off starts from the fastest point
+        ["tradeoff", "--model", "llama3-8b", "--hardware", "h100-sxm", "--min-utps", "30"],
         ["rank", "--model", "llama3-8b", "--min-utps", "inf"],
     ],
 )
