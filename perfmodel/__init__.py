@@ -1,4 +1,5 @@
-"""Analytical performance model of LLM decoding (after the Liminal limit study, arXiv 2507.14397).
+"""Analytical performance model of LLM serving: the Liminal limit study's decode step
+(arXiv 2507.14397) and a calibrated serving model with prefill (docs/model.md).
 
 The public names load on first use (PEP 562), so ``python -m perfmodel --help`` and the other
 entry points start without importing numpy, polars or pint. A missing dependency raises its
@@ -24,6 +25,10 @@ _WHERE = {
     "load_catalogs": "perfmodel.catalog_set",
     "Scenario": "perfmodel.scenario",
     "load_scenario": "perfmodel.scenario",
+    "Serve": "perfmodel.serve_api",
+    "iter_serve_grid": "perfmodel.serve_api",
+    "serve": "perfmodel.serve_api",
+    "serve_grid": "perfmodel.serve_api",
     "Q_": "perfmodel.units",
     "ureg": "perfmodel.units",
 }

@@ -45,6 +45,8 @@ class ModelArrays:
     hidden: np.ndarray
     always_params: np.ndarray  # read every step: attention, dense FFN, shared experts, router
     expert_params: np.ndarray  # one routed expert, summed over MoE layers
+    heads: np.ndarray  # attention (query) heads
+    kv_groups: np.ndarray  # KV heads (1 for MLA: one latent shared by every head)
     experts: np.ndarray  # routed experts per MoE layer (0 for dense)
     experts_per_token: np.ndarray
     embedding_params: np.ndarray  # input embedding (looked up, not streamed)
@@ -114,6 +116,8 @@ def architecture_row(r: dict) -> dict:
         "hidden": h,
         "always_params": always,
         "expert_params": expert,
+        "heads": r["heads"],
+        "kv_groups": 1 if r["kv_lora_rank"] else r["kv_heads"],
         "experts": e,
         "experts_per_token": k,
         "embedding_params": float(r["vocab"] * h),
@@ -146,16 +150,20 @@ def model_arrays(
     names: list[str] | None = None,
     counts: dict[str, tuple[float, float]] | None = None,
     include_embeddings: bool = True,
+    sliding_window: bool = True,
 ) -> ModelArrays:
     """Arrays for ``names`` (default: every model). ``counts`` maps a model to (active, total).
 
     Models without an entry in ``counts`` keep their architecture's counts; embeddings are
     then dropped when ``include_embeddings`` is false, and ``param_source`` says which applied.
+    ``sliding_window`` false treats sliding-window layers as full attention (how the Liminal
+    study sizes gpt-oss's KV cache).
     """
     names = names or models.names()
     rows, sources = [], []
     for name in names:
-        row = architecture_row(models.row(name))
+        published = models.row(name)
+        row = architecture_row(published if sliding_window else published | {"sliding_layers": 0})
         if counts and name in counts:
             row = _apply_counts(row, *counts[name])
             sources.append("scenario")

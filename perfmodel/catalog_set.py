@@ -21,10 +21,11 @@ import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import catalogs as _default_package
 from perfmodel.catalog import CatalogError, Problem, Schema, Table, read_table
@@ -34,6 +35,7 @@ DEFAULT_DIR = Path(_default_package.__file__).parent
 #: The lock file and the journal of a written catalog folder (module doc).
 LOCK_FILE = ".catalog.lock"
 JOURNAL = ".catalog-journal.json"
+T = TypeVar("T")
 _HELD: set[Path] = set()  # folders this process holds exclusively (a nested shared lock would deadlock)
 #: Pseudo-folder naming catalogs that came as bytes (uploaded or edited), not from a file.
 UPLOADED = "<uploaded>"
@@ -44,6 +46,9 @@ REFERENCES: tuple[Reference, ...] = (
     ("scenario_models", "scenario", "scenarios"),
     ("scenario_models", "model", "models"),
 )
+# efficiencies.csv and measurements.csv name chips and models too, but a folder with its own,
+# smaller hardware or model list must still load: their names are checked where they are used
+# (calibrated mode names a chip without efficiencies; the fit skips and counts unknown points).
 
 
 @dataclass(frozen=True)
@@ -98,10 +103,11 @@ def load_catalogs(
     folder = Path(directory) if directory is not None else DEFAULT_DIR
     if not folder.is_dir():
         raise CatalogError([Problem(str(folder), None, None, None, "a folder of catalog CSV files")])
-    tables: dict[str, Table] = {}
-    origins: dict[str, Path] = {}
-    problems: list[Problem] = []
-    with folder_lock(folder, exclusive=False):
+
+    def read() -> tuple[dict[str, Table], dict[str, Path], list[Problem]]:
+        tables: dict[str, Table] = {}
+        origins: dict[str, Path] = {}
+        problems: list[Problem] = []
         staged = pending(folder)
         for name, schema in schemas.items():
             path, source = file_source(folder, schema.file, staged)
@@ -112,6 +118,9 @@ def load_catalogs(
                 origins[name] = path
             except CatalogError as e:
                 problems += e.problems
+        return tables, origins, problems
+
+    tables, origins, problems = read_folder(folder, read)
     if not problems:
         problems = reference_problems(tables, references)
     if any(p.severity == "error" for p in problems):
@@ -139,32 +148,45 @@ def reference_problems(tables: dict[str, Table], references: tuple[Reference, ..
     return problems
 
 
+def read_folder(folder: Path, read: Callable[[], T]) -> T:
+    """``read()`` the files of ``folder`` consistently (never half of a writer's change).
+
+    Under the folder's shared lock when it has a lock file. A folder no writer has used has
+    none and is read without it; if a writer started meanwhile (the lock file appeared), it is
+    read again under the lock. The packaged defaults are never written and read as they are.
+    """
+    key = folder.resolve()
+    if key in _HELD or key == DEFAULT_DIR.resolve():
+        return read()
+    lock = folder / LOCK_FILE
+    if not lock.exists():
+        result = read()
+        if not lock.exists():
+            return result
+    with folder_lock(folder, exclusive=False):
+        return read()
+
+
 @contextmanager
 def folder_lock(folder: Path | str, exclusive: bool) -> Iterator[None]:
-    """Hold ``folder``'s lock: ``exclusive`` to write (the folder is created), else shared to read.
-
-    The packaged defaults are never written and are read without a lock; a folder without a
-    lock file that cannot take one (read-only) is read without one. Re-entrant inside the
-    process that holds the exclusive lock.
+    """Hold ``folder``'s lock: ``exclusive`` to write (the folder and its lock file are created),
+    else shared to read (a folder whose lock file cannot be opened is read without it).
+    Re-entrant inside the process that holds the exclusive lock.
     """
     folder = Path(folder)
     key = folder.resolve()
-    if key in _HELD or (not exclusive and key == DEFAULT_DIR.resolve()):
+    if key in _HELD:
         yield
         return
     if exclusive:
         folder.mkdir(parents=True, exist_ok=True)
-    lock = folder / LOCK_FILE
     try:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT if exclusive else os.O_RDONLY, 0o666)
     except OSError:
         if exclusive:
             raise
-        try:
-            fd = os.open(lock, os.O_RDONLY)
-        except OSError:
-            yield
-            return
+        yield
+        return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         if exclusive:

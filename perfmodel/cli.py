@@ -1,10 +1,11 @@
-"""``python -m perfmodel {capacity,decode,sweep,validate}``: the decode model from the shell."""
+"""``python -m perfmodel {capacity,decode,serve,sweep,validate,fit}``: the performance model from the shell."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+from perfmodel import cli_serve
 from perfmodel.cli_common import (
     BATCH,
     CHIPS,
@@ -89,11 +90,18 @@ def _parser() -> Parser:
     )
     s.add_argument("--sync-us", type=SYNC_US, help="latency of every collective [us] (default: each chip's)")
     s.add_argument("--out", type=Path, required=True, help="output file, .csv or .parquet")
+    cli_serve.add_workload(s, mode_default="limit")
     add_common(s)
 
     v = _sub(sub, "validate", "compare with the Liminal study's published tables")
     add_catalogs(v)
+    v.add_argument(
+        "--measured",
+        action="store_true",
+        help="compare the serving model with the public measurements in measurements.csv instead",
+    )
     v.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    cli_serve.add_parsers(sub)
     return p
 
 
@@ -108,8 +116,19 @@ def main(argv: list[str] | None = None) -> int:
     catalogs = load_catalogs(args.catalogs)
     warn(catalogs.warnings())
     if args.command == "validate":
+        if args.measured:
+            return cli_serve.run_validate_measured(catalogs, args.json)
         return _validate(catalogs, args.json)
-    from perfmodel.api import capacity, decode, decode_grid, prepare
+    if args.command == "serve":
+        args.model, args.hardware = (
+            catalogs["models"].resolve(args.model),
+            catalogs["hardware"].resolve(args.hardware),
+        )
+        return cli_serve.run_serve(args, catalogs)
+    if args.command == "fit":
+        output_file(args.out)
+        return cli_serve.run_fit(args, catalogs)
+    from perfmodel.api import capacity, decode, prepare
     from perfmodel.units import Q_
 
     models, chips = catalogs["models"], catalogs["hardware"]
@@ -142,19 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "sweep":
         from perfmodel.export import frame_bytes, write_output
 
-        df = decode_grid(
-            [models.resolve(m) for m in args.model] if args.model else None,
-            [chips.resolve(h) for h in args.hardware] if args.hardware else None,
-            tp=args.tp,
-            pp=args.pp,
-            ep=args.ep,
-            batch=args.batch,
-            context=args.context,
-            scenario=args.scenario,
-            precision=args.precision,
-            catalogs=catalogs,
-            sync=sync,
-        )
+        args.model = [models.resolve(m) for m in args.model] if args.model else None
+        args.hardware = [chips.resolve(h) for h in args.hardware] if args.hardware else None
+        df = cli_serve.sweep(args, catalogs, sync)
         write_output(args.out, frame_bytes(df, args.out.suffix.lower()))
         emit(
             {"rows": df.height, "out": str(args.out)},

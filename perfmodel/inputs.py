@@ -18,6 +18,11 @@ NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?")
 MAX_TEXT = 64
 #: Weight, KV-cache and activation precisions the model knows.
 PRECISIONS = ("bf16", "fp8", "fp4")
+#: Which model answers: the study's limit (peak figures, decode only) or the calibrated serving model.
+MODES: tuple[str, ...] = ("limit", "calibrated")
+#: The serving workload when none is given: input and output tokens per request.
+DEFAULT_ISL = 1024
+DEFAULT_OSL = 1024
 
 
 def parse_number(text: str) -> float:

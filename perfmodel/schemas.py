@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from perfmodel.catalog import Column, Schema
 from perfmodel.inputs import PRECISIONS
+from perfmodel.serving_schemas import EFFICIENCIES, ENGINE_PROFILES, MEASUREMENTS
 
 #: Bytes per element of each precision (block-scale overhead of FP4/FP8 formats is not modelled).
 PRECISION_BYTES = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
@@ -218,6 +219,11 @@ SCENARIOS = Schema(
         ),
         Column("include_embeddings", "bool", doc="count embedding and LM-head weights"),
         Column(
+            "sliding_window",
+            "bool",
+            doc="sliding-window layers keep only their window of KV cache (false: sized as full attention)",
+        ),
+        Column(
             "collective_bandwidth",
             "bool",
             doc="add message size / link bandwidth to each collective's latency",
@@ -264,4 +270,7 @@ SCENARIO_MODELS = Schema(
     row_check=_override_rules,
 )
 
-SCHEMAS = {s.file.removesuffix(".csv"): s for s in (MODELS, HARDWARE, SCENARIOS, SCENARIO_MODELS)}
+SCHEMAS = {
+    s.file.removesuffix(".csv"): s
+    for s in (MODELS, HARDWARE, SCENARIOS, SCENARIO_MODELS, ENGINE_PROFILES, EFFICIENCIES, MEASUREMENTS)
+}

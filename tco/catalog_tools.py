@@ -43,6 +43,7 @@ from perfmodel.catalog_set import (
     file_source,
     folder_lock,
     pending,
+    read_folder,
     reference_problems,
 )
 from perfmodel.export import current_umask
@@ -64,21 +65,24 @@ def check(directory: Path | str | None = None) -> list[Problem]:
     folder = Path(directory) if directory is not None else DEFAULT_DIR
     if not folder.is_dir():
         return [Problem(str(folder), None, None, None, "a folder of catalog CSV files")]
-    problems: list[Problem] = []
-    tables: dict[str, Table] = {}
-    with folder_lock(folder, exclusive=False):
+
+    def read() -> tuple[dict[str, Table], list[Problem]]:
+        problems: list[Problem] = []
+        tables: dict[str, Table] = {}
         try:
             staged = pending(folder)
         except CatalogError as e:
-            return e.problems
+            return tables, e.problems
         for name, schema in SCHEMAS.items():
             try:
-                tables[name] = read_table(
-                    file_source(folder, schema.file, staged)[1], schema, file=schema.file
-                )
+                source = file_source(folder, schema.file, staged)[1]
+                tables[name] = read_table(source, schema, file=schema.file)
                 problems += tables[name].warnings
             except CatalogError as e:
                 problems += e.problems
+        return tables, problems
+
+    tables, problems = read_folder(folder, read)
     usable = tuple(r for r in REFERENCES if r[0] in tables and r[2] in tables)
     return problems + reference_problems(tables, usable)
 
@@ -244,7 +248,9 @@ def _append_row(
             except ValueError as e:
                 raise InvalidInput(f"--set {col}={value}: {e}") from None
             except pint.DimensionalityError:
-                raise InvalidInput(f"--set {col}={value}: expected a quantity convertible to {unit}") from None
+                raise InvalidInput(
+                    f"--set {col}={value}: expected a quantity convertible to {unit}"
+                ) from None
             if not math.isfinite(shown):
                 raise InvalidInput(f"--set {col}={value}: expected a finite quantity in {unit}")
             value = f"{shown:.10g}"

@@ -23,6 +23,7 @@ from perfmodel.cli_common import (
     run,
     warn,
 )
+from perfmodel.cli_serve import add_workload
 from perfmodel.inputs import PRECISIONS, InvalidInput
 from tco.options import CONTEXTS, EFFICIENCY_OBJECTIVES, FLOORS, OBJECTIVES
 
@@ -60,9 +61,9 @@ def _add_question(p: Parser, many: bool = False, floor: bool = True) -> None:
         type=CONTEXT,
         nargs=nargs,
         action=action,
-        default=[4096] if many else 4096,
-        help="tokens per sequence",
+        help="limit mode: tokens per sequence of the decode step (default ISL + OSL); giving it selects --mode limit",
     )
+    add_workload(p, mode_default=None)
     if floor:
         p.add_argument("--min-utps", type=FLOOR, default=0.0, help="UTPS floor [tokens/s per user]")
     p.add_argument("--region", help="site from datacenter.csv (default: us-average)")
@@ -297,6 +298,9 @@ def _evaluate(args, catalogs):
     return evaluate(
         _names(catalogs, "models", args.model),
         args.context,
+        mode=args.mode,
+        isl=args.isl,
+        osl=args.osl,
         region=args.region,
         hardware=_names(catalogs, "hardware", args.hardware),
         catalogs=catalogs,
@@ -308,7 +312,7 @@ def _evaluate(args, catalogs):
 
 def _header(ev, args) -> str:
     return (
-        f"{ev.model} at {ev.context:,} tokens of context, UTPS floor {getattr(args, 'min_utps', 0.0):g} tokens/s; "
+        f"{ev.model}, {ev.workload}, UTPS floor {getattr(args, 'min_utps', 0.0):g} tokens/s; "
         f"site {ev.site.name}; scenario {ev.scenario} ({ev.precision}); power model {ev.power_model}; "
         f"catalogs {ev.catalogs.digest()}"
     )
@@ -440,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
         paths = report(
             _names(catalogs, "models", args.model),
             args.out,
-            args.context,
+            args.context or (None,),
             args.min_utps,
             args.region,
             args.objective,
@@ -452,6 +456,9 @@ def main(argv: list[str] | None = None) -> int:
             progress=True,
             hardware=_names(catalogs, "hardware", args.hardware),
             power_model=args.power_model,
+            mode=args.mode,
+            isl=args.isl,
+            osl=args.osl,
         )
         emit(
             {k: str(v) for k, v in paths.items()},

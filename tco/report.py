@@ -27,6 +27,7 @@ import vl_convert as vlc
 from tqdm import tqdm
 
 from perfmodel.catalog_set import Catalogs
+from perfmodel.serve_api import DEFAULT_ISL, DEFAULT_OSL
 from perfmodel.sweeps import bandwidth_sweep, latency_sweep
 from perfmodel.units import Q_
 from tco.catalogs import load_catalogs
@@ -100,7 +101,7 @@ def build_section(ev: Evaluation, min_utps: float, objective: str, slowdown: flo
             for k, name in (("baseline", "fastest"), ("tradeoff", f"-{slowdown:.0%}"))
         ]
     )
-    title = f"{ev.model}, {ev.context:,} tokens of context"
+    title = f"{ev.model}, {ev.workload}"
     study = {
         "base": SWEEP_BASE,
         "tps": SWEEP_TP,
@@ -131,7 +132,7 @@ def build_section(ev: Evaluation, min_utps: float, objective: str, slowdown: flo
     ]
     return Section(
         title=title,
-        slug=slug(f"{ev.model}-{ev.context}"),
+        slug=slug(f"{ev.model}-{ev.context}" if ev.mode == "limit" else f"{ev.model}-{ev.isl}-{ev.osl}"),
         answer=answer_sentence(ranked, ev.model, min_utps, objective),
         ranked=ranked,
         tradeoffs=tradeoffs,
@@ -156,8 +157,14 @@ def header_lines(catalogs: Catalogs, ev: Evaluation, command: str) -> list[str]:
         f"Site {s.name}: PUE {s.pue:g}, electricity {s.energy_price * per_kwh:.3g} USD/kWh, grid "
         f"{s.grid_intensity * per_kwh:.0f} gCO2e/kWh ({s.grid_region}), hardware lifetime "
         f"{years:.3g} years, utilization {s.utilization:.0%}.",
-        "Performance is a limit model (after Liminal, arXiv 2507.14397): no kernel or scheduling inefficiency, "
-        "decode only (no prefill). Prices marked * are estimates.",
+        (
+            "Performance is a limit model (after Liminal, arXiv 2507.14397): no kernel or scheduling "
+            "inefficiency, decode only (no prefill)."
+            if ev.mode == "limit"
+            else "Performance is the calibrated serving model: prefill and decode of a continuously batched "
+            "server, deployable layouts, efficiencies fitted to public measurements (docs/model.md)."
+        )
+        + " Prices marked * are estimates.",
     ]
 
 
@@ -176,6 +183,9 @@ def report(
     progress: bool = False,
     hardware: Sequence[str] | None = None,
     power_model: PowerModel = "activity",
+    mode: str | None = None,
+    isl: int = DEFAULT_ISL,
+    osl: int = DEFAULT_OSL,
 ) -> dict[str, Path]:
     """Write ``report.md``, ``report.html`` and every chart (PNG, SVG) into ``out``; returns paths.
 
@@ -190,6 +200,9 @@ def report(
         ev = evaluate(
             model,
             context,
+            mode=mode,
+            isl=isl,
+            osl=osl,
             region=region,
             hardware=hardware,
             catalogs=catalogs,
@@ -214,13 +227,9 @@ def report(
 
 
 def _command(models, contexts, min_utps, region, objective, slowdown, scenario, out) -> str:
-    parts = [
-        "python -m tco report --model",
-        *models,
-        "--context",
-        *map(str, contexts),
-        f"--min-utps {min_utps:g}",
-    ]
+    given = [c for c in contexts if c is not None]
+    parts = ["python -m tco report --model", *models, *(["--context", *map(str, given)] if given else [])]
+    parts += [f"--min-utps {min_utps:g}"]
     parts += [f"--region {region}"] if region else []
     parts += [f"--objective {objective}", f"--slowdown {slowdown:g}"]
     parts += [f"--scenario {scenario}"] if scenario else []

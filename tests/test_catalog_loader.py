@@ -223,7 +223,9 @@ def test_header_unit_with_a_non_positive_or_infinite_scale_is_refused(tmp_path, 
     p = _one(_write(tmp_path, _csv(header, ROW_A)))
     assert (p.row, p.column, p.value) == (1, "mem_bw", scale)
     # a sign is not part of a unit's grammar (issue 14: units are names, numbers, * / and powers)
-    assert p.expected == ("a unit pint understands, such as B/s" if "-" in scale else "a positive unit such as B/s")
+    assert p.expected == (
+        "a unit pint understands, such as B/s" if "-" in scale else "a positive unit such as B/s"
+    )
 
 
 def test_cell_that_overflows_in_base_units_is_refused(tmp_path):
