@@ -177,6 +177,9 @@ def command_lines(draw, work: Work) -> tuple[object, list[str]]:
         "--power-model": st.sampled_from(["activity", "tdp", "x"]),
         "--scenario": _names(SCENARIOS),
         "--precision": st.sampled_from(["fp8", "bf16", "fp4", "fp2"]),
+        "--mode": st.sampled_from(["limit", "calibrated", "x"]),
+        "--isl": NUMBER,
+        "--osl": NUMBER,
         "--json": None,
     }
     kind = draw(
@@ -184,7 +187,7 @@ def command_lines(draw, work: Work) -> tuple[object, list[str]]:
             ["rank"] * 6
             + ["sensitivity", "tradeoff", "list", "check", "new-chip", "design"] * 2
             + ["explore-bw", "explore-lat", "explore-mem", "explore-target", "explore-dram"] * 2
-            + ["capacity", "decode", "sweep"] * 3
+            + ["capacity", "decode", "sweep", "serve"] * 3
             + ["report", "diff", "validate"]
         )
     )
@@ -289,6 +292,20 @@ def command_lines(draw, work: Work) -> tuple[object, list[str]]:
         return perf_main, argv + _flags(
             draw, {"--pp": SMALL, "--ep": SMALL, "--sync-us": NUMBER, "--json": None}
         )
+    if kind == "serve":
+        argv = [
+            "serve",
+            "--model",
+            draw(model),
+            "--hardware",
+            draw(chip),
+            "--tp",
+            draw(SMALL),
+            "--concurrency",
+            draw(NUMBER),
+        ]
+        spec = {"--isl": NUMBER, "--osl": NUMBER, "--mode": question["--mode"], "--ep": SMALL, "--json": None}
+        return perf_main, argv + _flags(draw, spec)
     if kind == "sweep":
         argv = [
             "sweep",

@@ -144,13 +144,6 @@ def main(argv: list[str] | None = None) -> int:
         setup = prepare(catalogs, args.scenario, args.precision, [model], [hardware])
         r = decode(model, hardware, args.tp, args.pp, args.ep, args.batch, args.context, sync, setup=setup)
         out = r.as_dict() | {"scenario": setup.scenario.name, "precision": setup.scenario.precision}
-        heads = models.row(model)["heads"]
-        if heads % args.tp and args.tp % heads:
-            print(
-                f"note: tp {args.tp} neither divides nor is a multiple of {model}'s {heads} attention heads; "
-                "the model splits the heads evenly anyway (a bound no real partition reaches)",
-                file=sys.stderr,
-            )
         if not r.fits:
             print(
                 f"note: does not fit: needs {r.memory_needed.m:.1f} GiB, "
