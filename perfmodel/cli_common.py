@@ -111,9 +111,9 @@ class _Number:
         return self.range_text.removeprefix("range: ")
 
 
-def whole(hi: int, unit: str = "") -> _Number:
-    """A whole number from 1 to ``hi``."""
-    return _Number(1, hi, integer=True, unit=unit)
+def whole(hi: int, unit: str = "", lo: int = 1) -> _Number:
+    """A whole number from ``lo`` to ``hi``."""
+    return _Number(lo, hi, integer=True, unit=unit)
 
 
 def number(lo: float, hi: float, unit: str = "", open_low: bool = False, open_high: bool = False) -> _Number:

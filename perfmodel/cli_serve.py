@@ -6,19 +6,24 @@ import argparse
 import sys
 from pathlib import Path
 
-from perfmodel.cli_common import CHIPS, CONTEXT, GLOSSARY, add_common, batch_spec, emit, key_values
+from perfmodel.cli_common import (
+    CHIPS,
+    CONTEXT,
+    GLOSSARY,
+    MAX_CONTEXT,
+    add_common,
+    batch_spec,
+    emit,
+    key_values,
+    whole,
+)
 from perfmodel.inputs import DEFAULT_ISL, DEFAULT_OSL, MODES, PRECISIONS
 
 WORKLOAD_HELP = "input (prompt) tokens per request [tokens]"
 
 
-def osl_tokens(text: str) -> int:
-    value = CONTEXT(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(
-            f"expected at least 2 tokens (the first comes from the prefill), got {text!r}"
-        )
-    return value
+#: Output tokens per request: at least 2 (the first comes from the prefill).
+OSL = whole(MAX_CONTEXT, "tokens", lo=2)
 
 
 def add_workload(p: argparse.ArgumentParser, mode_default: str | None = "calibrated") -> None:
@@ -36,9 +41,9 @@ def add_workload(p: argparse.ArgumentParser, mode_default: str | None = "calibra
     )
     p.add_argument(
         "--osl",
-        type=osl_tokens,
+        type=OSL,
         default=DEFAULT_OSL,
-        help=f"output tokens per request [tokens] (default {DEFAULT_OSL})",
+        help=f"output tokens per request, the first from the prefill [tokens] (default {DEFAULT_OSL})",
     )
     p.add_argument(
         "--kv-precision",
