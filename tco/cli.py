@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import shlex
 import sys
 from pathlib import Path
@@ -22,10 +23,11 @@ from perfmodel.cli_common import (
     output_file,
     run,
     warn,
+    whole,
 )
 from perfmodel.cli_serve import add_workload
 from perfmodel.inputs import PRECISIONS, InvalidInput
-from tco.options import CONTEXTS, EFFICIENCY_OBJECTIVES, FLOORS, OBJECTIVES
+from tco.options import CONTEXTS, COST_BASES, EFFICIENCY_OBJECTIVES, FLOORS, OBJECTIVES
 
 _EXAMPLES = {
     "rank": "python -m tco rank --model llama3-70b --context 4096 --min-utps 2000",
@@ -81,6 +83,38 @@ def _add_question(p: Parser, many: bool = False, floor: bool = True) -> None:
         "--precision", choices=PRECISIONS, help="weight and KV precision (default: the scenario's)"
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument(
+        "--cost-basis", choices=COST_BASES, default="own", help="all-in owner cost or rental prices"
+    )
+
+
+def _add_economics(p: Parser) -> Parser:
+    """The ranking's own economics flags: which designs compete, and the uncertainty."""
+    p.add_argument(
+        "--availability",
+        type=_availability,
+        help="keep designs that are e.g. shipping,announced (default: all; hypothetical ones are marked)",
+    )
+    p.add_argument(
+        "--uncertainty",
+        type=DRAWS,
+        metavar="N",
+        help="N Monte Carlo draws: $/Mtok p10/p50/p90, P(cheapest)",
+    )
+    return p
+
+
+#: Monte Carlo draws of ``--uncertainty``.
+DRAWS = whole(1_000_000, "draws")
+
+
+def _availability(text: str) -> tuple[str, ...]:
+    from tco.rank import check_availability
+
+    try:
+        return check_availability(text.split(","))
+    except InvalidInput as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _parser() -> Parser:
@@ -90,7 +124,7 @@ def _parser() -> Parser:
         epilog="examples:\n  " + "\n  ".join(_EXAMPLES.values()),
     )
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
-    _add_question(_sub(sub, "rank", "rank every design under a UTPS floor"))
+    _add_question(_add_economics(_sub(sub, "rank", "rank every design under a UTPS floor")))
     _add_question(_sub(sub, "sensitivity", "tornado table over the catalog's low/high values"))
     t = _sub(sub, "tradeoff", "efficiency gained by running a little slower per user")
     _add_question(t, floor=False)
@@ -306,14 +340,17 @@ def _evaluate(args, catalogs):
         catalogs=catalogs,
         scenario=args.scenario,
         precision=args.precision,
+        kv_precision=args.kv_precision,
         power_model=args.power_model,
+        cost_basis=args.cost_basis,
     )
 
 
 def _header(ev, args) -> str:
     return (
         f"{ev.model}, {ev.workload}, UTPS floor {getattr(args, 'min_utps', 0.0):g} tokens/s; "
-        f"site {ev.site.name}; scenario {ev.scenario} ({ev.precision}); power model {ev.power_model}; "
+        f"site {ev.site.name}; cost basis {ev.cost_basis}; scenario {ev.scenario} ({ev.precision}); "
+        f"power model {ev.power_model}; "
         f"catalogs {ev.catalogs.digest()}"
     )
 
@@ -459,6 +496,7 @@ def main(argv: list[str] | None = None) -> int:
             mode=args.mode,
             isl=args.isl,
             osl=args.osl,
+            cost_basis=args.cost_basis,
         )
         emit(
             {k: str(v) for k, v in paths.items()},
@@ -473,7 +511,12 @@ def main(argv: list[str] | None = None) -> int:
         raise InvalidInput("tradeoff needs exactly one design: --hardware NAME")
     ev = _evaluate(args, _load(args.catalogs))
     if args.command == "rank":
-        ranked = select(ev, args.min_utps, args.objective)
+        ranked = select(ev, args.min_utps, args.objective, args.availability)
+        if args.uncertainty:
+            from tco.uncertainty import uncertainty
+
+            spread = uncertainty(ev, args.uncertainty, args.min_utps, availability=args.availability)
+            ranked = ranked.join(spread, on="hardware", how="left")
         emit(
             ranked.to_dicts(),
             args.json,
