@@ -88,6 +88,16 @@ Q_ = ureg.Quantity
 pint.set_application_registry(ureg)
 
 
+def _known(name: str) -> bool:
+    """Whether ``name`` is a unit of the registry (``in ureg`` raises for names like ``_``)."""
+    if name.startswith("_"):
+        return False
+    try:
+        return name in ureg
+    except Exception:  # pint raises AttributeError and others for names it cannot look up
+        return False
+
+
 def parse_unit(text: str) -> pint.Quantity:
     """A unit typed by a user (``TB/s``, ``GiB``, ``USD/kWh``, ``1/cm^2``, ``1e9``), strictly.
 
@@ -114,7 +124,7 @@ def parse_unit(text: str) -> pint.Quantity:
                 raise ValueError(f"a unit with single powers of at most {MAX_POWER}, got {text!r}")
             parts.append(f"**({exp})")
         elif kind == "name":
-            if m.group("name") not in ureg:
+            if not _known(m.group("name")):
                 raise ValueError(f"a unit pint knows, got {m.group('name')!r} in {text!r}")
             parts.append(m.group("name"))
         else:

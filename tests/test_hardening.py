@@ -194,6 +194,15 @@ def test_report_escapes_names_and_keeps_files_inside_out(tmp_path):
 # --- bounded inputs: refused at once ---------------------------------------------------------------
 
 
+@pytest.mark.parametrize("unit", ["_", "__class__", "TB/_x", "10**10**10", "m^9", "TB/s*10**4**4", "1_000"])
+def test_unit_text_outside_the_grammar_is_a_value_error(unit):
+    # found by benchmarks/fuzz_cli.py: a header unit "_" raised AttributeError inside pint
+    from perfmodel.units import parse_unit
+
+    with pytest.raises(ValueError):
+        parse_unit(unit)
+
+
 def test_exponent_tower_in_a_header_is_refused_at_once(tmp_path):
     folder = tmp_path / "cats"
     folder.mkdir()
