@@ -160,38 +160,19 @@ def _parser() -> Parser:
         "add a design to a catalog folder from a template row",
         "python -m tco catalog new-chip --name my-chip --from xpu-hbm3 --set mem_bw=20TB/s --catalogs my-catalogs/",
     )
-    nc.add_argument("--name", required=True, help="the new design's name (letters, digits, . _ + -)")
-    nc.add_argument("--from", dest="template", default="xpu-hbm3", help="hardware row to start from")
-    nc.add_argument(
-        "--set",
-        nargs="*",
-        default=[],
-        metavar="COLUMN=VALUE",
-        help="hardware columns to change, any unit of the column's dimension: mem_bw=20TB/s mem_capacity=288GiB",
+    _add_new_design(
+        nc,
+        "COLUMN=VALUE",
+        "hardware columns to change, any unit of the column's dimension: mem_bw=20TB/s mem_capacity=288GiB",
     )
-    add_catalogs(
-        nc, required=True, what="folder to write (created if needed; missing files start from the defaults)"
-    )
-    nc.add_argument("--json", action="store_true", help="print JSON instead of a line")
     d = _sub(sub, "design", "what-if designs built from parts")
     dsub = d.add_subparsers(dest="action", required=True, parser_class=Parser)
     dn = _sub(
         dsub, "new", "write a design row with its derived figures into a catalog folder", _EXAMPLES["design"]
     )
-    dn.add_argument("--name", required=True, help="the new design's name (letters, digits, . _ + -)")
-    dn.add_argument("--from", dest="template", default="xpu-hbm3", help="hardware row to start from")
-    dn.add_argument(
-        "--set",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="KEY=VALUE",
-        help="memory=HBM4 stacks=12 sync_us=0.5, or any hardware column (mem_bw=20TB/s)",
+    _add_new_design(
+        dn, "KEY=VALUE", "memory=HBM4 stacks=12 sync_us=0.5, or any hardware column (mem_bw=20TB/s)"
     )
-    add_catalogs(
-        dn, required=True, what="folder to write (created if needed; missing files start from the defaults)"
-    )
-    dn.add_argument("--json", action="store_true", help="print JSON instead of lines")
     e = _sub(sub, "explore", "the study's sensitivity analyses and the UTPS-target question")
     esub = e.add_subparsers(dest="action", required=True, parser_class=Parser)
     for name, what, example in (
@@ -296,6 +277,17 @@ def _parser() -> Parser:
     vs.add_argument("--scenario", help="named assumptions from scenarios.csv (default: published)")
     _add_output(vs)
     return p
+
+
+def _add_new_design(p: Parser, metavar: str, set_help: str) -> None:
+    """--name, --from, --set, --catalogs, --json: a new design written into a catalog folder."""
+    p.add_argument("--name", required=True, help="the new design's name (letters, digits, . _ + -)")
+    p.add_argument("--from", dest="template", default="xpu-hbm3", help="hardware row to start from")
+    p.add_argument("--set", action="extend", nargs="+", default=[], metavar=metavar, help=set_help)
+    add_catalogs(
+        p, required=True, what="folder to write (created if needed; missing files start from the defaults)"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of lines")
 
 
 def _add_output(p: Parser) -> None:
