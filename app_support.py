@@ -224,7 +224,7 @@ def sidebar(cats: Catalogs) -> None:
 
 def catalog_notice(cats: Catalogs) -> None:
     """A visible notice of every catalog value that loaded but looks implausible."""
-    doubts = [w for t in cats.tables.values() for w in t.warnings]
+    doubts = cats.warnings()
     if doubts:
         st.warning(
             "Catalog values to check (they are in use, but outside the plausible range):\n\n"
