@@ -166,12 +166,11 @@ def run_fit(args, catalogs) -> int:
         heldout_by_key,
         summary,
     )
+    from perfmodel.export import write_output
 
     values = fit(catalogs)
     heldout = held_out(catalogs)
-    text = efficiency_rows_csv(catalogs, values, heldout_by_key(values, heldout))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
+    write_output(args.out, efficiency_rows_csv(catalogs, values, heldout_by_key(values, heldout)))
     fitted = compare(catalogs, values).filter("current")
     emit(
         {
