@@ -1,4 +1,4 @@
-"""``python -m tco {rank,sensitivity,tradeoff,report,catalog,design,explore}``: the economics from the shell."""
+"""``python -m tco {rank,plan,sensitivity,tradeoff,report,catalog,design,explore}``: the economics from the shell."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from perfmodel.schemas import PRECISIONS
 from perfmodel.sweeps import bandwidth_sweep, latency_sweep
 from tco.catalog_tools import add_chip, check, diff
 from tco.catalogs import load_catalogs
+from tco.cli_plan import add_plan_parser, run_plan
 from tco.explore import (
     CONTEXTS,
     EFFICIENCY_OBJECTIVES,
@@ -59,6 +60,7 @@ def _parser() -> Parser:
     p = Parser(prog="python -m tco", description="Tokens per dollar, per joule and per gram of CO2e.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     _add_question(sub.add_parser("rank", help="rank every design under a UTPS floor"))
+    add_plan_parser(sub)
     _add_question(sub.add_parser("sensitivity", help="tornado table over the catalog's low/high values"))
     t = sub.add_parser("tradeoff", help="efficiency gained by running a little slower per user")
     _add_question(t)
@@ -270,6 +272,8 @@ def _explore(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "plan":
+        return run_plan(args)
     if args.command == "catalog":
         return _catalog(args)
     if args.command == "explore":

@@ -58,11 +58,11 @@ RACK_W = 40_800.0
 DEFAULT_HEADROOM = "n+1"
 #: Relative slack before rounding up: 2.0000000001 instances are 2 (float error, not demand).
 ROUNDING_SLACK = 1e-9
-#: The mixed-integer program stops within this relative gap of its bound, or after this time.
+#: The integer program stops within this relative gap of its bound, or after this time.
 MIX_GAP = 1e-6
 MIX_TIME_LIMIT_S = 10.0
-#: Pairs of chips whose program is solved at most, cheapest lower bound first.
-MIX_CANDIDATES = 12
+#: A mix holds at most this many chips (the issue's "up to two").
+MIX_CHIPS = 2
 _HOUR_S = 3600.0
 _MONTH_S = 365.25 * 86400.0 / 12.0  # pint's year / 12, as the lifetime is amortized
 
@@ -189,11 +189,7 @@ def evaluate_streams(
     return {(m, i, o): evaluate(m, i + o, catalogs=catalogs, **kwargs) for m, i, o in keys}
 
 
-def offer(
-    demand: Demand,
-    evaluations: Mapping[tuple[str, int, int], Evaluation],
-    hardware: Sequence[str] | None = None,
-) -> Offer:
+def offer(demand: Demand, evaluations: Mapping[tuple[str, int, int], Evaluation]) -> Offer:
     """Each chip's best configuration for each stream (cheapest per token at the floor).
 
     Parameters
@@ -202,12 +198,16 @@ def offer(
         The forecast (its ``streams`` name the evaluations needed).
     evaluations : mapping
         (model, isl, osl) -> :class:`tco.rank.Evaluation`, from :func:`evaluate_streams`.
-    hardware : sequence of str, optional
-        Chips to plan with (default: every chip evaluated).
+
+    Returns
+    -------
+    Offer
+        Over the chips evaluated, in catalog order.
     """
     first = next(iter(evaluations.values()))
     table = first.catalogs["hardware"].df
-    names = [h for h in table["name"].to_list() if hardware is None or h in hardware]
+    evaluated = set(first.frame["hardware"].cast(pl.String).unique().to_list())
+    names = [h for h in table["name"].to_list() if h in evaluated]
     ranked = pl.concat(
         [
             select(evaluations[(m, i, o)], floor, "tokens_per_usd").with_columns(k=pl.lit(k, pl.Int64))
@@ -309,10 +309,9 @@ def keep(need: np.ndarray, lifetime_months: int) -> tuple[np.ndarray, np.ndarray
 
 @dataclass(frozen=True)
 class Fleet:
-    """Monthly figures of fleets, summed over streams: arrays of shape (T, F).
+    """Monthly figures of fleets: arrays of shape (T, F), one column per chip of a fleet.
 
-    ``F`` fleets (one per chip for single-chip fleets; the chips of a mix are summed).
-    Money in USD, power in MW, carbon in tCO2e, tokens in tokens.
+    Money in USD, power in MW, carbon in tCO2e.
     """
 
     servers_owned: np.ndarray
@@ -327,33 +326,49 @@ class Fleet:
     operational_tco2e: np.ndarray
     embodied_tco2e: np.ndarray
 
+    def columns(self, cols: Sequence[int] | np.ndarray) -> Fleet:
+        """The figures of chips ``cols`` only."""
+        return Fleet(**{name: getattr(self, name)[:, cols] for name in self.__dataclass_fields__})
 
-def fleet_figures(owned: np.ndarray, bought: np.ndarray, offer: Offer, demand: Demand) -> Fleet:
-    """Monthly money, power and carbon of owned servers, per chip: shape (T, C) each.
+    def summed(self) -> Fleet:
+        """One column: the whole fleet."""
+        return Fleet(
+            **{name: getattr(self, name).sum(axis=1, keepdims=True) for name in self.__dataclass_fields__}
+        )
 
-    ``owned``, ``bought``: (T, K, C) servers from :func:`keep` or the mixed program.
+
+def stream_figures(
+    owned: np.ndarray, bought: np.ndarray, offer: Offer, demand: Demand
+) -> dict[str, np.ndarray]:
+    """Monthly money, power and carbon of each stream's fleet on each chip, shape (T, K, C) each.
+
+    ``owned``, ``bought``: servers from :func:`keep`; 0 where the chip does not serve the stream.
+    Keys: the :class:`Fleet` fields but ``racks`` (racks hold servers of several streams).
     """
-    valid = offer.serves[None]
+    chips = owned * offer.unit
+    hours = demand.hours[:, None, None]
 
     def per_chip(rate: np.ndarray) -> np.ndarray:
-        return np.where(valid, chips * np.nan_to_num(rate)[None], 0.0).sum(axis=1)
+        return chips * np.where(offer.serves, rate, 0.0)
 
-    chips = owned * offer.unit
-    hours = demand.hours[:, None]
-    servers = owned.sum(axis=1)
-    return Fleet(
-        servers_owned=servers,
-        servers_bought=bought.sum(axis=1),
-        chips_owned=chips.sum(axis=1),
-        racks=racks(servers, offer),
-        capex_usd=np.where(valid, bought * offer.unit * np.nan_to_num(offer.purchase)[None], 0.0).sum(axis=1),
-        capital_usd=per_chip(offer.capital) * hours,
-        opex_usd=per_chip(offer.opex) * hours,
-        mw=servers * offer.server_mw,
-        average_mw=per_chip(offer.average_w) / 1e6,
-        operational_tco2e=per_chip(offer.operational_g) * hours / 1e6,
-        embodied_tco2e=per_chip(offer.embodied_g) * hours / 1e6,
-    )
+    return {
+        "servers_owned": owned,
+        "servers_bought": bought,
+        "chips_owned": chips,
+        "capex_usd": bought * offer.unit * np.where(offer.serves, offer.purchase, 0.0),
+        "capital_usd": per_chip(offer.capital) * hours,
+        "opex_usd": per_chip(offer.opex) * hours,
+        "mw": owned * offer.server_mw,
+        "average_mw": per_chip(offer.average_w) / 1e6,
+        "operational_tco2e": per_chip(offer.operational_g) * hours / 1e6,
+        "embodied_tco2e": per_chip(offer.embodied_g) * hours / 1e6,
+    }
+
+
+def fleet(figures: dict[str, np.ndarray], assigned: np.ndarray, offer: Offer) -> Fleet:
+    """Per-chip monthly figures of the streams ``assigned`` (K, C) to each chip, shape (T, C)."""
+    sums = {name: np.where(assigned, value, 0.0).sum(axis=1) for name, value in figures.items()}
+    return Fleet(racks=racks(sums["servers_owned"], offer), **sums)
 
 
 def racks(servers: np.ndarray, offer: Offer) -> np.ndarray:
@@ -363,153 +378,60 @@ def racks(servers: np.ndarray, offer: Offer) -> np.ndarray:
     return np.ceil(servers / per_rack)
 
 
-def pair_program(
-    demand: Demand, offer: Offer, headroom: Headroom, max_mw: float | None = None
-) -> tuple[np.ndarray, np.ndarray, bool] | None:
-    """The cheapest fleet on the chips of ``offer`` (two, for a mix), by mixed-integer programming [1].
+def cheapest_mix(
+    cost: np.ndarray, mw: np.ndarray, serves: np.ndarray, max_mw: float | None
+) -> tuple[np.ndarray, bool] | None:
+    """The cheapest assignment of streams to at most :data:`MIX_CHIPS` chips, by integer programming [1].
 
-    Variables per (month t, stream k, chip c): servers bought ``B`` and instances ``I``
-    (integers) and, with ``n+1`` headroom, ``z`` (binary: the pool is in use and carries its
-    spare domain). Owned servers ``S = W B``, with ``W[t, s] = 1`` while a server bought in month s
-    is within its lifetime at t. Constraints:
+    Each stream is served by one chip (a model's workload runs on one pool of hardware; splitting
+    it between two would save at most one server of rounding), sized, bought and priced as in a
+    single-chip fleet. Binary ``x[k, c]`` (stream k on chip c) and ``y[c]`` (chip c bought):
 
-    - demand: ``sum_c stps[k, c] I[t, k, c] >= peak[t, k] (1 + fraction)``;
-    - packing: ``per_server S >= servers_per I + servers_per per_server z`` (whole instances on
-      whole servers, plus the spare domain), and ``I <= M z``;
-    - power: ``sum_(k, c) server_mw[c] S[t, k, c] <= max_mw`` every month.
+    - ``sum_c x[k, c] = 1`` for every stream, ``x[k, c] = 0`` where the chip cannot serve it;
+    - ``x[k, c] <= y[c]``, ``sum_c y[c] <= 2``;
+    - ``sum_(k, c) mw[t, k, c] x[k, c] <= max_mw`` in every month t.
 
-    The objective is the TCO: ``sum S (capital + opex per chip-hour) x chips per server x hours``.
-    On one chip the program's optimum is :func:`servers_needed` bought by :func:`keep`.
+    Objective: ``sum cost[k, c] x[k, c]``.
+
+    Parameters
+    ----------
+    cost : numpy.ndarray
+        TCO of each stream's fleet on each chip over the horizon, shape (K, C) [USD].
+    mw : numpy.ndarray
+        Provisioned power of each stream's fleet, shape (T, K, C) [MW].
+    serves : numpy.ndarray
+        The chip serves the stream, shape (K, C).
+    max_mw : float or None
+        Cap on provisioned power in every month [MW].
 
     Returns
     -------
     tuple or None
-        (owned, bought) servers of shape (T, K, C) and whether HiGHS proved the optimum; None
-        when no fleet on these chips serves the demand under the cap.
+        (``x`` as a boolean (K, C) array, whether HiGHS proved it optimal), or None when no
+        fleet of at most two chips serves every stream under the cap.
     """
-    t_n, (k_n, c_n) = demand.peak_tps.shape[0], offer.serves.shape
-    p_n = k_n * c_n
-    n = t_n * p_n
-    per_server, servers_per = _packing(offer)
-    spare = headroom.spare_domain
-    target = demand.peak_tps * (1.0 + headroom.fraction)
-    stps = np.where(offer.serves, offer.stps, np.inf)
-    i_max = np.where(offer.serves, _ceil(target.max(axis=0)[:, None] / stps), 0.0)
-    s_max = _ceil(i_max * servers_per / per_server) + servers_per * spare * (i_max > 0)
-    lag = np.arange(t_n)[:, None] - np.arange(t_n)[None, :]
-    window = sparse.csr_array(((lag >= 0) & (lag < offer.lifetime_months)).astype(float))
-    owned_of = sparse.kron(window, sparse.identity(p_n), format="csr")
-    ips, spi, i_top = (np.tile(a.ravel(), t_n) for a in (per_server, servers_per, i_max))
-    pool_demand = sparse.csr_array(
-        (np.where(offer.serves, offer.stps, 0.0).ravel(), (np.repeat(np.arange(k_n), c_n), np.arange(p_n))),
-        shape=(k_n, p_n),
-    )
-    z_n = n if spare else 0
-    blocks = [  # ([B, I, z] blocks, lower bound, upper bound)
-        ([None, sparse.kron(sparse.identity(t_n), pool_demand), None], target.ravel(), np.inf),
-        (
-            [
-                sparse.diags_array(ips) @ owned_of,
-                -sparse.diags_array(spi),
-                -sparse.diags_array(spi * ips),
-            ],
-            0.0,
-            np.inf,
-        ),
+    k_n, c_n = serves.shape
+    x_n = k_n * c_n
+    one_chip = sparse.kron(sparse.identity(k_n), np.ones((1, c_n)))
+    link = sparse.hstack([sparse.identity(x_n), -sparse.kron(np.ones((k_n, 1)), sparse.identity(c_n))])
+    rows = [
+        optimize.LinearConstraint(sparse.hstack([one_chip, sparse.csr_array((k_n, c_n))]), 1.0, 1.0),
+        optimize.LinearConstraint(link, -np.inf, 0.0),
+        optimize.LinearConstraint(np.r_[np.zeros(x_n), np.ones(c_n)][None, :], 0.0, MIX_CHIPS),
     ]
-    if spare:
-        blocks.append(([None, sparse.identity(n), -sparse.diags_array(i_top)], -np.inf, 0.0))
     if max_mw is not None:
-        mw_row = sparse.csr_array(np.tile(offer.server_mw, k_n)[None, :])
-        blocks.append(([sparse.kron(window, mw_row), None, None], -np.inf, max_mw))
-    widths = (n, n, z_n)
-    rows = []
-    for parts, lo, hi in blocks:
-        height = next(p.shape[0] for p in parts if p is not None)
-        cells = [
-            p if p is not None else sparse.csr_array((height, w))
-            for p, w in zip(parts, widths, strict=True)
-            if w
-        ]
-        rows.append(optimize.LinearConstraint(sparse.hstack(cells, format="csr"), lo, hi))
-    rate = np.where(offer.serves, offer.capital + offer.opex, 0.0) * offer.unit
-    cost = np.concatenate([np.outer(window.T @ demand.hours, rate.ravel()).ravel(), np.zeros(n + z_n)])
-    upper = np.concatenate([np.tile(s_max.ravel(), t_n), i_top, np.ones(z_n)])
+        power = np.hstack([np.nan_to_num(mw).reshape(mw.shape[0], x_n), np.zeros((mw.shape[0], c_n))])
+        rows.append(optimize.LinearConstraint(power, -np.inf, max_mw))
     res = optimize.milp(
-        cost,
+        np.r_[np.where(serves, cost, 0.0).ravel(), np.zeros(c_n)],
         constraints=rows,
-        integrality=np.ones(cost.size),
-        bounds=optimize.Bounds(0.0, upper),
+        integrality=np.ones(x_n + c_n),
+        bounds=optimize.Bounds(0.0, np.r_[serves.ravel().astype(float), np.ones(c_n)]),
         options={"mip_rel_gap": MIX_GAP, "time_limit": MIX_TIME_LIMIT_S},
     )
     if res.x is None:
         return None
-    bought = np.round(res.x[:n]).reshape(t_n, k_n, c_n)
-    return (owned_of @ bought.ravel()).reshape(t_n, k_n, c_n), bought, res.status == 0
-
-
-def pair_bounds(demand: Demand, offer: Offer, headroom: Headroom) -> np.ndarray:
-    """A lower bound on the TCO of every two-chip fleet, shape (C, C) [USD].
-
-    Per stream, the cheaper chip's cost of its peak capacity with no rounding (instances as
-    fractions, each month only its own need), plus the cheaper chip's spare domains in the months
-    the stream has demand. Splitting a stream between the two chips cannot cost less: capacity
-    costs at least the cheaper rate per token/s, and the stream carries a spare on at least one.
-    Infinite where the pair leaves a stream unserved.
-    """
-    per_server, servers_per = _packing(offer)
-    rate = np.where(offer.serves, offer.capital + offer.opex, np.inf)
-    stps = np.where(offer.serves, offer.stps, 1.0)
-    peak_hours = (demand.peak_tps * (1.0 + headroom.fraction)).T @ demand.hours  # (K,) [token/s x h]
-    capacity = peak_hours[:, None] * offer.chips / stps * rate
-    busy_hours = (demand.peak_tps > 0).T @ demand.hours
-    spare = busy_hours[:, None] * servers_per * offer.unit * rate * headroom.spare_domain
-    capacity = np.where(offer.serves, capacity, np.inf)
-    spare = np.where(offer.serves, spare, np.inf)
-    active = peak_hours > 0
-
-    def cheaper(x: np.ndarray) -> np.ndarray:
-        return np.minimum(x[active, :, None], x[active, None, :]).sum(axis=0)
-
-    return cheaper(capacity) + cheaper(spare)
-
-
-def cheapest_mix(
-    demand: Demand, offer: Offer, headroom: Headroom, max_mw: float | None, incumbent: float
-) -> tuple[list[int], np.ndarray, np.ndarray, bool] | None:
-    """The cheapest fleet of two chips that costs less than ``incumbent`` [USD], if any.
-
-    Branch and bound over the pairs: pairs in order of :func:`pair_bounds`, each solved by
-    :func:`pair_program`, until the next pair's bound cannot beat the best fleet found (then the
-    result is proven optimal) or :data:`MIX_CANDIDATES` programs have been solved.
-
-    Returns
-    -------
-    tuple or None
-        (the two chip columns, owned (T, K, 2), bought (T, K, 2), proven optimal), or None when
-        no two-chip fleet under the cap costs less than ``incumbent``.
-    """
-    bound = pair_bounds(demand, offer, headroom)
-    first, second = np.triu_indices(len(offer.hardware), 1)
-    pair_bound = bound[first, second]
-    best, best_cost, proven = None, incumbent, True
-    for tried, i in enumerate(np.argsort(pair_bound, kind="stable")):
-        if not pair_bound[i] < best_cost * (1.0 - MIX_GAP):
-            break
-        if tried == MIX_CANDIDATES:
-            proven = False
-            break
-        pair = [int(first[i]), int(second[i])]
-        solved = pair_program(demand, offer.take(pair), headroom, max_mw)
-        if solved is None:
-            continue
-        owned, bought, optimal = solved
-        proven &= optimal
-        rate = np.nan_to_num(offer.take(pair).capital + offer.take(pair).opex) * offer.unit[pair]
-        cost = demand.hours @ (owned * rate).sum(axis=(1, 2))
-        if cost < best_cost and owned.any(axis=(0, 1)).all():
-            best, best_cost = (pair, owned, bought), cost
-    return None if best is None else (*best, proven)
+    return res.x[:x_n].reshape(k_n, c_n) > 0.5, res.status == 0
 
 
 #: Per-fleet columns of :attr:`Plan.plans`, in order.
@@ -620,17 +542,12 @@ def _monthly(f: Fleet, fleets: list[str], hardware: list[str], months: list[str]
     ).with_columns(pl.col("servers_owned", "servers_bought", "chips_owned", "racks").cast(pl.Int64))
 
 
-def _summed(f: Fleet) -> Fleet:
-    return Fleet(**{name: getattr(f, name).sum(axis=1, keepdims=True) for name in MONTHLY_FIGURES})
-
-
 def plan(
     demand: Demand,
     evaluations: Mapping[tuple[str, int, int], Evaluation],
     *,
     headroom: Headroom | None = None,
     max_mw: float | None = None,
-    hardware: Sequence[str] | None = None,
     mix: bool = True,
 ) -> Plan:
     """Every single-chip fleet that serves ``demand``, and the cheapest mix of two, by TCO.
@@ -640,14 +557,13 @@ def plan(
     demand : Demand
         The forecast on the horizon's calendar (:func:`tco.demand.demand_arrays`).
     evaluations : mapping
-        (model, isl, osl) -> Evaluation for every stream (:func:`evaluate_streams`).
+        (model, isl, osl) -> Evaluation for every stream (:func:`evaluate_streams`); the chips
+        evaluated are the chips planned with.
     headroom : Headroom, optional
         Capacity for failures (default ``n+1``).
     max_mw : float, optional
         Cap on provisioned power in every month [MW]. A single-chip fleet over it is listed
         after the others with ``meets_demand`` false; the mix must stay under it.
-    hardware : sequence of str, optional
-        Chips to plan with (default: all).
     mix : bool
         Also solve for the cheapest mix of two chips (a mixed-integer program).
 
@@ -658,40 +574,42 @@ def plan(
     if max_mw is not None and not (max_mw > 0 and np.isfinite(max_mw)):
         raise InvalidInput(f"max_mw must be a finite number > 0, got {max_mw!r}")
     headroom = headroom or Headroom.parse(DEFAULT_HEADROOM)
-    off = offer(demand, evaluations, hardware)
+    off = offer(demand, evaluations)
     active = demand.peak_tps.max(axis=0) > 0  # streams with demand in the horizon
     serves_all = off.serves[active].all(axis=0)
-    need = servers_needed(demand, off, headroom)
-    owned, bought = keep(need, off.lifetime_months)
-    singles = off.take(np.flatnonzero(serves_all))
-    keep_cols = np.flatnonzero(serves_all)
-    f = fleet_figures(owned[:, :, keep_cols], bought[:, :, keep_cols], singles, demand)
+    owned, bought = keep(servers_needed(demand, off, headroom), off.lifetime_months)
+    figures = stream_figures(owned, bought, off, demand)
+    singles = np.flatnonzero(serves_all)
+    f = fleet(figures, np.ones_like(off.serves), off).columns(singles)
+    names = [off.hardware[c] for c in singles]
     totals = _totals(f, demand)
     table = pl.DataFrame(
-        {"fleet": singles.hardware, "hardware": [[h] for h in singles.hardware]} | totals,
+        {"fleet": names, "hardware": [[h] for h in names]} | totals,
         schema_overrides={"hardware": pl.List(pl.String)},
     )
-    monthly = [_monthly(f, singles.hardware, singles.hardware, demand.months)]
-    cap = np.inf if max_mw is None else max_mw
-    within = totals["peak_mw"] <= cap
-    incumbent = totals["tco_usd"][within].min() if within.any() else np.inf
-    solved = cheapest_mix(demand, off, headroom, max_mw, incumbent) if mix else None
+    monthly = [_monthly(f, names, names, demand.months)]
+    cost = (figures["capital_usd"] + figures["opex_usd"]).sum(axis=0)
+    solved = cheapest_mix(cost[active], figures["mw"][:, active], off.serves[active], max_mw) if mix else None
     mix_optimal = None
-    if solved is not None:
-        used, m_owned, m_bought, mix_optimal = solved
-        pair = off.take(used)
-        fm = fleet_figures(m_owned, m_bought, pair, demand)
-        label = " + ".join(pair.hardware)
+    if solved is not None and solved[0].any(axis=0).sum() == MIX_CHIPS:
+        assigned = np.zeros_like(off.serves)
+        assigned[active] = solved[0]
+        mix_optimal = solved[1]
+        used = np.flatnonzero(assigned.any(axis=0))
+        fm = fleet(figures, assigned, off).columns(used)
+        pair = [off.hardware[c] for c in used]
+        label = " + ".join(pair)
         table = pl.concat(
             [
                 table,
                 pl.DataFrame(
-                    {"fleet": [label], "hardware": [pair.hardware]} | _totals(_summed(fm), demand),
+                    {"fleet": [label], "hardware": [pair]} | _totals(fm.summed(), demand),
                     schema_overrides={"hardware": pl.List(pl.String)},
                 ),
             ]
         )
-        monthly.append(_monthly(fm, [label] * len(used), pair.hardware, demand.months))
+        monthly.append(_monthly(fm, [label] * MIX_CHIPS, pair, demand.months))
+    cap = np.inf if max_mw is None else max_mw
     table = (
         table.with_columns(meets_demand=pl.col("peak_mw") <= cap)
         .with_columns(

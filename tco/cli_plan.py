@@ -1,0 +1,67 @@
+"""``python -m tco plan --demand FILE``: which fleet to buy for a demand forecast, month by month."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from perfmodel.cli_common import Parser, emit, positive_int
+from perfmodel.schemas import PRECISIONS
+from tco.catalogs import load_catalogs
+from tco.demand import demand_arrays, load_demand
+from tco.export import safe_csv
+from tco.plan import DEFAULT_HEADROOM, Headroom, evaluate_streams, plan
+from tco.plan_report import plan_text
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+def add_plan_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the ``plan`` command to ``python -m tco``."""
+    p: Parser = sub.add_parser("plan", help="fleets to buy for a demand forecast: TCO, MW and CO2e by month")
+    p.add_argument("--demand", type=Path, required=True, help="forecast CSV (see examples/demand.csv)")
+    p.add_argument("--site", help="site from datacenter.csv (default us-average)")
+    p.add_argument("--horizon-months", type=positive_int, help="months to plan (default: the forecast's)")
+    p.add_argument("--max-mw", type=_positive_float, help="cap on provisioned power [MW]")
+    p.add_argument(
+        "--headroom",
+        default=DEFAULT_HEADROOM,
+        help="capacity for failures: n+1 (one spare scale-up domain per workload) or a fraction, e.g. 0.1",
+    )
+    p.add_argument("--hardware", nargs="+", help="chips to plan with (default: all)")
+    p.add_argument("--power-model", choices=("activity", "tdp"), default="activity")
+    p.add_argument("--catalogs", metavar="DIR")
+    p.add_argument("--scenario")
+    p.add_argument("--precision", choices=PRECISIONS)
+    p.add_argument("--out", type=Path, help="also write the monthly plan of every fleet to this CSV file")
+    p.add_argument("--json", action="store_true")
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    """Load the forecast, evaluate each workload once, plan, print (and write the CSV)."""
+    catalogs = load_catalogs(args.catalogs)
+    headroom = Headroom.parse(args.headroom)
+    demand = demand_arrays(load_demand(args.demand, catalogs), args.horizon_months)
+    evaluations = evaluate_streams(
+        demand.streams,
+        catalogs,
+        region=args.site,
+        hardware=args.hardware,
+        scenario=args.scenario,
+        precision=args.precision,
+        power_model=args.power_model,
+    )
+    result = plan(demand, evaluations, headroom=headroom, max_mw=args.max_mw)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_bytes(safe_csv(result.monthly))
+    emit(result.to_json(), args.json, lambda _: plan_text(result))
+    return 0
