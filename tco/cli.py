@@ -28,6 +28,7 @@ from tco.explore import (
 )
 from tco.export import safe_csv
 from tco.formatting import rank_table
+from tco.plan import plan_forecast
 from tco.rank import OBJECTIVES, evaluate, select
 from tco.report import report
 from tco.sensitivity import sensitivity
@@ -69,6 +70,7 @@ def _parser() -> Parser:
     _add_question(r, many=True)
     r.add_argument("--slowdown", type=fraction, default=0.10)
     r.add_argument("--out", type=Path, required=True, help="output folder")
+    r.add_argument("--demand", type=Path, help="also plan the fleet for this forecast (see tco plan)")
     c = sub.add_parser("catalog", help="check, diff or extend catalog folders")
     csub = c.add_subparsers(dest="action", required=True, parser_class=Parser)
     ck = csub.add_parser("check", help="validate a catalog folder; every problem at once")
@@ -290,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     if args.command == "report":
+        catalogs = load_catalogs(args.catalogs)
         paths = report(
             args.model,
             args.out,
@@ -298,11 +301,12 @@ def main(argv: list[str] | None = None) -> int:
             args.region,
             args.objective,
             args.slowdown,
-            load_catalogs(args.catalogs),
+            catalogs,
             args.scenario,
             args.precision,
             command=shlex.join(["python", "-m", "tco", *(argv or sys.argv[1:])]),
             progress=True,
+            plan=plan_forecast(args.demand, catalogs, region=args.region) if args.demand else None,
         )
         emit(
             {k: str(v) for k, v in paths.items()},

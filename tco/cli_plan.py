@@ -8,9 +8,8 @@ from pathlib import Path
 from perfmodel.cli_common import Parser, emit, positive_int
 from perfmodel.schemas import PRECISIONS
 from tco.catalogs import load_catalogs
-from tco.demand import demand_arrays, load_demand
 from tco.export import safe_csv
-from tco.plan import DEFAULT_HEADROOM, Headroom, evaluate_streams, plan
+from tco.plan import DEFAULT_HEADROOM, Headroom, plan_forecast
 from tco.plan_report import plan_text
 
 
@@ -46,20 +45,19 @@ def add_plan_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    """Load the forecast, evaluate each workload once, plan, print (and write the CSV)."""
-    catalogs = load_catalogs(args.catalogs)
-    headroom = Headroom.parse(args.headroom)
-    demand = demand_arrays(load_demand(args.demand, catalogs), args.horizon_months)
-    evaluations = evaluate_streams(
-        demand.streams,
-        catalogs,
+    """Plan the forecast, print it (and write the monthly CSV)."""
+    result = plan_forecast(
+        args.demand,
+        load_catalogs(args.catalogs),
+        horizon_months=args.horizon_months,
+        headroom=Headroom.parse(args.headroom),
+        max_mw=args.max_mw,
         region=args.site,
         hardware=args.hardware,
         scenario=args.scenario,
         precision=args.precision,
         power_model=args.power_model,
     )
-    result = plan(demand, evaluations, headroom=headroom, max_mw=args.max_mw)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_bytes(safe_csv(result.monthly))

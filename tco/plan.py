@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -43,7 +44,7 @@ from scipy import optimize, sparse
 
 from perfmodel.catalog import InvalidInput
 from perfmodel.catalog_set import Catalogs
-from tco.demand import STREAM, Demand
+from tco.demand import STREAM, Demand, demand_arrays, load_demand
 from tco.rank import Evaluation, evaluate, select
 
 #: Largest scale-up domain sold as one unit: a rack-scale system (GB200/GB300 NVL72, 72 GPUs).
@@ -639,3 +640,24 @@ def plan(
     ]
     unserved = pl.DataFrame(lacking, schema={"hardware": pl.String, "reason": pl.String})
     return Plan(table, monthly_df, unserved, demand, headroom, max_mw, mix_optimal)
+
+
+def plan_forecast(
+    source: Path | str | bytes,
+    catalogs: Catalogs,
+    *,
+    file: str | None = None,
+    horizon_months: int | None = None,
+    headroom: Headroom | None = None,
+    max_mw: float | None = None,
+    **evaluate_kwargs,
+) -> Plan:
+    """Plan a forecast file end to end: validate, lay on the calendar, evaluate, plan.
+
+    ``source`` is a path or CSV bytes (named ``file`` in errors); ``evaluate_kwargs`` go to
+    :func:`tco.rank.evaluate` (``region``, ``hardware``, ``scenario``, ``precision``,
+    ``power_model``, ``site``).
+    """
+    demand = demand_arrays(load_demand(source, catalogs, file=file), horizon_months)
+    evaluations = evaluate_streams(demand.streams, catalogs, **evaluate_kwargs)
+    return plan(demand, evaluations, headroom=headroom, max_mw=max_mw)

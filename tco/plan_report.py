@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import altair as alt
+
 from tco.formatting import si, usd
 from tco.plan import Plan
+from tco.plan_charts import plan_chart
 
 #: Fleets shown in the text and Markdown tables (the best ones; the JSON and CSV hold all).
 SHOWN_FLEETS = 10
@@ -70,24 +75,34 @@ def plan_text(p: Plan) -> str:
     return "\n".join(lines)
 
 
-def plan_markdown(p: Plan, chart_files: dict[str, str] | None = None) -> str:
-    """A report section: the sentence, the best fleets, the monthly chart(s), the excluded chips.
+@dataclass(frozen=True)
+class PlanSection:
+    """The plan as a report section: its blocks (walked by :mod:`tco.report`) and its chart."""
 
-    ``chart_files``: chart title -> image path relative to the Markdown file.
-    """
-    lines = ["## Fleet plan", "", plan_sentence(p), ""]
-    lines.append("| " + " | ".join(_HEADER) + " |")
-    lines.append("|" + "---|" * len(_HEADER))
-    lines += ["| " + " | ".join(row) + " |" for row in _rows(p)]
-    for title, path in (chart_files or {}).items():
-        lines += ["", f"![{title}]({path})"]
-    if p.unserved.height:
-        lines += ["", "Chips that cannot serve the forecast:", ""] + [f"- {x}" for x in _unserved_lines(p)]
-    lines += [
-        "",
-        "TCO charges each owned chip the ranking's capital and operating cost per hour (purchases "
-        "less the book value left at the horizon's end, plus energy, facility and maintenance); "
-        "capex is the cash spent on purchases. Provisioned MW: every owned chip at TDP with host "
-        "overhead and PUE.",
+    slug: str
+    charts: dict[str, alt.VConcatChart]
+    blocks: list[tuple]
+
+
+def plan_section(p: Plan) -> PlanSection:
+    """The sentence, the best fleets, the monthly chart of the best fleet, the chips left out."""
+    meeting = p.plans.filter("meets_demand")
+    best = (meeting if meeting.height else p.plans)["fleet"][0]
+    blocks: list[tuple] = [
+        ("h2", "Fleet plan"),
+        ("p", plan_sentence(p)),
+        ("table", list(_HEADER), _rows(p)),
+        ("chart", "plan", "monthly"),
+        ("p", _NOTE),
     ]
-    return "\n".join(lines)
+    if p.unserved.height:
+        blocks += [("p", "Chips that cannot serve the forecast:"), ("list", _unserved_lines(p))]
+    return PlanSection("plan", {"monthly": plan_chart(p.monthly, best)}, blocks)
+
+
+_NOTE = (
+    "TCO charges each owned chip the ranking's capital and operating cost per hour (purchases less "
+    "the book value left at the horizon's end, plus energy, facility and maintenance); capex is the "
+    "cash spent on purchases. Provisioned MW: every owned chip at TDP with host overhead and PUE. "
+    "The chart shows the best fleet."
+)

@@ -26,6 +26,8 @@ from perfmodel.sweeps import bandwidth_sweep, latency_sweep
 from tco.catalogs import load_catalogs
 from tco.charts import carbon_breakdown_chart, cost_breakdown_chart, frontier_chart, sweep_chart
 from tco.formatting import RANK_HEADER, rank_rows, usd
+from tco.plan import Plan
+from tco.plan_report import plan_section
 from tco.rank import Evaluation, evaluate, select
 from tco.tradeoff import frontier, tradeoff
 
@@ -166,8 +168,12 @@ def report(
     precision: str | None = None,
     command: str | None = None,
     progress: bool = False,
+    plan: Plan | None = None,
 ) -> dict[str, Path]:
-    """Write ``report.md``, ``report.html`` and every chart (PNG, SVG) into ``out``; returns paths."""
+    """Write ``report.md``, ``report.html`` and every chart (PNG, SVG) into ``out``; returns paths.
+
+    ``plan``: a fleet plan (:func:`tco.plan.plan`) to add as the last section.
+    """
     catalogs = catalogs or load_catalogs()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -183,6 +189,10 @@ def report(
     header = header_lines(catalogs, first, command)
     paths = _write_charts(sections, out)
     blocks = _blocks(sections, header, objective, slowdown)
+    if plan is not None:
+        fleet = plan_section(plan)
+        paths |= _write_charts([fleet], out)
+        blocks += fleet.blocks
     md, page = out / "report.md", out / "report.html"
     md.write_text(_markdown(blocks), encoding="utf-8")
     page.write_text(_html(blocks, out), encoding="utf-8")
