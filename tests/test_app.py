@@ -13,7 +13,7 @@ from tco.explore import against_best_dram, what_if_designs
 from tco.rank import rank
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGES = ("compare", "tradeoff", "capacity", "design", "explore", "catalogs", "assumptions", "export")
+PAGES = ("compare", "tradeoff", "plan", "capacity", "design", "explore", "catalogs", "assumptions", "export")
 TIMEOUT_S = 120
 
 

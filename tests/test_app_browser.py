@@ -32,6 +32,7 @@ MIN_DISTINCT_COLOURS = 50
 PAGES = {
     "compare": "ranks first by",
     "tradeoff": "slower per user raises tokens per dollar",
+    "plan": "the cheapest fleet is",
     "capacity": "Fewest chips that hold one instance",
     "design": "Add to this session's catalogs and rank it",
     "explore": "collectives overtake memory time",
@@ -129,7 +130,7 @@ def test_page_renders_in_chromium(server, browser, page, tmp_path_factory):
     print(f"screenshot: {shot}")
     colours = Image.open(shot).convert("RGB").getcolors(maxcolors=1 << 20)
     assert colours is not None and len(colours) >= MIN_DISTINCT_COLOURS
-    if page in ("compare", "tradeoff", "capacity", "explore"):
+    if page in ("compare", "tradeoff", "plan", "capacity", "explore"):
         charts = browser.find_elements(By.CSS_SELECTOR, "canvas, svg.marks")
         assert charts, f"no chart drawn on {page}"
 
