@@ -20,8 +20,8 @@ PLAN_COLUMNS = {
     "servers": st.column_config.NumberColumn("servers (peak)"),
     "chips": st.column_config.NumberColumn("chips (peak)"),
     "racks": st.column_config.NumberColumn("racks (peak)"),
-    "capex_usd": st.column_config.NumberColumn("purchases [$]", format="dollar"),
-    "tco_usd": st.column_config.NumberColumn("TCO [$]", format="dollar"),
+    "capex_usd": st.column_config.NumberColumn("purchases [$]", format="compact"),
+    "tco_usd": st.column_config.NumberColumn("TCO [$]", format="compact"),
     "usd_per_mtok": st.column_config.NumberColumn("$ per Mtok", format="$%.4f"),
     "peak_mw": st.column_config.NumberColumn("peak MW", format="%.2f"),
     "tco2e": st.column_config.NumberColumn("tCO2e", format="%.0f"),
@@ -34,7 +34,8 @@ cats = catalogs_for(overrides())
 st.title("Plan a fleet for a demand forecast")
 st.caption(
     "Each row: a month, a model, its mean output tokens per day, input and output lengths, the UTPS "
-    "floor and the busiest hour over the mean. The fleet serves each month's peak and keeps what it buys."
+    "floor and the busiest hour over the mean. The fleet serves each month's peak and keeps what it buys. "
+    "The sidebar's site applies; models, lengths and floors come from the forecast."
 )
 upload = st.file_uploader("Upload a forecast CSV (at most 2 MiB)", type=["csv"], key="plan_upload")
 if upload is not None and len(upload.getvalue()) <= MAX_UPLOAD_BYTES:
