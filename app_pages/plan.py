@@ -51,7 +51,7 @@ try:
 except CatalogError as e:
     st.error("The forecast has problems:\n\n" + "\n".join(f"- {p}" for p in e.problems))
     st.stop()
-c = st.columns(3)
+c = st.columns(4)
 span = len(demand_arrays(forecast).months)
 horizon = c[0].number_input("Horizon [months]", 1, 240, value=span, key="plan_horizon")
 max_mw = c[1].number_input("Power cap [MW] (0: none)", 0.0, 10_000.0, value=0.0, step=0.5, key="plan_max_mw")
@@ -63,7 +63,10 @@ headroom = c[2].selectbox(
         "n+1: one spare scale-up domain" if h == DEFAULT_HEADROOM else f"{float(h):.0%} more"
     ),
 )
-demand = demand_arrays(forecast, int(horizon))
+scale = c[3].number_input(
+    "Demand x (forecast error)", 0.1, 10.0, value=1.0, step=0.1, key="plan_scale", format="%.2f"
+)
+demand = demand_arrays(forecast, int(horizon)).scaled(scale)
 evaluations = {
     (m, i, o): evaluation(overrides(), m, i + o, s.region, s.scenario, s.power_model, site_changes())
     for m, i, o in demand.streams.select("model", "isl", "osl").unique().rows()

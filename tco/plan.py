@@ -139,8 +139,6 @@ class Offer:
         Mean wall power per chip at the site's utilization [W], shape (K, C).
     operational_g, embodied_g : numpy.ndarray
         gCO2e per chip-hour, shape (K, C).
-    usd_per_mtok : numpy.ndarray
-        The ranking's $/Mtok of the configuration, shape (K, C).
     lifetime_months : int
         Hardware lifetime [month].
     """
@@ -159,23 +157,12 @@ class Offer:
     average_w: np.ndarray
     operational_g: np.ndarray
     embodied_g: np.ndarray
-    usd_per_mtok: np.ndarray
     lifetime_months: int
 
     @property
     def server_mw(self) -> np.ndarray:
         """Provisioned power of one server at the site's meter (IT power x PUE), shape (C,) [MW]."""
         return self.server_it_w * self.pue / 1e6
-
-    def take(self, columns: Sequence[int]) -> Offer:
-        """The offer of chips ``columns`` only."""
-        cols = list(columns)
-        fields = {
-            f: (getattr(self, f)[..., cols] if isinstance(getattr(self, f), np.ndarray) else getattr(self, f))
-            for f in self.__dataclass_fields__
-        }
-        fields["hardware"] = [self.hardware[i] for i in cols]
-        return Offer(**fields)
 
 
 def evaluate_streams(
@@ -248,7 +235,6 @@ def offer(demand: Demand, evaluations: Mapping[tuple[str, int, int], Evaluation]
         average_w=col("wall_power_w") / chips,
         operational_g=col("operational_gco2e_per_mtok") * mtok_per_chip_hour,
         embodied_g=col("embodied_gco2e_per_mtok") * mtok_per_chip_hour,
-        usd_per_mtok=col("usd_per_mtok"),
         lifetime_months=max(1, round(site.lifetime / _MONTH_S)),
     )
 

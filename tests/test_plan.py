@@ -29,6 +29,8 @@ from tco.plan import (
     servers_needed,
     stream_figures,
 )
+from tco.plan_charts import SPEND, plan_chart
+from tco.plan_report import plan_section
 from tco.rank import select
 
 CATS = load_catalogs()
@@ -128,7 +130,6 @@ def _offer(chips: float, unit: int, stps: float = 1000.0) -> Offer:
         average_w=one(500.0),
         operational_g=one(100.0),
         embodied_g=one(10.0),
-        usd_per_mtok=one(float("nan")),
         lifetime_months=60,
     )
 
@@ -347,3 +348,31 @@ def test_a_higher_power_cap_never_raises_the_best_tco(evaluations, low, more):
         return meeting["tco_usd"].min() if meeting.height else math.inf
 
     assert best(low + more) <= best(low) * (1 + MIP_GAP)
+
+
+# --- chart and report section ----------------------------------------------------------------------
+
+
+def test_the_monthly_chart_draws_the_chosen_fleet_only(evaluations):
+    p = plan(_demand(ROWS + ROWS.replace("2027-01", "2027-02")), evaluations)
+    fleet_name = p.plans["fleet"][0]
+    spec = plan_chart(p.monthly, fleet_name).to_dict()
+    assert len(spec["vconcat"]) == 3
+    data = spec["datasets"]
+    servers = next(rows for rows in data.values() if rows and "servers_owned" in rows[0])
+    expected = p.monthly.filter(pl.col("fleet") == fleet_name)
+    assert len(servers) == expected.height
+    assert sum(r["servers_owned"] for r in servers) == expected["servers_owned"].sum()
+    spend = next(rows for rows in data.values() if rows and "usd" in rows[0])
+    assert {r["series"] for r in spend} == set(SPEND.values())
+
+
+def test_the_report_section_states_the_best_fleet(evaluations):
+    p = plan(_demand(ROWS), evaluations)
+    section = plan_section(p)
+    best = p.plans.row(0, named=True)
+    assert section.blocks[0] == ("h2", "Fleet plan")
+    assert f"the cheapest fleet is {best['fleet']}:" in section.blocks[1][1]
+    table = next(b for b in section.blocks if b[0] == "table")
+    assert [row[0] for row in table[2]] == p.plans["fleet"].head(len(table[2])).to_list()
+    assert ("chart", "plan", "monthly") in section.blocks and set(section.charts) == {"monthly"}
