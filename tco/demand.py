@@ -23,11 +23,14 @@ import polars as pl
 
 from perfmodel.catalog import CatalogError, Column, InvalidInput, Problem, Schema, read_table
 from perfmodel.catalog_set import Catalogs
+from perfmodel.units import Q_
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 #: The columns that name a stream (one workload of one model); a month holds each stream once.
 STREAM = ("model", "isl", "osl", "min_utps")
-_SECONDS_PER_DAY = 86400.0
+_S_PER_DAY = Q_(1.0, "day").to("s").magnitude
+_S_PER_HOUR = Q_(1.0, "hour").to("s").magnitude
+_HOURS_PER_DAY = Q_(1.0, "day").to("hour").magnitude
 
 
 def _demand_rules(r: dict) -> Iterable[tuple[str, str]]:
@@ -131,7 +134,7 @@ class Demand:
 
     def output_tokens(self) -> np.ndarray:
         """Output tokens delivered in each month and stream, shape (T, K) [token]."""
-        return self.mean_tps * self.hours[:, None] * 3600.0
+        return self.mean_tps * self.hours[:, None] * _S_PER_HOUR
 
     def scaled(self, factor: float) -> Demand:
         """The same forecast with every month's tokens multiplied by ``factor``."""
@@ -167,11 +170,13 @@ def demand_arrays(df: pl.DataFrame, horizon_months: int | None = None) -> Demand
     k = df.join(streams.with_row_index("k"), on=list(STREAM), how="left")["k"].to_numpy()
     mean = np.zeros((max(horizon, last + 1), streams.height))
     peak = np.zeros_like(mean)
-    mean[index, k] = df["output_tokens_per_day"].to_numpy() / _SECONDS_PER_DAY
+    mean[index, k] = df["output_tokens_per_day"].to_numpy() / _S_PER_DAY
     peak[index, k] = mean[index, k] * df["peak_to_mean"].to_numpy()
     # Past the forecast's end, its last month holds.
     mean[last + 1 :] = mean[last]
     peak[last + 1 :] = peak[last]
     calendar = first + np.arange(horizon)
-    hours = ((calendar + 1).astype("datetime64[D]") - calendar.astype("datetime64[D]")).astype(float) * 24.0
+    hours = ((calendar + 1).astype("datetime64[D]") - calendar.astype("datetime64[D]")).astype(
+        float
+    ) * _HOURS_PER_DAY
     return Demand([str(m) for m in calendar], hours, streams, mean[:horizon], peak[:horizon])

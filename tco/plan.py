@@ -21,9 +21,10 @@ The planner works on (month x stream x chip) arrays:
    at the horizon's end, plus the operating cost. ``capex_usd`` is the cash spent on purchases.
    Provisioned power is every owned chip at TDP with host overhead and PUE (what the site must
    supply); carbon is the ranking's operational and (amortized) embodied gCO2e per chip-hour.
-4. **Which fleet.** Every chip that serves every stream is a single-chip fleet, ranked by TCO;
-   a mixed-integer program (:func:`scipy.optimize.milp`, HiGHS) finds the cheapest fleet of at
-   most two chips under the same sizing rules and a cap on provisioned MW.
+4. **Which fleet.** Every chip that serves every stream is a single-chip fleet, ranked by TCO.
+   An integer program (:func:`scipy.optimize.milp`, HiGHS [1]) gives each stream to one of at
+   most two chips, at the cost and power of that stream's fleet on it, for the cheapest mix under
+   a cap on provisioned MW.
 
 References
 ----------
@@ -44,6 +45,7 @@ from scipy import optimize, sparse
 
 from perfmodel.catalog import InvalidInput
 from perfmodel.catalog_set import Catalogs
+from perfmodel.units import Q_
 from tco.demand import STREAM, Demand, demand_arrays, load_demand
 from tco.rank import Evaluation, evaluate, select
 
@@ -64,8 +66,11 @@ MIX_GAP = 1e-6
 MIX_TIME_LIMIT_S = 10.0
 #: A mix holds at most this many chips (the issue's "up to two").
 MIX_CHIPS = 2
-_HOUR_S = 3600.0
-_MONTH_S = 365.25 * 86400.0 / 12.0  # pint's year / 12, as the lifetime is amortized
+_HOUR_S = Q_(1.0, "hour").to("s").magnitude
+_MONTH_S = Q_(1.0, "year").to("s").magnitude / 12.0  # pint's year, as the lifetime is amortized
+_W_PER_MW = Q_(1.0, "MW").to("W").magnitude
+_G_PER_T = Q_(1.0, "t").to("g").magnitude
+_TOKENS_PER_MTOK = Q_(1.0, "Mtoken").to("token").magnitude
 
 
 def server_chips(scaleup_domain: np.ndarray) -> np.ndarray:
@@ -162,7 +167,7 @@ class Offer:
     @property
     def server_mw(self) -> np.ndarray:
         """Provisioned power of one server at the site's meter (IT power x PUE), shape (C,) [MW]."""
-        return self.server_it_w * self.pue / 1e6
+        return self.server_it_w * self.pue / _W_PER_MW
 
 
 def evaluate_streams(
@@ -346,9 +351,9 @@ def stream_figures(
         "capital_usd": per_chip(offer.capital) * hours,
         "opex_usd": per_chip(offer.opex) * hours,
         "mw": owned * offer.server_mw,
-        "average_mw": per_chip(offer.average_w) / 1e6,
-        "operational_tco2e": per_chip(offer.operational_g) * hours / 1e6,
-        "embodied_tco2e": per_chip(offer.embodied_g) * hours / 1e6,
+        "average_mw": per_chip(offer.average_w) / _W_PER_MW,
+        "operational_tco2e": per_chip(offer.operational_g) * hours / _G_PER_T,
+        "embodied_tco2e": per_chip(offer.embodied_g) * hours / _G_PER_T,
     }
 
 
@@ -508,7 +513,7 @@ def _totals(f: Fleet, demand: Demand) -> dict[str, np.ndarray]:
         "opex_usd": opex,
         "tco_usd": tco,
         "output_tokens": np.full(tco.shape, tokens),
-        "usd_per_mtok": tco / (tokens / 1e6),
+        "usd_per_mtok": tco / (tokens / _TOKENS_PER_MTOK),
         "peak_mw": f.mw.max(axis=0),
         "average_mw": demand.hours @ f.average_mw / demand.hours.sum(),
         "tco2e": f.operational_tco2e.sum(axis=0) + f.embodied_tco2e.sum(axis=0),
