@@ -136,8 +136,11 @@ class Offer:
         Why not, from the ranking, shape (K, C) (empty where it serves).
     chips, stps : numpy.ndarray
         Chips per instance [chips] and its output tokens/s [token/s], shape (K, C).
-    capital, opex : numpy.ndarray
-        Capital and operating cost per chip-hour of the configuration [USD/h], shape (K, C).
+    capital : numpy.ndarray
+        Capital cost per chip-hour of the configuration [USD/h], shape (K, C).
+    opex_items : dict of str to numpy.ndarray
+        Operating cost per chip-hour by item as the ranking itemizes it (``energy``, ``other``,
+        ...) [USD/h], each of shape (K, C).
     purchase : numpy.ndarray
         Capital per chip: the capital per hour over the lifetime [USD], shape (K, C).
     average_w : numpy.ndarray
@@ -157,12 +160,17 @@ class Offer:
     chips: np.ndarray
     stps: np.ndarray
     capital: np.ndarray
-    opex: np.ndarray
+    opex_items: dict[str, np.ndarray]
     purchase: np.ndarray
     average_w: np.ndarray
     operational_g: np.ndarray
     embodied_g: np.ndarray
     lifetime_months: int
+
+    @property
+    def opex(self) -> np.ndarray:
+        """Operating cost per chip-hour, all items [USD/h], shape (K, C)."""
+        return sum(self.opex_items.values())
 
     @property
     def server_mw(self) -> np.ndarray:
@@ -235,7 +243,11 @@ def offer(demand: Demand, evaluations: Mapping[tuple[str, int, int], Evaluation]
         chips=chips,
         stps=col("stps"),
         capital=capital,
-        opex=(col("usd_per_mtok") - col("capex_usd_per_mtok")) * mtok_per_chip_hour,
+        opex_items={
+            c.removesuffix("_usd_per_mtok"): col(c) * mtok_per_chip_hour
+            for c in ranked.columns
+            if c.endswith("_usd_per_mtok") and c not in ("usd_per_mtok", "capex_usd_per_mtok")
+        },
         purchase=capital * site.lifetime / _HOUR_S,
         average_w=col("wall_power_w") / chips,
         operational_g=col("operational_gco2e_per_mtok") * mtok_per_chip_hour,
@@ -299,34 +311,22 @@ def keep(need: np.ndarray, lifetime_months: int) -> tuple[np.ndarray, np.ndarray
     return owned, bought
 
 
-@dataclass(frozen=True)
-class Fleet:
-    """Monthly figures of fleets: arrays of shape (T, F), one column per chip of a fleet.
+class Fleet(dict):
+    """Monthly figures of fleets by name: arrays of shape (T, F), one column per chip of a fleet.
 
-    Money in USD, power in MW, carbon in tCO2e.
+    ``servers_owned``, ``servers_bought``, ``chips_owned``, ``racks``; ``capex_usd`` (cash spent on
+    purchases), ``capital_usd`` (capital charged for the month), ``opex_usd`` and its items
+    (``energy_usd``, ``other_usd``, ... as the ranking itemizes its operating cost); ``mw``
+    (provisioned), ``average_mw``; ``operational_tco2e``, ``embodied_tco2e``.
     """
-
-    servers_owned: np.ndarray
-    servers_bought: np.ndarray
-    chips_owned: np.ndarray
-    racks: np.ndarray
-    capex_usd: np.ndarray
-    capital_usd: np.ndarray
-    opex_usd: np.ndarray
-    mw: np.ndarray
-    average_mw: np.ndarray
-    operational_tco2e: np.ndarray
-    embodied_tco2e: np.ndarray
 
     def columns(self, cols: Sequence[int] | np.ndarray) -> Fleet:
         """The figures of chips ``cols`` only."""
-        return Fleet(**{name: getattr(self, name)[:, cols] for name in self.__dataclass_fields__})
+        return Fleet({name: value[:, cols] for name, value in self.items()})
 
     def summed(self) -> Fleet:
         """One column: the whole fleet."""
-        return Fleet(
-            **{name: getattr(self, name).sum(axis=1, keepdims=True) for name in self.__dataclass_fields__}
-        )
+        return Fleet({name: value.sum(axis=1, keepdims=True) for name, value in self.items()})
 
 
 def stream_figures(
@@ -335,7 +335,7 @@ def stream_figures(
     """Monthly money, power and carbon of each stream's fleet on each chip, shape (T, K, C) each.
 
     ``owned``, ``bought``: servers from :func:`keep`; 0 where the chip does not serve the stream.
-    Keys: the :class:`Fleet` fields but ``racks`` (racks hold servers of several streams).
+    Keys: the :class:`Fleet` figures but ``racks`` (racks hold servers of several streams).
     """
     chips = owned * offer.unit
     hours = demand.hours[:, None, None]
@@ -343,24 +343,29 @@ def stream_figures(
     def per_chip(rate: np.ndarray) -> np.ndarray:
         return chips * np.where(offer.serves, rate, 0.0)
 
-    return {
-        "servers_owned": owned,
-        "servers_bought": bought,
-        "chips_owned": chips,
-        "capex_usd": bought * offer.unit * np.where(offer.serves, offer.purchase, 0.0),
-        "capital_usd": per_chip(offer.capital) * hours,
-        "opex_usd": per_chip(offer.opex) * hours,
-        "mw": owned * offer.server_mw,
-        "average_mw": per_chip(offer.average_w) / _W_PER_MW,
-        "operational_tco2e": per_chip(offer.operational_g) * hours / _G_PER_T,
-        "embodied_tco2e": per_chip(offer.embodied_g) * hours / _G_PER_T,
-    }
+    return (
+        {
+            "servers_owned": owned,
+            "servers_bought": bought,
+            "chips_owned": chips,
+            "capex_usd": bought * offer.unit * np.where(offer.serves, offer.purchase, 0.0),
+            "capital_usd": per_chip(offer.capital) * hours,
+            "opex_usd": per_chip(offer.opex) * hours,
+        }
+        | {f"{item}_usd": per_chip(rate) * hours for item, rate in offer.opex_items.items()}
+        | {
+            "mw": owned * offer.server_mw,
+            "average_mw": per_chip(offer.average_w) / _W_PER_MW,
+            "operational_tco2e": per_chip(offer.operational_g) * hours / _G_PER_T,
+            "embodied_tco2e": per_chip(offer.embodied_g) * hours / _G_PER_T,
+        }
+    )
 
 
 def fleet(figures: dict[str, np.ndarray], assigned: np.ndarray, offer: Offer) -> Fleet:
     """Per-chip monthly figures of the streams ``assigned`` (K, C) to each chip, shape (T, C)."""
     sums = {name: np.where(assigned, value, 0.0).sum(axis=1) for name, value in figures.items()}
-    return Fleet(racks=racks(sums["servers_owned"], offer), **sums)
+    return Fleet(sums | {"racks": racks(sums["servers_owned"], offer)})
 
 
 def racks(servers: np.ndarray, offer: Offer) -> np.ndarray:
@@ -448,8 +453,8 @@ PLAN_COLUMNS = (
     "meets_demand",
     "reason",
 )
-#: Monthly figures summed per (fleet, month, chip) in :attr:`Plan.monthly`.
-MONTHLY_FIGURES = tuple(Fleet.__dataclass_fields__)
+#: Monthly figures that are counts (integers in :attr:`Plan.monthly`).
+_COUNTS = ("servers_owned", "servers_bought", "chips_owned", "racks")
 
 
 @dataclass(frozen=True)
@@ -500,38 +505,39 @@ class Plan:
 
 def _totals(f: Fleet, demand: Demand) -> dict[str, np.ndarray]:
     """Horizon totals of each fleet (one per column of ``f``)."""
-    capital, opex = f.capital_usd.sum(axis=0), f.opex_usd.sum(axis=0)
+    capital, opex = f["capital_usd"].sum(axis=0), f["opex_usd"].sum(axis=0)
     tco = capital + opex
     tokens = float(demand.output_tokens().sum())
+    operational, embodied = f["operational_tco2e"].sum(axis=0), f["embodied_tco2e"].sum(axis=0)
     return {
-        "servers": f.servers_owned.max(axis=0).astype(np.int64),
-        "chips": f.chips_owned.max(axis=0).astype(np.int64),
-        "servers_bought": f.servers_bought.sum(axis=0).astype(np.int64),
-        "racks": f.racks.max(axis=0).astype(np.int64),
-        "capex_usd": f.capex_usd.sum(axis=0),
+        "servers": f["servers_owned"].max(axis=0).astype(np.int64),
+        "chips": f["chips_owned"].max(axis=0).astype(np.int64),
+        "servers_bought": f["servers_bought"].sum(axis=0).astype(np.int64),
+        "racks": f["racks"].max(axis=0).astype(np.int64),
+        "capex_usd": f["capex_usd"].sum(axis=0),
         "capital_usd": capital,
         "opex_usd": opex,
         "tco_usd": tco,
         "output_tokens": np.full(tco.shape, tokens),
         "usd_per_mtok": tco / (tokens / _TOKENS_PER_MTOK),
-        "peak_mw": f.mw.max(axis=0),
-        "average_mw": demand.hours @ f.average_mw / demand.hours.sum(),
-        "tco2e": f.operational_tco2e.sum(axis=0) + f.embodied_tco2e.sum(axis=0),
-        "operational_tco2e": f.operational_tco2e.sum(axis=0),
-        "embodied_tco2e": f.embodied_tco2e.sum(axis=0),
+        "peak_mw": f["mw"].max(axis=0),
+        "average_mw": demand.hours @ f["average_mw"] / demand.hours.sum(),
+        "tco2e": operational + embodied,
+        "operational_tco2e": operational,
+        "embodied_tco2e": embodied,
     }
 
 
 def _monthly(f: Fleet, fleets: list[str], hardware: list[str], months: list[str]) -> pl.DataFrame:
-    t_n, c_n = f.mw.shape
+    t_n, c_n = f["mw"].shape
     return pl.DataFrame(
         {
             "fleet": np.tile(fleets, t_n),
             "month": np.repeat(months, c_n),
             "hardware": np.tile(hardware, t_n),
         }
-        | {name: getattr(f, name).ravel() for name in MONTHLY_FIGURES}
-    ).with_columns(pl.col("servers_owned", "servers_bought", "chips_owned", "racks").cast(pl.Int64))
+        | {name: value.ravel() for name, value in f.items()}
+    ).with_columns(pl.col(_COUNTS).cast(pl.Int64))
 
 
 def plan(

@@ -125,7 +125,7 @@ def _offer(chips: float, unit: int, stps: float = 1000.0) -> Offer:
         chips=one(chips),
         stps=one(stps),
         capital=one(2.0),
-        opex=one(1.0),
+        opex_items={"energy": one(0.25), "other": one(0.75)},
         purchase=one(2.0 * LIFETIME_H),
         average_w=one(500.0),
         operational_g=one(100.0),
@@ -145,14 +145,15 @@ def test_hand_computed_fleet_of_one_chip_flat_demand():
     assert bought[:, 0, 0].tolist() == [39, 0]
     f = fleet(stream_figures(owned, bought, off, d), np.ones((1, 1), bool), off)
     chips = 39 * 8
-    assert f.chips_owned[:, 0].tolist() == [chips, chips]
-    assert f.capital_usd[:, 0] == pytest.approx([chips * 2.0 * 744, chips * 2.0 * 672], rel=ROUNDING)
-    assert f.opex_usd[:, 0] == pytest.approx([chips * 1.0 * 744, chips * 1.0 * 672], rel=ROUNDING)
-    assert (f.capital_usd + f.opex_usd).sum() == pytest.approx(936 * 1416, rel=ROUNDING)  # $1,325,376
-    assert f.capex_usd[:, 0] == pytest.approx([chips * 2.0 * LIFETIME_H, 0.0], rel=ROUNDING)
-    assert f.mw[:, 0] == pytest.approx([0.5616, 0.5616], rel=ROUNDING)  # 39 x 12 kW x 1.2
-    assert f.racks[:, 0].tolist() == [13, 13]  # 3 servers of 12 kW per 40.8 kW rack
-    assert f.operational_tco2e[0, 0] == pytest.approx(chips * 100.0 * 744 / 1e6, rel=ROUNDING)
+    assert f["chips_owned"][:, 0].tolist() == [chips, chips]
+    assert f["capital_usd"][:, 0] == pytest.approx([chips * 2.0 * 744, chips * 2.0 * 672], rel=ROUNDING)
+    assert f["opex_usd"][:, 0] == pytest.approx([chips * 1.0 * 744, chips * 1.0 * 672], rel=ROUNDING)
+    assert f["energy_usd"][:, 0] == pytest.approx([chips * 0.25 * 744, chips * 0.25 * 672], rel=ROUNDING)
+    assert (f["capital_usd"] + f["opex_usd"]).sum() == pytest.approx(936 * 1416, rel=ROUNDING)  # $1,325,376
+    assert f["capex_usd"][:, 0] == pytest.approx([chips * 2.0 * LIFETIME_H, 0.0], rel=ROUNDING)
+    assert f["mw"][:, 0] == pytest.approx([0.5616, 0.5616], rel=ROUNDING)  # 39 x 12 kW x 1.2
+    assert f["racks"][:, 0].tolist() == [13, 13]  # 3 servers of 12 kW per 40.8 kW rack
+    assert f["operational_tco2e"][0, 0] == pytest.approx(chips * 100.0 * 744 / 1e6, rel=ROUNDING)
 
 
 @pytest.mark.parametrize(
@@ -293,6 +294,25 @@ def test_the_mix_is_never_dearer_than_the_best_single_chip(evaluations):
     assert set(p.monthly["fleet"]) == set(p.plans["fleet"])
 
 
+def test_monthly_rows_add_up_to_the_fleet_totals(evaluations):
+    p = plan(_demand(ROWS + ROWS.replace("2027-01", "2027-02")), evaluations)
+    items = [
+        c
+        for c in p.monthly.columns
+        if c.endswith("_usd") and c not in ("capex_usd", "capital_usd", "opex_usd")
+    ]
+    assert set(items) >= {"energy_usd", "other_usd"}
+    m = p.monthly
+    assert (m.select(pl.sum_horizontal(items)).to_series() - m["opex_usd"]).abs().max() <= ROUNDING * m[
+        "opex_usd"
+    ].max()
+    sums = m.group_by("fleet").agg(pl.col("capital_usd", "opex_usd", "capex_usd").sum())
+    joined = p.plans.join(sums, on="fleet", suffix="_monthly")
+    for r in joined.iter_rows(named=True):
+        assert r["tco_usd"] == pytest.approx(r["capital_usd_monthly"] + r["opex_usd_monthly"], rel=ROUNDING)
+        assert r["capex_usd"] == pytest.approx(r["capex_usd_monthly"], rel=ROUNDING)
+
+
 def test_a_power_cap_marks_the_fleets_over_it(evaluations):
     d = _demand(ROWS)
     free = plan(d, evaluations, mix=False)
@@ -330,7 +350,7 @@ def test_more_demand_never_lowers_servers_or_tco(evaluations, mean, ratio, facto
     def figures(demand: Demand):
         owned, bought = keep(servers_needed(demand, off, spare), off.lifetime_months)
         f = fleet(stream_figures(owned, bought, off, demand), np.ones_like(off.serves), off)
-        return f.servers_owned, (f.capital_usd + f.opex_usd).sum(axis=0)
+        return f["servers_owned"], (f["capital_usd"] + f["opex_usd"]).sum(axis=0)
 
     servers, tco = figures(d)
     servers_more, tco_more = figures(d.scaled(factor))
