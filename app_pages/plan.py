@@ -5,11 +5,12 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from app_support import MAX_UPLOAD_BYTES, catalogs_for, evaluation, overrides, site_changes
+from app_support import MAX_UPLOAD_BYTES, catalogs_for, overrides, site_changes
 from perfmodel.catalog import CatalogError
 from tco.demand import demand_arrays, load_demand
+from tco.economics import load_site
 from tco.export import safe_csv
-from tco.plan import DEFAULT_HEADROOM, Headroom, plan
+from tco.plan import DEFAULT_HEADROOM, Headroom, evaluate_streams, plan
 from tco.plan_charts import plan_chart
 from tco.plan_report import plan_sentence
 
@@ -28,6 +29,16 @@ PLAN_COLUMNS = {
     "meets_demand": st.column_config.CheckboxColumn("meets demand"),
     "reason": st.column_config.TextColumn("why not", width="large"),
 }
+
+
+@st.cache_resource(max_entries=16, show_spinner="Searching every chip's configurations for each workload…")
+def evaluations(overrides, streams, mode, region, scenario, power_model, site_changes):
+    """Each (model, isl, osl) evaluated once per catalog set, site and mode (cached)."""
+    cats = catalogs_for(overrides)
+    site = load_site(cats, region).varied(**dict(site_changes))
+    frame = pl.DataFrame(list(streams), schema=["model", "isl", "osl"], orient="row")
+    return evaluate_streams(frame, cats, mode, scenario=scenario, power_model=power_model, site=site)
+
 
 s = st.session_state
 cats = catalogs_for(overrides())
@@ -51,7 +62,7 @@ try:
 except CatalogError as e:
     st.error("The forecast has problems:\n\n" + "\n".join(f"- {p}" for p in e.problems))
     st.stop()
-c = st.columns(4)
+c = st.columns(5)
 span = len(demand_arrays(forecast).months)
 horizon = c[0].number_input("Horizon [months]", 1, 240, value=span, key="plan_horizon")
 max_mw = c[1].number_input("Power cap [MW] (0: none)", 0.0, 10_000.0, value=0.0, step=0.5, key="plan_max_mw")
@@ -66,12 +77,11 @@ headroom = c[2].selectbox(
 scale = c[3].number_input(
     "Demand x (forecast error)", 0.1, 10.0, value=1.0, step=0.1, key="plan_scale", format="%.2f"
 )
+mode = c[4].selectbox("Performance model", ("calibrated", "limit"), key="plan_mode")
 demand = demand_arrays(forecast, int(horizon)).scaled(scale)
-evaluations = {
-    (m, i, o): evaluation(overrides(), m, i + o, s.region, s.scenario, s.power_model, site_changes())
-    for m, i, o in demand.streams.select("model", "isl", "osl").unique().rows()
-}
-result = plan(demand, evaluations, headroom=Headroom.parse(headroom), max_mw=max_mw or None)
+streams = tuple(demand.streams.select("model", "isl", "osl").unique().sort("model", "isl", "osl").rows())
+evaluated = evaluations(overrides(), streams, mode, s.region, s.scenario, s.power_model, site_changes())
+result = plan(demand, evaluated, headroom=Headroom.parse(headroom), max_mw=max_mw or None)
 st.success(plan_sentence(result))
 st.dataframe(result.plans.select(*PLAN_COLUMNS), column_config=PLAN_COLUMNS, hide_index=True, width="stretch")
 fleets = result.plans["fleet"].to_list()

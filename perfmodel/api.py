@@ -19,6 +19,7 @@ from perfmodel.catalog_set import Catalogs, load_catalogs
 from perfmodel.decode import decode_arrays, kv_bytes_per_sequence, max_batch, weight_bytes_total
 from perfmodel.hardware import HardwareArrays, hardware_arrays
 from perfmodel.scenario import Scenario, load_scenario
+from perfmodel.serving import check_deployable, deployable
 from perfmodel.units import Q_
 
 GIB = float(2**30)
@@ -41,13 +42,14 @@ def prepare(
     precision: str | None = None,
     models: Sequence[str] | None = None,
     hardware: Sequence[str] | None = None,
+    kv_precision: str | None = None,
 ) -> Setup:
     """Resolve names against the catalogs; ``KeyError`` lists the valid names of a bad one."""
     catalogs = catalogs or load_catalogs()
     if not isinstance(scenario, Scenario):
-        scenario = load_scenario(catalogs, scenario, precision)
+        scenario = load_scenario(catalogs, scenario, precision, kv_precision)
     else:
-        scenario = scenario.with_precision(precision)
+        scenario = scenario.with_precision(precision, kv_precision)
     m = model_arrays(
         catalogs["models"], list(models) if models else None, scenario.counts, scenario.include_embeddings
     )
@@ -61,18 +63,6 @@ def _positive_int(name: str, value) -> int:
     if isinstance(value, bool) or not float(value).is_integer() or value < 1:
         raise InvalidInput(f"{name} must be a whole number >= 1, got {value!r}")
     return int(value)
-
-
-def _check_parallelism(m: ModelArrays, mi: int, tp: int, pp: int, ep: int) -> None:
-    if pp > m.layers[mi]:
-        raise InvalidInput(f"pp ({pp}) cannot exceed the model's {int(m.layers[mi])} layers")
-    if ep > 1:
-        if m.experts[mi] == 0:
-            raise InvalidInput(f"ep must be 1 for the dense model {m.names[mi]}")
-        if tp % ep or ep > m.experts[mi]:
-            raise InvalidInput(
-                f"ep ({ep}) must divide tp ({tp}) and not exceed the {int(m.experts[mi])} experts"
-            )
 
 
 @dataclass(frozen=True)
@@ -168,7 +158,7 @@ def decode(
     mi, hi = m.index(model), h.index(hardware)
     tp, pp, ep = (_positive_int(n, v) for n, v in (("tp", tp), ("pp", pp), ("ep", ep)))
     context = _positive_int("context", context)
-    _check_parallelism(m, mi, tp, pp, ep)
+    check_deployable(m, h, mi, hi, tp, pp, ep, calibrated=False)
     if batch == "max":
         b = int(max_batch(m, h, s, mi, hi, tp, pp, float(context)))
         batch = max(b, 1)
@@ -222,8 +212,9 @@ def iter_decode_grid(
 
     Numpy broadcasting evaluates each model's block in one call. ``batch`` may include
     ``"max"`` (the largest batch that fits each configuration). Combinations that cannot exist
-    are left out: ``ep > 1`` on a dense model, ``ep`` not dividing ``tp`` or above the expert
-    count, ``pp`` above the layer count.
+    are left out (:func:`perfmodel.serving.deployable` in the limit: ``ep > 1`` on a dense
+    model, ``ep`` not dividing ``tp`` or above the expert count, ``pp`` above the layer count,
+    ``tp`` that neither divides the heads nor is a multiple of them).
     """
     m, h, s = setup.models, setup.hardware, setup.scenario
     tp_v = _axis("tp", tp, 2)
@@ -252,7 +243,7 @@ def iter_decode_grid(
             shape = np.broadcast_shapes(
                 hi.shape, tp_v.shape, pp_v.shape, ep_v.shape, np.shape(bv), ctx_v.shape
             )
-            valid = np.broadcast_to(_valid(m, mi, tp_v, pp_v, ep_v), shape)
+            valid = np.broadcast_to(deployable(m, h, mi, hi, tp_v, pp_v, ep_v, calibrated=False), shape)
             keep = None if valid.all() else valid
 
             def flat(a, dtype=np.float64, keep=keep, shape=shape):
@@ -325,9 +316,3 @@ def _axis(name: str, values: Sequence, position: int) -> np.ndarray:
     shape = [1] * 7
     shape[position] = len(vals)
     return np.array(vals, dtype=np.float64).reshape(shape)[0]
-
-
-def _valid(m: ModelArrays, mi: int, tp, pp, ep) -> np.ndarray:
-    e = m.experts[mi]
-    ep_ok = (ep == 1) | ((e > 0) & (np.mod(tp, ep) == 0) & (ep <= e))
-    return ep_ok & (pp <= m.layers[mi])

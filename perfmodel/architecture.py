@@ -45,6 +45,8 @@ class ModelArrays:
     hidden: np.ndarray
     always_params: np.ndarray  # read every step: attention, dense FFN, shared experts, router
     expert_params: np.ndarray  # one routed expert, summed over MoE layers
+    heads: np.ndarray  # attention (query) heads
+    kv_groups: np.ndarray  # KV heads (1 for MLA: one latent shared by every head)
     experts: np.ndarray  # routed experts per MoE layer (0 for dense)
     experts_per_token: np.ndarray
     embedding_params: np.ndarray  # input embedding (looked up, not streamed)
@@ -114,6 +116,8 @@ def architecture_row(r: dict) -> dict:
         "hidden": h,
         "always_params": always,
         "expert_params": expert,
+        "heads": r["heads"],
+        "kv_groups": 1 if r["kv_lora_rank"] else r["kv_heads"],
         "experts": e,
         "experts_per_token": k,
         "embedding_params": float(r["vocab"] * h),

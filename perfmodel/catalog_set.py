@@ -25,6 +25,9 @@ REFERENCES: tuple[Reference, ...] = (
     ("scenario_models", "scenario", "scenarios"),
     ("scenario_models", "model", "models"),
 )
+# efficiencies.csv and measurements.csv name chips and models too, but a folder with its own,
+# smaller hardware or model list must still load: their names are checked where they are used
+# (calibrated mode names a chip without efficiencies; the fit skips and counts unknown points).
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""``python -m perfmodel {capacity,decode,sweep,validate}``: the decode model from the shell."""
+"""``python -m perfmodel {capacity,decode,serve,sweep,validate,fit}``: the performance model from the shell."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
+from perfmodel import cli_serve
 from perfmodel.api import capacity, decode, decode_grid, prepare
 from perfmodel.catalog import InvalidInput
 from perfmodel.catalog_set import load_catalogs
@@ -61,7 +62,13 @@ def _parser() -> Parser:
 
     v = sub.add_parser("validate", help="compare with the Liminal study's published tables")
     v.add_argument("--catalogs", metavar="DIR")
+    v.add_argument(
+        "--measured",
+        action="store_true",
+        help="compare the serving model with the public measurements in measurements.csv instead",
+    )
     v.add_argument("--json", action="store_true")
+    cli_serve.add_parsers(sub)
     return p
 
 
@@ -69,7 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     catalogs = load_catalogs(args.catalogs)
     if args.command == "validate":
+        if args.measured:
+            return cli_serve.run_validate_measured(catalogs, args.json)
         return _validate(catalogs, args.json)
+    if args.command == "serve":
+        return cli_serve.run_serve(args, catalogs)
+    if args.command == "fit":
+        return cli_serve.run_fit(args, catalogs)
     sync = None if getattr(args, "sync_us", None) is None else Q_(args.sync_us, "us")
     if args.command == "capacity":
         setup = prepare(catalogs, args.scenario, args.precision, [args.model])

@@ -66,14 +66,17 @@ def max_batch(m: ModelArrays, h: HardwareArrays, s: Scenario, mi, hi, tp, pp, co
     return np.maximum(b, 0.0)
 
 
-def _latency(h: HardwareArrays, s: Scenario, hi, group, span, sync_s):
+def _latency(h: HardwareArrays, s: Scenario, hi, group, span, sync_s, within=None):
     """Latency of one collective among ``group`` chips spread over ``span`` chips [s].
 
-    An explicit ``sync_s`` wins; then the scenario's two-anchor power law in ``group``;
-    then the chip's own figure, inside or beyond its scale-up domain by ``span``.
+    An explicit ``sync_s`` wins; then ``within``, a measured latency inside the scale-up domain
+    (calibrated mode), with the chip's scale-out figure beyond it; then the scenario's two-anchor
+    power law in ``group``; then the chip's own figure, inside or beyond its domain by ``span``.
     """
     if sync_s is not None:
         return np.where(group > 1, sync_s, 0.0)
+    if within is not None:
+        return np.where(group > 1, np.where(span <= h.domain[hi], within, h.scaleout_sync[hi]), 0.0)
     if s.sync_anchors is not None:
         (n_a, t_a), (n_b, t_b) = s.sync_anchors
         alpha = np.log(t_b / t_a) / np.log(n_b / n_a)
@@ -83,6 +86,45 @@ def _latency(h: HardwareArrays, s: Scenario, hi, group, span, sync_s):
 
 def _link_bw(h: HardwareArrays, hi, span):
     return np.where(span <= h.domain[hi], h.scaleup_bw[hi], h.scaleout_bw[hi])
+
+
+def exposed_time(
+    m: ModelArrays,
+    h: HardwareArrays,
+    s: Scenario,
+    mi,
+    hi,
+    tp,
+    pp,
+    ep,
+    tokens,
+    sync_s,
+    within=None,
+    attn_dp=False,
+):
+    """Collectives of one step that ``tokens`` tokens take through the model [s].
+
+    ``T_exposed = n_allreduce t(TP) + n_alltoall t(EP) + PP t_hop``: a tensor-parallel layer has
+    two all-reduces (after attention and after the FFN); with expert parallelism an MoE layer
+    replaces its FFN all-reduce by an all-to-all dispatch and combine. Each collective costs its
+    latency plus, where the scenario says so, the ring time of its message on the link. With
+    attention data-parallel (``attn_dp``) every rank runs attention for its own sequences, so
+    only the all-to-alls remain.
+    """
+    layers, moe = m.layers[mi], m.moe_layers[mi]
+    use_ep = ep > 1
+    n_allreduce = np.where((tp > 1) & ~np.asarray(attn_dp), 2.0 * layers - np.where(use_ep, moe, 0.0), 0.0)
+    n_alltoall = np.where(use_ep, 2.0 * moe, 0.0)
+    n_hops = np.where(pp > 1, pp, 0.0)
+    t_ar = _latency(h, s, hi, tp, tp, sync_s, within)
+    t_a2a = _latency(h, s, hi, ep, tp, sync_s, within)
+    t_hop = _latency(h, s, hi, np.where(pp > 1, 2.0, 1.0), tp * pp, sync_s, within)
+    if s.collective_bandwidth:
+        msg = tokens * m.hidden[mi] * s.activation_bytes
+        t_ar = t_ar + 2.0 * (tp - 1.0) / tp * msg / _link_bw(h, hi, tp)
+        t_a2a = t_a2a + (ep - 1.0) / ep * msg * m.experts_per_token[mi] / _link_bw(h, hi, tp)
+        t_hop = t_hop + msg / _link_bw(h, hi, tp * pp)
+    return n_allreduce * t_ar + n_alltoall * t_a2a + n_hops * t_hop
 
 
 def decode_arrays(
@@ -110,7 +152,7 @@ def decode_arrays(
     ep = np.asarray(ep, dtype=np.float64)
     batch = np.asarray(batch, dtype=np.float64)
     context = np.asarray(context, dtype=np.float64)
-    wb, ab = s.weight_bytes, s.activation_bytes
+    wb = s.weight_bytes
 
     # Bytes read per step (model x batch x context).
     kv_seq = kv_bytes_per_sequence(m, s, mi, context)
@@ -137,22 +179,7 @@ def decode_arrays(
     )
     t_compute = f_tensor / (tp * h.tensor[hi]) + f_scalar / (tp * h.scalar[hi])
 
-    # Collectives.
-    layers, moe = m.layers[mi], m.moe_layers[mi]
-    use_ep = ep > 1
-    n_allreduce = np.where(tp > 1, 2.0 * layers - np.where(use_ep, moe, 0.0), 0.0)
-    n_alltoall = np.where(use_ep, 2.0 * moe, 0.0)
-    n_hops = np.where(pp > 1, pp, 0.0)
-    t_ar = _latency(h, s, hi, tp, tp, sync_s)
-    t_a2a = _latency(h, s, hi, ep, tp, sync_s)
-    t_hop = _latency(h, s, hi, np.where(pp > 1, 2.0, 1.0), tp * pp, sync_s)
-    if s.collective_bandwidth:
-        msg = batch * m.hidden[mi] * ab
-        t_ar = t_ar + 2.0 * (tp - 1.0) / tp * msg / _link_bw(h, hi, tp)
-        t_a2a = t_a2a + (ep - 1.0) / ep * msg * m.experts_per_token[mi] / _link_bw(h, hi, tp)
-        t_hop = t_hop + msg / _link_bw(h, hi, tp * pp)
-    t_exposed = n_allreduce * t_ar + n_alltoall * t_a2a + n_hops * t_hop
-
+    t_exposed = exposed_time(m, h, s, mi, hi, tp, pp, ep, batch, sync_s)
     t_batch = np.maximum(t_compute, t_mem) + t_exposed
     weights = weight_bytes_total(m, s, mi)
     needed = weights + pp * batch * kv_seq

@@ -40,16 +40,26 @@ class Scenario:
     def activation_bytes(self) -> float:
         return PRECISION_BYTES[self.activation_precision]
 
-    def with_precision(self, precision: str | None) -> Scenario:
-        """The same scenario with weights (and KV cache) at ``precision``; None keeps it."""
-        if precision is None:
+    def with_precision(self, precision: str | None, kv_precision: str | None = None) -> Scenario:
+        """The same scenario with weights at ``precision`` and the KV cache at ``kv_precision``.
+
+        None keeps the scenario's. A new weight precision without a KV precision takes the KV
+        cache along, except FP4 weights, which keep an FP8 KV cache (what FP4 deployments such
+        as NVFP4 checkpoints on TensorRT-LLM and vLLM use).
+        """
+        for p in (precision, kv_precision):
+            if p is not None and p not in PRECISION_BYTES:
+                raise InvalidInput(f"unknown precision {p!r}; valid: {', '.join(PRECISION_BYTES)}")
+        if precision is None and kv_precision is None:
             return self
-        if precision not in PRECISION_BYTES:
-            raise InvalidInput(f"unknown precision {precision!r}; valid: {', '.join(PRECISION_BYTES)}")
-        return replace(self, precision=precision, kv_precision=precision)
+        weights = precision or self.precision
+        kv = kv_precision or ("fp8" if precision == "fp4" else precision) or self.kv_precision
+        return replace(self, precision=weights, kv_precision=kv)
 
 
-def load_scenario(catalogs: Catalogs, name: str | None = None, precision: str | None = None) -> Scenario:
+def load_scenario(
+    catalogs: Catalogs, name: str | None = None, precision: str | None = None, kv_precision: str | None = None
+) -> Scenario:
     """The scenario ``name`` (default ``published``) from the catalogs, optionally re-precisioned."""
     row = catalogs["scenarios"].row(name or DEFAULT_SCENARIO)
     anchors = None
@@ -71,4 +81,4 @@ def load_scenario(catalogs: Catalogs, name: str | None = None, precision: str | 
         sync_anchors=anchors,
         counts=counts,
     )
-    return scenario.with_precision(precision)
+    return scenario.with_precision(precision, kv_precision)

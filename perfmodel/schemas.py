@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from perfmodel.catalog import Column, Schema
+from perfmodel.serving_schemas import EFFICIENCIES, ENGINE_PROFILES, MEASUREMENTS
 
 PRECISIONS = ("bf16", "fp8", "fp4")
 #: Bytes per element of each precision (block-scale overhead of FP4/FP8 formats is not modelled).
@@ -263,4 +264,7 @@ SCENARIO_MODELS = Schema(
     row_check=_override_rules,
 )
 
-SCHEMAS = {s.file.removesuffix(".csv"): s for s in (MODELS, HARDWARE, SCENARIOS, SCENARIO_MODELS)}
+SCHEMAS = {
+    s.file.removesuffix(".csv"): s
+    for s in (MODELS, HARDWARE, SCENARIOS, SCENARIO_MODELS, ENGINE_PROFILES, EFFICIENCIES, MEASUREMENTS)
+}

@@ -12,6 +12,7 @@ import polars as pl
 from perfmodel.api import prepare
 from perfmodel.catalog import InvalidInput
 from perfmodel.cli_common import Parser, emit, non_negative_float, positive_int, run
+from perfmodel.cli_serve import add_workload
 from perfmodel.schemas import PRECISIONS
 from perfmodel.sweeps import bandwidth_sweep, latency_sweep
 from tco.catalog_tools import add_chip, check, diff
@@ -43,9 +44,9 @@ def _add_question(p: Parser, many: bool = False) -> None:
         "--context",
         type=positive_int,
         nargs=nargs,
-        default=[4096] if many else 4096,
-        help="tokens per sequence (default 4096)",
+        help="limit mode: tokens per sequence of the decode step (default ISL + OSL); giving it selects --mode limit",
     )
+    add_workload(p, mode_default=None)
     p.add_argument("--min-utps", type=non_negative_float, default=0.0, help="UTPS floor [tokens/s per user]")
     p.add_argument("--region", help="site from datacenter.csv (default us-average)")
     p.add_argument("--objective", choices=tuple(OBJECTIVES), default="tokens_per_usd")
@@ -174,6 +175,9 @@ def _evaluate(args):
     return evaluate(
         args.model,
         args.context,
+        mode=args.mode,
+        isl=args.isl,
+        osl=args.osl,
         region=args.region,
         hardware=args.hardware,
         catalogs=catalogs,
@@ -185,7 +189,7 @@ def _evaluate(args):
 
 def _header(ev, args) -> str:
     return (
-        f"{ev.model} at {ev.context:,} tokens of context, UTPS floor {args.min_utps:g} tokens/s; "
+        f"{ev.model}, {ev.workload}, UTPS floor {args.min_utps:g} tokens/s; "
         f"site {ev.site.name}; scenario {ev.scenario} ({ev.precision}); power model {ev.power_model}; "
         f"catalogs {ev.catalogs.digest()}"
     )
@@ -296,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         paths = report(
             args.model,
             args.out,
-            args.context,
+            args.context or (None,),
             args.min_utps,
             args.region,
             args.objective,
@@ -304,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
             catalogs,
             args.scenario,
             args.precision,
+            mode=args.mode,
+            isl=args.isl,
+            osl=args.osl,
             command=shlex.join(["python", "-m", "tco", *(argv or sys.argv[1:])]),
             progress=True,
             plan=plan_forecast(args.demand, catalogs, region=args.region) if args.demand else None,

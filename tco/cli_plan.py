@@ -7,6 +7,7 @@ from pathlib import Path
 
 from perfmodel.cli_common import Parser, emit, positive_int
 from perfmodel.schemas import PRECISIONS
+from perfmodel.serving_profile import MODES
 from tco.catalogs import load_catalogs
 from tco.export import safe_csv
 from tco.plan import DEFAULT_HEADROOM, Headroom, plan_forecast
@@ -35,6 +36,12 @@ def add_plan_parser(sub: argparse._SubParsersAction) -> None:
         default=DEFAULT_HEADROOM,
         help="capacity for failures: n+1 (one spare scale-up domain per workload) or a fraction, e.g. 0.1",
     )
+    p.add_argument(
+        "--mode",
+        choices=MODES,
+        default="calibrated",
+        help="calibrated: a real deployment at each workload's lengths (default); limit: the study's decode limit",
+    )
     p.add_argument("--hardware", nargs="+", help="chips to plan with (default: all)")
     p.add_argument("--power-model", choices=("activity", "tdp"), default="activity")
     p.add_argument("--catalogs", metavar="DIR")
@@ -52,6 +59,7 @@ def run_plan(args: argparse.Namespace) -> int:
         horizon_months=args.horizon_months,
         headroom=Headroom.parse(args.headroom),
         max_mw=args.max_mw,
+        mode=args.mode,
         region=args.site,
         hardware=args.hardware,
         scenario=args.scenario,

@@ -25,6 +25,8 @@ from perfmodel.catalog import CatalogError, Column, InvalidInput, Problem, Schem
 from perfmodel.catalog_set import Catalogs
 from perfmodel.units import Q_
 
+#: Fewest output tokens a request can have in the serving model (one from prefill, one decoded).
+MIN_OSL = 2
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 #: The columns that name a stream (one workload of one model); a month holds each stream once.
 STREAM = ("model", "isl", "osl", "min_utps")
@@ -39,6 +41,8 @@ def _demand_rules(r: dict) -> Iterable[tuple[str, str]]:
     for c in ("isl", "osl"):
         if r[c] is not None and r[c] != round(r[c]):
             yield c, "a whole number of tokens"
+    if r["osl"] is not None and r["osl"] < MIN_OSL:
+        yield "osl", f"at least {MIN_OSL} tokens (the first comes from the prefill)"
 
 
 DEMAND = Schema(

@@ -111,7 +111,8 @@ def memory_table(
     chips it needs to hold one instance at all (what limits SRAM designs).
 
     Columns: hardware, memory_technology, chips, fits, memory_needed_gib, memory_available_gib,
-    utps, chips_to_fit, utps_at_chips_to_fit.
+    utps, chips_to_fit, utps_at_chips_to_fit. Tensor parallelism beyond the heads splits each
+    head evenly, so the UTPS at the chips to fit is evaluated at the next multiple of the heads.
     """
     catalogs = catalogs or load_catalogs()
     setup = prepare(catalogs, scenario, models=[model], hardware=list(designs))
@@ -120,7 +121,9 @@ def memory_table(
         r = decode(model, hw, tp=chips, batch=1, context=context, setup=setup)
         per_chip = r.memory_available.m / chips
         need = max(chips, math.ceil(r.memory_needed.m / per_chip))
-        at_fit = decode(model, hw, tp=need, batch=1, context=context, setup=setup)
+        heads = int(setup.models.heads[setup.models.index(model)])
+        deployable = need if heads % need == 0 else math.ceil(need / heads) * heads
+        at_fit = decode(model, hw, tp=deployable, batch=1, context=context, setup=setup)
         rows.append(
             {
                 "hardware": hw,

@@ -1,8 +1,9 @@
 """Fleet planning: from a demand forecast to servers bought month by month, with TCO, MW and CO2e.
 
 For each stream of the forecast (a model at an input/output length under a UTPS floor,
-:mod:`tco.demand`) the ranking (:func:`tco.rank.select`) gives every chip's best configuration:
-an *instance* of ``chips`` chips serving ``stps`` output tokens/s, and its cost and carbon per hour.
+:mod:`tco.demand`) the ranking (:func:`tco.rank.select`, calibrated mode by default) gives every
+chip's best configuration: an *instance* of ``chips`` chips serving ``stps`` output tokens/s
+(prefill's share of the machine counted), and its cost and carbon per hour.
 The planner works on (month x stream x chip) arrays:
 
 1. **Sizing.** Instances to serve the month's peak, ``ceil(peak x (1 + fraction) / stps)``,
@@ -179,15 +180,19 @@ class Offer:
 
 
 def evaluate_streams(
-    streams: pl.DataFrame, catalogs: Catalogs, **kwargs
+    streams: pl.DataFrame, catalogs: Catalogs, mode: str | None = None, **kwargs
 ) -> dict[tuple[str, int, int], Evaluation]:
-    """Evaluate each distinct (model, isl, osl) of ``streams`` once (``kwargs`` go to evaluate).
+    """Evaluate each distinct (model, isl, osl) of ``streams`` once.
 
-    The decode model is evaluated at a context of ``isl + osl`` tokens, the length every
-    sequence reaches.
+    ``mode``: ``calibrated`` (the default: the serving model at the stream's input and output
+    lengths, prefill counted in the instance's output tokens/s) or ``limit`` (the study's decode
+    step at a context of ``isl + osl``). ``kwargs`` go to :func:`tco.rank.evaluate`.
     """
     keys = streams.select("model", "isl", "osl").unique(maintain_order=True).rows()
-    return {(m, i, o): evaluate(m, i + o, catalogs=catalogs, **kwargs) for m, i, o in keys}
+    return {
+        (m, i, o): evaluate(m, mode=mode or "calibrated", isl=i, osl=o, catalogs=catalogs, **kwargs)
+        for m, i, o in keys
+    }
 
 
 def offer(demand: Demand, evaluations: Mapping[tuple[str, int, int], Evaluation]) -> Offer:
@@ -652,7 +657,7 @@ def plan_forecast(
     """Plan a forecast file end to end: validate, lay on the calendar, evaluate, plan.
 
     ``source`` is a path or CSV bytes (named ``file`` in errors); ``evaluate_kwargs`` go to
-    :func:`tco.rank.evaluate` (``region``, ``hardware``, ``scenario``, ``precision``,
+    :func:`evaluate_streams` (``mode``, ``region``, ``hardware``, ``scenario``, ``precision``,
     ``power_model``, ``site``).
     """
     demand = demand_arrays(load_demand(source, catalogs, file=file), horizon_months)

@@ -1,8 +1,9 @@
 """The buyer's question: for a model, context and UTPS floor, which design is best, and why.
 
-For every hardware design, the decode grid searches tensor, pipeline and expert parallelism and
-the batch (including the largest batch that fits); :func:`tco.economics.cost_frame` prices every
-configuration; the best configuration that fits and meets the floor represents the design.
+For every hardware design, a grid searches tensor, pipeline and expert parallelism and the batch
+(including the largest that fits): in ``calibrated`` mode the serving model at a workload (ISL,
+OSL; deployable layouts, achieved efficiencies, prefill counted), in ``limit`` mode the study's
+decode step at a context. :func:`tco.economics.cost_frame` prices every configuration; the best configuration that fits and meets the floor represents the design.
 Designs are ranked by the objective; a design that cannot meet the floor is listed last with the
 reason (does not fit, or the best UTPS it reaches and what limits it).
 """
@@ -18,6 +19,8 @@ import polars as pl
 from perfmodel.api import iter_decode_grid, prepare
 from perfmodel.catalog import InvalidInput
 from perfmodel.catalog_set import Catalogs
+from perfmodel.serve_api import DEFAULT_ISL, DEFAULT_OSL, check_workload, iter_serve_grid
+from perfmodel.serving_profile import check_mode
 from tco.catalogs import load_catalogs
 from tco.chip_cost import chip_table
 from tco.economics import PowerModel, Site, cost_frame, load_site
@@ -40,6 +43,9 @@ MAX_CHIPS = 4096
 
 RANK_COLUMNS = (
     "rank",
+    "mode",
+    "isl",
+    "osl",
     "hardware",
     "memory_technology",
     "memory_class",
@@ -75,6 +81,8 @@ RANK_COLUMNS = (
     "t_mem_s",
     "t_exposed_s",
     "t_batch_s",
+    "ttft_s",
+    "tpot_s",
 )
 
 
@@ -91,11 +99,21 @@ class Evaluation:
     frame: pl.DataFrame
     model: str
     context: int
+    mode: str
+    isl: int | None
+    osl: int | None
     site: Site
     scenario: str
     precision: str
     catalogs: Catalogs
     power_model: PowerModel
+
+    @property
+    def workload(self) -> str:
+        """Which model and workload produced the figures, in words."""
+        if self.mode == "calibrated":
+            return f"{self.isl:,} input / {self.osl:,} output tokens per request, calibrated serving model"
+        return f"{self.context:,} tokens of context, limit model (decode only, peak figures)"
 
     def recost(self, site: Site | None = None, chips: pl.DataFrame | None = None) -> Evaluation:
         site = site or self.site
@@ -106,8 +124,11 @@ class Evaluation:
 
 def evaluate(
     model: str,
-    context: int = 4096,
+    context: int | None = None,
     *,
+    mode: str | None = None,
+    isl: int = DEFAULT_ISL,
+    osl: int = DEFAULT_OSL,
     region: str | None = None,
     hardware: Sequence[str] | None = None,
     catalogs: Catalogs | None = None,
@@ -116,13 +137,35 @@ def evaluate(
     power_model: PowerModel = "activity",
     site: Site | None = None,
 ) -> Evaluation:
-    """Search every design's parallelism and batch for ``model`` at ``context`` and price it."""
+    """Search every design's parallelism and batch for ``model`` and price it.
+
+    ``calibrated``: the serving model at ``isl``/``osl`` over deployable layouts.
+    ``limit``: the study's decode step at ``context`` tokens (default ``isl + osl``).
+    Without ``mode``, a ``context`` asks for the limit and its absence for calibrated.
+    """
+    mode = check_mode(mode or ("limit" if context is not None else "calibrated"))
+    isl, osl = check_workload(isl, osl)
+    if mode == "calibrated" and context is not None:
+        raise InvalidInput("context applies to limit mode; in calibrated mode give isl and osl")
+    context = int(context) if context is not None else isl + osl
     catalogs = catalogs or load_catalogs()
     setup = prepare(catalogs, scenario, precision, [model], hardware)
     site = site or load_site(catalogs, region)
-    perf = pl.concat(
-        list(iter_decode_grid(setup, SEARCH_TP, SEARCH_PP, SEARCH_EP, SEARCH_BATCH, (context,)))
-    ).filter(pl.col("chips") <= MAX_CHIPS)
+    if mode == "calibrated":
+        frames = iter_serve_grid(setup, mode, SEARCH_TP, SEARCH_PP, SEARCH_EP, SEARCH_BATCH, isl, osl)
+        workload = {"isl": isl, "osl": osl}
+    else:
+        frames = iter_decode_grid(setup, SEARCH_TP, SEARCH_PP, SEARCH_EP, SEARCH_BATCH, (context,))
+        workload = {"isl": None, "osl": None}
+    perf = pl.concat(list(frames)).filter(pl.col("chips") <= MAX_CHIPS)
+    if mode == "limit":
+        perf = perf.with_columns(
+            mode=pl.lit(mode),
+            isl=pl.lit(None, pl.Int64),
+            osl=pl.lit(None, pl.Int64),
+            ttft_s=pl.lit(None, pl.Float64),
+            tpot_s=pl.col("t_batch_s"),
+        )
     chips = chip_table(catalogs)
     frame = cost_frame(perf, chips, site, setup.scenario.precision, power_model)
     return Evaluation(
@@ -131,6 +174,9 @@ def evaluate(
         frame,
         model,
         context,
+        mode,
+        workload["isl"],
+        workload["osl"],
         site,
         setup.scenario.name,
         setup.scenario.precision,
@@ -228,17 +274,20 @@ def select(ev: Evaluation, min_utps: float = 0.0, objective: str = "tokens_per_u
         hardware=pl.col("hardware").cast(pl.String),
         model=pl.lit(ev.model),
         context=pl.lit(ev.context),
+        mode=pl.lit(ev.mode),
+        isl=pl.lit(ev.isl, pl.Int64),
+        osl=pl.lit(ev.osl, pl.Int64),
     )
     return ranked.select(*RANK_COLUMNS)
 
 
 def rank(
     model: str,
-    context: int = 4096,
+    context: int | None = None,
     min_utps: float = 0.0,
     region: str | None = None,
     objective: str = "tokens_per_usd",
     **kwargs,
 ) -> pl.DataFrame:
-    """Rank every hardware design for ``model`` at ``context`` under a UTPS floor (see module doc)."""
+    """Rank every hardware design for ``model`` under a UTPS floor (see module doc and :func:`evaluate`)."""
     return select(evaluate(model, context, region=region, **kwargs), min_utps, objective)

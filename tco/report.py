@@ -22,6 +22,7 @@ import vl_convert as vlc
 from tqdm import tqdm
 
 from perfmodel.catalog_set import Catalogs
+from perfmodel.serve_api import DEFAULT_ISL, DEFAULT_OSL
 from perfmodel.sweeps import bandwidth_sweep, latency_sweep
 from tco.catalogs import load_catalogs
 from tco.charts import carbon_breakdown_chart, cost_breakdown_chart, frontier_chart, sweep_chart
@@ -95,7 +96,7 @@ def build_section(ev: Evaluation, min_utps: float, objective: str, slowdown: flo
             for k, name in (("baseline", "fastest"), ("tradeoff", f"-{slowdown:.0%}"))
         ]
     )
-    title = f"{ev.model}, {ev.context:,} tokens of context"
+    title = f"{ev.model}, {ev.workload}"
     study = {
         "base": SWEEP_BASE,
         "tps": SWEEP_TP,
@@ -126,7 +127,7 @@ def build_section(ev: Evaluation, min_utps: float, objective: str, slowdown: flo
     ]
     return Section(
         title=title,
-        slug=f"{ev.model}-{ev.context}",
+        slug=f"{ev.model}-{ev.context}" if ev.mode == "limit" else f"{ev.model}-{ev.isl}-{ev.osl}",
         answer=answer_sentence(ranked, ev.model, min_utps, objective),
         ranked=ranked,
         tradeoffs=tradeoffs,
@@ -150,8 +151,14 @@ def header_lines(catalogs: Catalogs, ev: Evaluation, command: str) -> list[str]:
         f"Site {s.name}: PUE {s.pue:g}, electricity {s.energy_price * kwh:.3g} USD/kWh, grid "
         f"{s.grid_intensity * kwh:.0f} gCO2e/kWh ({s.grid_region}), hardware lifetime "
         f"{s.lifetime / 31557600:.3g} years, utilization {s.utilization:.0%}.",
-        "Performance is a limit model (after Liminal, arXiv 2507.14397): no kernel or scheduling inefficiency, "
-        "decode only (no prefill). Prices marked * are estimates.",
+        (
+            "Performance is a limit model (after Liminal, arXiv 2507.14397): no kernel or scheduling "
+            "inefficiency, decode only (no prefill)."
+            if ev.mode == "limit"
+            else "Performance is the calibrated serving model: prefill and decode of a continuously batched "
+            "server, deployable layouts, efficiencies fitted to public measurements (docs/model.md)."
+        )
+        + " Prices marked * are estimates.",
     ]
 
 
@@ -168,6 +175,9 @@ def report(
     precision: str | None = None,
     command: str | None = None,
     progress: bool = False,
+    mode: str | None = None,
+    isl: int = DEFAULT_ISL,
+    osl: int = DEFAULT_OSL,
     plan: Plan | None = None,
 ) -> dict[str, Path]:
     """Write ``report.md``, ``report.html`` and every chart (PNG, SVG) into ``out``; returns paths.
@@ -181,7 +191,15 @@ def report(
     sections, first = [], None
     for model, context in tqdm(jobs, desc="report", disable=not progress, unit="section"):
         ev = evaluate(
-            model, context, region=region, catalogs=catalogs, scenario=scenario, precision=precision
+            model,
+            context,
+            mode=mode,
+            isl=isl,
+            osl=osl,
+            region=region,
+            catalogs=catalogs,
+            scenario=scenario,
+            precision=precision,
         )
         first = first or ev
         sections.append(build_section(ev, min_utps, objective, slowdown))
@@ -200,13 +218,9 @@ def report(
 
 
 def _command(models, contexts, min_utps, region, objective, slowdown, scenario, out) -> str:
-    parts = [
-        "python -m tco report --model",
-        *models,
-        "--context",
-        *map(str, contexts),
-        f"--min-utps {min_utps:g}",
-    ]
+    given = [c for c in contexts if c is not None]
+    parts = ["python -m tco report --model", *models, *(["--context", *map(str, given)] if given else [])]
+    parts += [f"--min-utps {min_utps:g}"]
     parts += [f"--region {region}"] if region else []
     parts += [f"--objective {objective}", f"--slowdown {slowdown:g}"]
     parts += [f"--scenario {scenario}"] if scenario else []

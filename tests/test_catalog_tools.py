@@ -43,8 +43,8 @@ def test_check_broken_copy_lists_every_problem_exactly():
         "datacenter.csv:3:source: got ''; expected non-empty text",
         "datacenter.csv:3:pue: got '0.9'; expected a PUE >= 1 (total facility power / IT power)",
         "scenario_models.csv:3:model: got 'llama-99b'; expected a name from models.csv: deepseek-v3, gpt-oss-120b, "
-        "gpt-oss-20b, kimi-k2, llama3-405b, llama3-70b, llama3-8b, llama4-maverick, llama4-scout, qwen3-235b-a22b, "
-        "qwen3-30b-a3b, qwen3-4b",
+        "gpt-oss-20b, kimi-k2, llama2-70b, llama3-405b, llama3-70b, llama3-8b, llama4-maverick, llama4-scout, "
+        "mixtral-8x7b, qwen3-235b-a22b, qwen3-30b-a3b, qwen3-4b",
     }
 
 

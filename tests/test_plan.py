@@ -72,6 +72,7 @@ def test_forecast_units_are_converted_from_the_header():
         ("2027-01,llama-99,1e9,1024,256,30,1.5\n", "demand.csv:2:model"),
         ("2027-01,llama3-8b,1e9,1024.5,256,30,1.5\n", "demand.csv:2:isl"),
         ("2027-01,llama3-8b,1e9,1024,0,30,1.5\n", "demand.csv:2:osl"),
+        ("2027-01,llama3-8b,1e9,1024,1,30,1.5\n", "demand.csv:2:osl"),
         ("2027-01,llama3-8b,-1,1024,256,30,1.5\n", "demand.csv:2:output_tokens_per_day"),
         ("2027-01,llama3-8b,1e9,1024,256,30,0.5\n", "demand.csv:2:peak_to_mean"),
         ("2027-01,llama3-8b,1e9,1024,256,30,1.5\n2027-01,llama3-8b,2e9,1024,256,30,1.5\n", "demand.csv:3:"),

@@ -1,0 +1,294 @@
+"""Public functions of the serving model: one configuration, and whole grids of them.
+
+Quantities cross this boundary; grids come back as polars DataFrames with the decode grid's
+columns (so the economics prices either), where ``stps`` is the instance's output tokens/s with
+prefill counted, plus ``isl``, ``osl``, ``mode``, ``ttft_s``, ``tpot_s``, ``request_latency_s``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pint
+import polars as pl
+
+from perfmodel.api import BOUND, GIB, BatchSpec, Setup, _axis, _enum, _positive_int, prepare
+from perfmodel.catalog import InvalidInput
+from perfmodel.serving import check_deployable, concurrency_limit, deployable, serve_arrays
+from perfmodel.serving_profile import ServingProfile, check_mode, serving_profile
+from perfmodel.units import Q_
+
+#: Default workload: 1,024 prompt and 1,024 output tokens (the middle of the 1k/1k, 1k/8k,
+#: 8k/1k grid that serving benchmarks such as InferenceMAX report).
+DEFAULT_ISL = 1024
+DEFAULT_OSL = 1024
+
+
+def check_workload(isl, osl) -> tuple[int, int]:
+    """ISL >= 1 and OSL >= 2 tokens (a request decodes at least one token after its first)."""
+    isl, osl = _positive_int("isl", isl), _positive_int("osl", osl)
+    if osl < 2:
+        raise InvalidInput(f"osl must be at least 2 tokens (the first comes from the prefill), got {osl}")
+    return isl, osl
+
+
+def profile_for(setup: Setup, mode: str) -> ServingProfile:
+    """The serving profile of ``mode`` for the setup's chips at its precision."""
+    return serving_profile(mode, setup.catalogs, setup.hardware, setup.scenario.precision)
+
+
+@dataclass(frozen=True)
+class Serve:
+    """One served configuration: latencies in s, rates in token/s, memory in GiB."""
+
+    model: str
+    hardware: str
+    mode: str
+    tp: int
+    pp: int
+    ep: int
+    dp_attention: bool
+    isl: int
+    osl: int
+    concurrency: int
+    fits: bool
+    ttft: pint.Quantity
+    tpot: pint.Quantity
+    utps: pint.Quantity
+    request_latency: pint.Quantity
+    output_tps: pint.Quantity
+    memory_needed: pint.Quantity
+    memory_available: pint.Quantity
+    t_compute: pint.Quantity
+    t_mem: pint.Quantity
+    t_exposed: pint.Quantity
+    flop_per_s_chip: pint.Quantity
+    bytes_per_s_chip: pint.Quantity
+    tier2_bytes_per_s_chip: pint.Quantity
+    engine: str
+    basis: str
+
+    @property
+    def chips(self) -> int:
+        return self.tp * self.pp
+
+    def as_dict(self) -> dict:
+        """The JSON contract of ``python -m perfmodel serve --json`` (issue 11)."""
+        tps = float(self.output_tps.to("token/s").m)
+        return {
+            "model": self.model,
+            "hardware": self.hardware,
+            "mode": self.mode,
+            "engine": self.engine,
+            "efficiency_basis": self.basis,
+            "tp": self.tp,
+            "pp": self.pp,
+            "ep": self.ep,
+            "dp_attention": self.dp_attention,
+            "chips": self.chips,
+            "isl": self.isl,
+            "osl": self.osl,
+            "concurrency": self.concurrency,
+            "fits": self.fits,
+            "ttft_s": float(self.ttft.to("s").m),
+            "tpot_s": float(self.tpot.to("s").m),
+            "utps": float(self.utps.to("token/s").m),
+            "request_latency_s": float(self.request_latency.to("s").m),
+            "output_tps": tps,
+            "output_tps_per_chip": tps / self.chips,
+            "memory_gib": float(self.memory_needed.to("GiB").m),
+            "memory_available_gib": float(self.memory_available.to("GiB").m),
+            "t_compute_s": float(self.t_compute.to("s").m),
+            "t_mem_s": float(self.t_mem.to("s").m),
+            "t_exposed_s": float(self.t_exposed.to("s").m),
+        }
+
+
+def serve(
+    model: str,
+    hardware: str,
+    tp=1,
+    pp=1,
+    ep=1,
+    isl=DEFAULT_ISL,
+    osl=DEFAULT_OSL,
+    concurrency: BatchSpec = 1,
+    mode: str = "calibrated",
+    setup: Setup | None = None,
+    dp_attention: bool = False,
+    **kwargs,
+) -> Serve:
+    """Serve ``concurrency`` requests of ``isl`` / ``osl`` tokens; ``"max"`` takes the largest that fits.
+
+    Raises ``InvalidInput`` for a layout that cannot be deployed in ``mode`` (docs/model.md §5).
+    A configuration that does not fit is still evaluated (``fits=False``).
+    """
+    check_mode(mode)
+    setup = setup or prepare(models=[model], hardware=[hardware], **kwargs)
+    m, h, s = setup.models, setup.hardware, setup.scenario
+    mi, hi = m.index(model), h.index(hardware)
+    tp, pp, ep = (_positive_int(n, v) for n, v in (("tp", tp), ("pp", pp), ("ep", ep)))
+    isl, osl = check_workload(isl, osl)
+    check_deployable(m, h, mi, hi, tp, pp, ep, mode == "calibrated", dp_attention)
+    prof = profile_for(setup, mode)
+    if concurrency == "max":
+        limit = concurrency_limit(m, h, s, prof, mi, hi, tp, pp, float(isl), float(osl), dp_attention)
+        concurrency = max(int(limit), 1)
+    else:
+        concurrency = _positive_int("concurrency", concurrency)
+    r = serve_arrays(
+        m, h, s, prof, mi, hi, tp, pp, ep, float(concurrency), float(isl), float(osl), attn_dp=dp_attention
+    )
+
+    def q(key: str, unit: str) -> pint.Quantity:
+        return Q_(float(r[key]), unit)
+
+    return Serve(
+        model,
+        hardware,
+        mode,
+        tp,
+        pp,
+        ep,
+        dp_attention,
+        isl,
+        osl,
+        concurrency,
+        fits=bool(r["fits"]),
+        ttft=q("ttft_s", "s"),
+        tpot=q("tpot_s", "s"),
+        utps=q("utps", "token/s"),
+        request_latency=q("request_latency_s", "s"),
+        output_tps=q("output_tps", "token/s"),
+        memory_needed=q("memory_needed_bytes", "B").to("GiB"),
+        memory_available=q("memory_available_bytes", "B").to("GiB"),
+        t_compute=q("t_compute_s", "s"),
+        t_mem=q("t_mem_s", "s"),
+        t_exposed=q("t_exposed_s", "s"),
+        flop_per_s_chip=q("flop_per_s_chip", "FLOP/s"),
+        bytes_per_s_chip=q("bytes_per_s_chip", "B/s"),
+        tier2_bytes_per_s_chip=q("tier2_bytes_per_s_chip", "B/s"),
+        engine=prof.engine[hi],
+        basis=prof.basis[hi],
+    )
+
+
+SERVE_FLOAT_COLUMNS = (
+    "t_compute_s",
+    "t_mem_s",
+    "t_exposed_s",
+    "t_batch_s",
+    "ttft_s",
+    "tpot_s",
+    "request_latency_s",
+    "utps",
+    "flop_per_s_chip",
+    "bytes_per_s_chip",
+    "tier2_bytes_per_s_chip",
+)
+
+
+def iter_serve_grid(
+    setup: Setup,
+    mode: str = "calibrated",
+    tp: Sequence[int] = (1, 2, 4, 8),
+    pp: Sequence[int] = (1,),
+    ep: Sequence[int] = (1,),
+    batch: Sequence[BatchSpec] = (1,),
+    isl: int = DEFAULT_ISL,
+    osl: int = DEFAULT_OSL,
+    sync: pint.Quantity | None = None,
+    profile: ServingProfile | None = None,
+) -> Iterator[pl.DataFrame]:
+    """The grid models x hardware x tp x pp x ep x batch at one workload, one frame per model.
+
+    ``batch`` is per pipeline micro-batch (concurrency = PP x batch) and may include ``"max"``
+    (the largest concurrency that fits and the engine admits). Layouts that cannot be deployed
+    in ``mode`` are left out, and so is a numeric batch above the engine's cap.
+    """
+    check_mode(mode)
+    isl, osl = check_workload(isl, osl)
+    m, h, s = setup.models, setup.hardware, setup.scenario
+    prof = profile or profile_for(setup, mode)
+    calibrated = mode == "calibrated"
+    tp_v, pp_v, ep_v = _axis("tp", tp, 2), _axis("pp", pp, 3), _axis("ep", ep, 4)
+    numeric = [b for b in batch if b != "max"]
+    sync_s = None if sync is None else float(Q_(sync).to("s").m)
+    hi = np.arange(len(h.names)).reshape(-1, 1, 1, 1, 1)
+    blocks: list[np.ndarray | str] = ([_axis("batch", numeric, 5)[..., 0]] if numeric else []) + (
+        ["max"] if "max" in batch else []
+    )
+    model_enum, hw_enum = pl.Enum(m.names), pl.Enum(h.names)
+    fi, fo = float(isl), float(osl)
+    for mi in range(len(m.names)):
+        frames = []
+        for b in blocks:
+            if isinstance(b, str):
+                limit = concurrency_limit(m, h, s, prof, mi, hi, tp_v[..., 0], pp_v[..., 0], fi, fo)
+                bv = np.maximum(np.floor(limit / pp_v[..., 0]), 1.0)
+                bv = np.broadcast_to(bv, np.broadcast_shapes(bv.shape, ep_v[..., 0].shape))
+            else:
+                bv = b
+            tpv, ppv, epv = tp_v[..., 0], pp_v[..., 0], ep_v[..., 0]
+            users = ppv * bv
+            r = serve_arrays(m, h, s, prof, mi, hi, tpv, ppv, epv, users, fi, fo, sync_s)
+            shape = np.broadcast_shapes(hi.shape, tpv.shape, ppv.shape, epv.shape, np.shape(bv))
+            valid = deployable(m, h, mi, hi, tpv, ppv, epv, calibrated) & (users <= prof.max_concurrency[hi])
+            valid = np.broadcast_to(valid, shape)
+            keep = None if valid.all() else valid
+
+            def flat(a, dtype=np.float64, keep=keep, shape=shape):
+                view = np.broadcast_to(a, shape)
+                out = view.ravel() if keep is None else view[keep]
+                return out.astype(dtype, copy=False)
+
+            tp_f, pp_f = flat(tpv, np.int32), flat(ppv, np.int32)
+            n = len(tp_f)
+            cols = {
+                "model": _enum(np.full(n, mi, np.uint32), model_enum),
+                "hardware": _enum(flat(hi, np.uint32), hw_enum),
+                "tp": tp_f,
+                "pp": pp_f,
+                "ep": flat(epv, np.int32),
+                "chips": tp_f * pp_f,
+                "batch": flat(bv, np.int64),
+                "users": flat(users, np.int64),
+                "context": np.full(n, isl + osl, np.int64),
+                "isl": np.full(n, isl, np.int64),
+                "osl": np.full(n, osl, np.int64),
+            }
+            for c in SERVE_FLOAT_COLUMNS:
+                cols[c] = flat(r[c])
+            cols["stps"] = flat(r["output_tps"])
+            cols["stps_per_chip"] = cols["stps"] / cols["chips"]
+            cols["memory_needed_gib"] = flat(r["memory_needed_bytes"]) / GIB
+            cols["memory_available_gib"] = flat(r["memory_available_bytes"]) / GIB
+            cols["fits"] = flat(r["fits"], bool)
+            cols["bound"] = pl.Series(cols["t_compute_s"] > cols["t_mem_s"]).replace_strict(
+                {True: "compute", False: "memory"}, return_dtype=BOUND
+            )
+            frames.append(pl.DataFrame(cols).with_columns(mode=pl.lit(mode)))
+        yield pl.concat(frames) if len(frames) > 1 else frames[0]
+
+
+def serve_grid(
+    models: Sequence[str] | None = None,
+    hardware: Sequence[str] | None = None,
+    *,
+    mode: str = "calibrated",
+    tp: Sequence[int] = (1, 2, 4, 8),
+    pp: Sequence[int] = (1,),
+    ep: Sequence[int] = (1,),
+    batch: Sequence[BatchSpec] = (1,),
+    isl: int = DEFAULT_ISL,
+    osl: int = DEFAULT_OSL,
+    scenario=None,
+    precision: str | None = None,
+    catalogs=None,
+    sync: pint.Quantity | None = None,
+) -> pl.DataFrame:
+    """Every deployable combination of the given axes at one workload; one row per configuration."""
+    setup = prepare(catalogs, scenario, precision, models, hardware)
+    return pl.concat(list(iter_serve_grid(setup, mode, tp, pp, ep, batch, isl, osl, sync)))

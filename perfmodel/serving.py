@@ -1,0 +1,289 @@
+"""The serving model: a continuously batched server with chunked prefill, in steady state.
+
+``C`` requests are in flight on an instance of ``TP x PP`` chips (``C / PP`` per pipeline
+micro-batch). Every step carries the decode tokens of the sequences that decode and, in chunks,
+the prompts of the requests that replace finished ones (chunked prefill, vLLM V1 and
+Sarathi-Serve style); weights stream once per step for both. The step is timed like the limit
+model's decode step (arXiv 2507.14397) at the efficiencies of a :class:`ServingProfile`:
+
+1. first pass, every sequence decoding; prompts bring ``P = B ISL / (OSL - 1)`` tokens per step
+   on average, in chunks: a share ``min(P / chunk, 1)`` of steps carries one, the rest only
+   decode, and the mean step ``t_1`` weighs the two kinds;
+2. TTFT: a new prompt advances ``chunk = min(ISL, budget - B)`` tokens per step, each step
+   carrying ``B`` decode tokens beside it: ``TTFT = ceil(ISL / chunk) t(B, chunk)``;
+3. the sequences still in prefill do not decode: ``B_dec = B D t_1 / (TTFT + D t_1)``, and the
+   steady mean step at ``B_dec`` is the TPOT (one correction, first order in TTFT / latency);
+4. latency ``TTFT + (OSL - 1) TPOT``; output tokens/s ``C OSL / latency`` (Little's law).
+
+Memory is sized for the worst case (every sequence at ISL + OSL); decode is timed at the mean
+context ISL + OSL / 2. The equations are in :mod:`perfmodel.serving_equations` and
+``docs/model.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from perfmodel import serving_equations as eq
+from perfmodel.architecture import ModelArrays
+from perfmodel.catalog import InvalidInput
+from perfmodel.decode import distinct_experts, exposed_time, kv_bytes_per_sequence, weight_bytes_total
+from perfmodel.hardware import HardwareArrays
+from perfmodel.scenario import Scenario
+from perfmodel.serving_profile import ServingProfile
+
+
+def kv_replicas(m: ModelArrays, mi, tp, prof: ServingProfile, attn_dp=False):
+    """KV copies per head: 1 in the limit (the study's accounting) and with attention
+    data-parallel (each rank keeps its own sequences), the engines' replication otherwise."""
+    if not prof.calibrated:
+        return np.ones_like(np.asarray(tp, dtype=np.float64))
+    return np.where(attn_dp, 1.0, eq.kv_replication(tp, m.kv_groups[mi]))
+
+
+def attention_copies(tp, attn_dp):
+    """Copies of the non-expert weights: one per rank with attention data-parallel, else one."""
+    return np.where(attn_dp, tp, 1.0)
+
+
+def weights_held(m: ModelArrays, s: Scenario, mi, tp, attn_dp=False):
+    """Bytes of weights an instance holds; with attention data-parallel every rank holds the
+    attention, dense and embedding weights, and the routed experts are split across ranks."""
+    extra = (attention_copies(tp, attn_dp) - 1.0) * (
+        m.always_params[mi] + m.lm_head_params[mi] + m.embedding_params[mi]
+    )
+    return weight_bytes_total(m, s, mi) + s.weight_bytes * extra
+
+
+def concurrency_limit(
+    m: ModelArrays,
+    h: HardwareArrays,
+    s: Scenario,
+    prof: ServingProfile,
+    mi,
+    hi,
+    tp,
+    pp,
+    isl,
+    osl,
+    attn_dp=False,
+):
+    """Largest concurrency that fits the memory and the engine's batch cap (0: the weights do not fit).
+
+    With a second memory tier the weights live there (if they fit) and the KV cache has the
+    whole usable main memory.
+    """
+    usable = eq.usable_memory(h.mem_capacity[hi], prof.memory_fraction[hi], prof.workspace[hi])
+    weights = weights_held(m, s, mi, tp, attn_dp)
+    tier2 = h.tier2_capacity[hi] > 0
+    kv_seq = kv_bytes_per_sequence(m, s, mi, isl + osl) * kv_replicas(m, mi, tp, prof, attn_dp)
+    c = eq.max_concurrency(tp * pp, usable, np.where(tier2, 0.0, weights), kv_seq)
+    c = np.where(tier2 & (weights > tp * pp * h.tier2_capacity[hi]), 0.0, c)
+    return np.minimum(c, prof.max_concurrency[hi])
+
+
+def _step(m, h, s, prof, mi, hi, tp, pp, ep, attn_dp, decode_tokens, prefill_tokens, isl, osl, sync_s):
+    """One step carrying ``decode_tokens`` and ``prefill_tokens`` per micro-batch: its time and work."""
+    ctx = eq.mean_decode_context(isl, osl)
+    pctx = eq.mean_prefill_context(isl)
+    tokens = decode_tokens + prefill_tokens
+    repl = kv_replicas(m, mi, tp, prof, attn_dp)
+    wb = s.weight_bytes
+    touched = distinct_experts(m.experts[mi], m.experts_per_token[mi], tokens)
+    copies = attention_copies(tp, attn_dp)
+    weights_read = wb * (
+        copies * (m.always_params[mi] + m.lm_head_params[mi]) + touched * m.expert_params[mi]
+    )
+    kv_read = decode_tokens * kv_bytes_per_sequence(m, s, mi, ctx) * repl
+    kv_write = prefill_tokens * kv_bytes_per_sequence(m, s, mi, 1.0) * repl
+    window = m.window[mi]
+    attn_dec = m.attn_flop_full[mi] * ctx + m.attn_flop_window[mi] * np.minimum(ctx, window)
+    attn_pf = m.attn_flop_full[mi] * pctx + m.attn_flop_window[mi] * np.minimum(pctx, window)
+    # A prompt's LM head runs for its last token only; decode tokens all need it.
+    f_dec = decode_tokens * (2.0 * m.active_params[mi] + attn_dec)
+    f_pf = prefill_tokens * (2.0 * (m.active_params[mi] - m.lm_head_params[mi]) + attn_pf)
+    soft_dec = m.softmax_full[mi] * ctx + m.softmax_window[mi] * np.minimum(ctx, window)
+    soft_pf = m.softmax_full[mi] * pctx + m.softmax_window[mi] * np.minimum(pctx, window)
+    f_sc = tokens * m.scalar_per_token[mi] + decode_tokens * soft_dec + prefill_tokens * soft_pf
+    t_compute = eq.compute_time(
+        f_dec,
+        f_pf,
+        f_sc,
+        tp,
+        h.tensor[hi],
+        prof.decode_efficiency[hi],
+        prof.prefill_efficiency[hi],
+        h.scalar[hi],
+    )
+    tier2 = h.tier2_bw[hi] > 0
+    kv_bytes = kv_read + kv_write
+    t_mem = np.where(
+        tier2,
+        np.maximum(
+            eq.memory_time(weights_read, tp, np.where(tier2, h.tier2_bw[hi], 1.0), prof.bw_efficiency[hi]),
+            eq.memory_time(kv_bytes, tp, h.mem_bw[hi], prof.bw_efficiency[hi]),
+        ),
+        eq.memory_time(weights_read + kv_bytes, tp, h.mem_bw[hi], prof.bw_efficiency[hi]),
+    )
+    within = None if prof.collective_latency is None else prof.collective_latency[hi]
+    t_exposed = exposed_time(m, h, s, mi, hi, tp, pp, ep, tokens, sync_s, within, attn_dp)
+    overhead = eq.step_overhead(prof.step_overhead[hi], prof.token_overhead[hi], tokens)
+    t = eq.step_time(t_compute, t_mem, t_exposed, overhead)
+    return {
+        "t": t,
+        "t_compute": t_compute,
+        "t_mem": t_mem,
+        "t_exposed": t_exposed,
+        "flop": f_dec + f_pf,
+        "bytes": np.where(tier2, kv_bytes, weights_read + kv_bytes),
+        "tier2_bytes": np.where(tier2, weights_read, 0.0),
+    }
+
+
+def _mean_step(args, decode_tokens, chunk, isl, osl, sync_s):
+    """The mean step: decode-only steps and steps with a prompt chunk, in their steady-state shares."""
+    prefill = eq.prefill_tokens_per_step(decode_tokens, isl, osl)
+    share = eq.chunk_share(prefill, chunk)
+    decode_only = _step(*args, decode_tokens, 0.0, isl, osl, sync_s)
+    with_chunk = _step(*args, decode_tokens, np.maximum(prefill, chunk), isl, osl, sync_s)
+    return {k: eq.mean_step_time(decode_only[k], with_chunk[k], share) for k in decode_only}
+
+
+def serve_arrays(
+    m: ModelArrays,
+    h: HardwareArrays,
+    s: Scenario,
+    prof: ServingProfile,
+    mi,
+    hi,
+    tp,
+    pp,
+    ep,
+    concurrency,
+    isl,
+    osl,
+    sync_s: float | None = None,
+    attn_dp=False,
+) -> dict[str, np.ndarray]:
+    """Evaluate the serving model for broadcastable index/parameter arrays (see module doc).
+
+    Returns arrays of ``ttft_s, tpot_s, utps, request_latency_s, output_tps, t_compute_s,
+    t_mem_s, t_exposed_s, t_batch_s (= TPOT), memory_needed_bytes, memory_available_bytes,
+    fits`` and the activity each chip sustains in the steady step, ``flop_per_s_chip``,
+    ``bytes_per_s_chip``, ``tier2_bytes_per_s_chip``.
+    """
+    tp, pp, ep, concurrency, isl, osl = (
+        np.asarray(a, dtype=np.float64) for a in (tp, pp, ep, concurrency, isl, osl)
+    )
+    b = concurrency / pp
+    attn_dp = np.asarray(attn_dp, dtype=bool)
+    args = (m, h, s, prof, mi, hi, tp, pp, ep, attn_dp)
+    chunk = np.minimum(isl, np.maximum(prof.max_step_tokens[hi] - b, 1.0))
+    ttft = eq.prefill_chunks(isl, chunk) * _step(*args, b, chunk, isl, osl, sync_s)["t"]
+    first = _mean_step(args, b, chunk, isl, osl, sync_s)
+    b_dec = b * eq.decoding_share(ttft, first["t"], osl)
+    steady = _mean_step(args, b_dec, chunk, isl, osl, sync_s)
+    tpot = steady["t"]
+    latency = eq.request_latency(ttft, tpot, osl)
+    weights = weights_held(m, s, mi, tp, attn_dp)
+    kv_worst = kv_bytes_per_sequence(m, s, mi, isl + osl) * kv_replicas(m, mi, tp, prof, attn_dp)
+    chips = tp * pp
+    usable = eq.usable_memory(h.mem_capacity[hi], prof.memory_fraction[hi], prof.workspace[hi])
+    tier2 = h.tier2_capacity[hi] > 0
+    needed = weights + concurrency * kv_worst
+    fits = np.where(
+        tier2,
+        (weights <= chips * h.tier2_capacity[hi]) & (concurrency * kv_worst <= chips * usable),
+        needed <= chips * usable,
+    ) & (concurrency <= prof.max_concurrency[hi])
+    per_chip_step = tp * tpot
+    return {
+        "ttft_s": ttft,
+        "tpot_s": tpot,
+        "utps": 1.0 / tpot,
+        "request_latency_s": latency,
+        "output_tps": eq.output_throughput(concurrency, osl, latency),
+        "t_compute_s": steady["t_compute"],
+        "t_mem_s": steady["t_mem"],
+        "t_exposed_s": steady["t_exposed"],
+        "t_batch_s": tpot,
+        "memory_needed_bytes": needed,
+        "memory_available_bytes": chips * (usable + h.tier2_capacity[hi]),
+        "fits": fits,
+        "flop_per_s_chip": steady["flop"] / per_chip_step,
+        "bytes_per_s_chip": steady["bytes"] / per_chip_step,
+        "tier2_bytes_per_s_chip": steady["tier2_bytes"] / per_chip_step,
+    }
+
+
+def deployable(m: ModelArrays, h: HardwareArrays, mi, hi, tp, pp, ep, calibrated: bool, attn_dp=False):
+    """Which parallel layouts can be deployed (docs/model.md §5); broadcasts over its arguments.
+
+    Every mode: PP at most the layers; EP > 1 only on MoE models, dividing TP and at most the
+    experts; TP splits the heads evenly (``heads % TP == 0``) or, in the limit, splits every
+    head evenly across chips (``TP % heads == 0``, the study's TP128 on 64 heads). Calibrated:
+    TP divides the heads, and the KV heads divide TP or TP divides them (vLLM's rule, with KV
+    heads replicated beyond), and TP stays inside one scale-up domain; larger instances pipeline
+    across domains.
+    """
+    heads, kv, e = m.heads[mi], m.kv_groups[mi], m.experts[mi]
+    ep_ok = (ep == 1) | ((e > 0) & (np.mod(tp, ep) == 0) & (ep <= e))
+    ok = ep_ok & (pp <= m.layers[mi]) & (~np.asarray(attn_dp) | ((e > 0) & (ep == tp) & (tp > 1)))
+    heads_split = np.mod(heads, tp) == 0
+    if not calibrated:
+        return ok & (heads_split | (np.mod(tp, heads) == 0))
+    kv_ok = (np.mod(kv, tp) == 0) | (np.mod(tp, kv) == 0)
+    return ok & heads_split & kv_ok & (tp <= h.domain[hi])
+
+
+def why_not_deployable(
+    m: ModelArrays,
+    h: HardwareArrays,
+    mi: int,
+    hi: int,
+    tp: int,
+    pp: int,
+    ep: int,
+    calibrated: bool,
+    attn_dp=False,
+) -> str | None:
+    """The reason a layout cannot be deployed, in words; None when it can."""
+    name, heads, kv = m.names[mi], int(m.heads[mi]), int(m.kv_groups[mi])
+    if attn_dp and not (m.experts[mi] > 0 and ep == tp > 1):
+        return f"attention data-parallel needs an MoE model with ep = tp > 1 (got {name}, tp {tp}, ep {ep})"
+    if pp > m.layers[mi]:
+        return f"pp ({pp}) cannot exceed the model's {int(m.layers[mi])} layers"
+    if ep > 1 and m.experts[mi] == 0:
+        return f"ep must be 1 for the dense model {name}"
+    if ep > 1 and (tp % ep or ep > m.experts[mi]):
+        return f"ep ({ep}) must divide tp ({tp}) and not exceed the {int(m.experts[mi])} experts of {name}"
+    if calibrated:
+        if heads % tp:
+            return f"tp ({tp}) must divide the {heads} attention heads of {name}"
+        if kv % tp and tp % kv:
+            return f"tp ({tp}) and the {kv} KV heads of {name} must divide one another"
+        if tp > h.domain[hi]:
+            return (
+                f"tp ({tp}) exceeds the {int(h.domain[hi])}-chip scale-up domain of {h.names[hi]}; "
+                "use pipeline parallelism (--pp) across domains, or --mode limit"
+            )
+    elif heads % tp and tp % heads:
+        return f"tp ({tp}) must divide the {heads} attention heads of {name}, or be a multiple of them"
+    return None
+
+
+def check_deployable(
+    m: ModelArrays,
+    h: HardwareArrays,
+    mi: int,
+    hi: int,
+    tp: int,
+    pp: int,
+    ep: int,
+    calibrated: bool,
+    attn_dp=False,
+) -> None:
+    """Raise ``InvalidInput`` with the reason when a layout cannot be deployed."""
+    reason = why_not_deployable(m, h, mi, hi, tp, pp, ep, calibrated, attn_dp)
+    if reason:
+        raise InvalidInput(reason)

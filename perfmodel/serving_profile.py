@@ -1,0 +1,125 @@
+"""What a deployment achieves, per chip: the limit (the study's peak figures) or calibrated.
+
+A :class:`ServingProfile` holds, per chip of a :class:`~perfmodel.hardware.HardwareArrays`, the
+efficiencies (fraction of peak memory bandwidth and tensor FLOP/s reached in prefill and in
+decode), the fixed cost of a step, the collective latency seen, and the serving engine's bounds
+(memory fraction, workspace, batch cap, step token budget). ``limit`` is the study's freedom:
+peak figures, the whole memory, no engine cap, the chip's or scenario's collective latency.
+``calibrated`` reads ``efficiencies.csv`` and ``engine_profiles.csv`` (docs/model.md §7).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from perfmodel.catalog import InvalidInput
+from perfmodel.catalog_set import Catalogs
+from perfmodel.hardware import HardwareArrays
+from perfmodel.serving_schemas import EFFICIENCY_FIELDS
+
+Mode = Literal["limit", "calibrated"]
+MODES: tuple[str, ...] = ("limit", "calibrated")
+
+
+@dataclass(frozen=True)
+class ServingProfile:
+    """Per-chip arrays (aligned with the hardware arrays' names), base units."""
+
+    mode: str
+    bw_efficiency: np.ndarray
+    prefill_efficiency: np.ndarray
+    decode_efficiency: np.ndarray
+    step_overhead: np.ndarray  # [s]
+    token_overhead: np.ndarray  # [s per token]
+    collective_latency: np.ndarray | None  # [s] inside the domain; None: the chip's or scenario's
+    memory_fraction: np.ndarray
+    workspace: np.ndarray  # [B]
+    max_concurrency: np.ndarray  # [sequences]; inf: no cap
+    max_step_tokens: np.ndarray  # [tokens]; inf: no budget
+    engine: tuple[str, ...]
+    basis: tuple[str, ...]  # where each chip's figures come from
+
+    @property
+    def calibrated(self) -> bool:
+        return self.mode == "calibrated"
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise InvalidInput(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
+    return mode
+
+
+def limit_profile(n: int) -> ServingProfile:
+    """The limit: every efficiency 1, no step overhead, the whole memory, no engine bounds."""
+    one, zero, inf = np.ones(n), np.zeros(n), np.full(n, np.inf)
+    return ServingProfile(
+        "limit", one, one, one, zero, zero, None, one, zero, inf, inf, ("none",) * n, ("peak",) * n
+    )
+
+
+def efficiency_row(catalogs: Catalogs, hardware: str, precision: str) -> dict:
+    """The efficiencies of ``hardware`` at ``precision``: its own row (precision, else ``any``),
+    or the row of the chip it resembles; ``basis`` says which.
+
+    Raises ``InvalidInput`` when the chip has no row: calibrated mode never assumes 1.0.
+    """
+    df = catalogs["efficiencies"].df
+    rows = {(r["hardware"], r["precision"]): r for r in df.iter_rows(named=True)}
+
+    def find(name: str) -> dict | None:
+        return rows.get((name, precision)) or rows.get((name, "any"))
+
+    row = find(hardware)
+    if row is None:
+        raise InvalidInput(
+            f"{hardware} has no row in efficiencies.csv, so calibrated mode cannot run it: add one "
+            "(fitted figures, or resembles=<a measured chip>), or use --mode limit"
+        )
+    basis = f"fit ({row['points']} points)" if row["resembles"] is None else ""
+    if row["resembles"] is not None:
+        base = find(row["resembles"])
+        if base is None or base["resembles"] is not None:
+            raise InvalidInput(
+                f"efficiencies.csv: {hardware} resembles {row['resembles']}, which has no fitted row"
+            )
+        basis = f"as {row['resembles']}"
+        row = base | {"engine": row["engine"]}
+    return {f: row[f] for f in EFFICIENCY_FIELDS} | {"engine": row["engine"], "basis": basis}
+
+
+def calibrated_profile(catalogs: Catalogs, hardware: HardwareArrays, precision: str) -> ServingProfile:
+    """Fitted efficiencies and engine bounds for every chip of ``hardware`` at ``precision``."""
+    rows = [efficiency_row(catalogs, name, precision) for name in hardware.names]
+    engines = [catalogs["engine_profiles"].row(r["engine"]) for r in rows]
+
+    def col(values) -> np.ndarray:
+        return np.array(list(values), dtype=np.float64)
+
+    return ServingProfile(
+        "calibrated",
+        bw_efficiency=col(r["bw_efficiency"] for r in rows),
+        prefill_efficiency=col(r["prefill_efficiency"] for r in rows),
+        decode_efficiency=col(r["decode_efficiency"] for r in rows),
+        step_overhead=col(r["step_overhead"] for r in rows),
+        token_overhead=col(r["token_overhead"] for r in rows),
+        collective_latency=col(r["collective_latency"] for r in rows),
+        memory_fraction=col(e["memory_fraction"] for e in engines),
+        workspace=col(e["workspace"] for e in engines),
+        max_concurrency=col(e["max_concurrency"] for e in engines),
+        max_step_tokens=col(e["max_step_tokens"] for e in engines),
+        engine=tuple(r["engine"] for r in rows),
+        basis=tuple(r["basis"] for r in rows),
+    )
+
+
+def serving_profile(
+    mode: str, catalogs: Catalogs, hardware: HardwareArrays, precision: str
+) -> ServingProfile:
+    """The profile of ``mode`` for every chip of ``hardware``."""
+    if check_mode(mode) == "limit":
+        return limit_profile(len(hardware.names))
+    return calibrated_profile(catalogs, hardware, precision)
