@@ -313,7 +313,16 @@ def main(argv: list[str] | None = None) -> int:
             osl=args.osl,
             command=shlex.join(["python", "-m", "tco", *(argv or sys.argv[1:])]),
             progress=True,
-            plan=plan_forecast(args.demand, catalogs, region=args.region) if args.demand else None,
+            plan=plan_forecast(
+                args.demand,
+                catalogs,
+                mode=args.mode,
+                region=args.region,
+                scenario=args.scenario,
+                precision=args.precision,
+            )
+            if args.demand
+            else None,
         )
         emit(
             {k: str(v) for k, v in paths.items()},
