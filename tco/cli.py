@@ -29,7 +29,6 @@ from tco.explore import (
 )
 from tco.export import safe_csv
 from tco.formatting import rank_table
-from tco.plan import plan_forecast
 from tco.rank import OBJECTIVES, evaluate, select
 from tco.report import report
 from tco.sensitivity import sensitivity
@@ -296,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     if args.command == "report":
+        from tco.plan import plan_forecast
+
         catalogs = load_catalogs(args.catalogs)
         paths = report(
             args.model,

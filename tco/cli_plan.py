@@ -1,4 +1,7 @@
-"""``python -m tco plan --demand FILE``: which fleet to buy for a demand forecast, month by month."""
+"""``python -m tco plan --demand FILE``: which fleet to buy for a demand forecast, month by month.
+
+The parser is built from light modules; the planner (polars, SciPy) is imported when the command runs.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,6 @@ from pathlib import Path
 from perfmodel.cli_common import Parser, emit, positive_int
 from perfmodel.schemas import PRECISIONS
 from perfmodel.serving_profile import MODES
-from tco.catalogs import load_catalogs
-from tco.export import safe_csv
-from tco.plan import DEFAULT_HEADROOM, Headroom, plan_forecast
-from tco.plan_report import plan_text
 
 
 def _positive_float(text: str) -> float:
@@ -33,8 +32,8 @@ def add_plan_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-mw", type=_positive_float, help="cap on provisioned power [MW]")
     p.add_argument(
         "--headroom",
-        default=DEFAULT_HEADROOM,
-        help="capacity for failures: n+1 (one spare scale-up domain per workload) or a fraction, e.g. 0.1",
+        help="capacity for failures: n+1 (one spare scale-up domain per workload, the default) "
+        "or a fraction, e.g. 0.1",
     )
     p.add_argument(
         "--mode",
@@ -53,11 +52,16 @@ def add_plan_parser(sub: argparse._SubParsersAction) -> None:
 
 def run_plan(args: argparse.Namespace) -> int:
     """Plan the forecast, print it (and write the monthly CSV)."""
+    from tco.catalogs import load_catalogs
+    from tco.export import safe_csv
+    from tco.plan import Headroom, plan_forecast
+    from tco.plan_report import plan_text
+
     result = plan_forecast(
         args.demand,
         load_catalogs(args.catalogs),
         horizon_months=args.horizon_months,
-        headroom=Headroom.parse(args.headroom),
+        headroom=Headroom.parse(args.headroom) if args.headroom else None,
         max_mw=args.max_mw,
         mode=args.mode,
         region=args.site,

@@ -502,6 +502,7 @@ class Plan:
             "horizon": {"first": self.demand.months[0], "last": self.demand.months[-1]},
             "headroom": str(self.headroom),
             "max_mw": self.max_mw,
+            "mix_proven_optimal": self.mix_optimal,
             "plans": plans,
             "monthly": self.monthly.to_dicts(),
             "unserved": self.unserved.to_dicts(),
