@@ -51,7 +51,11 @@ def prepare(
     else:
         scenario = scenario.with_precision(precision, kv_precision)
     m = model_arrays(
-        catalogs["models"], list(models) if models else None, scenario.counts, scenario.include_embeddings
+        catalogs["models"],
+        list(models) if models else None,
+        scenario.counts,
+        scenario.include_embeddings,
+        scenario.sliding_window,
     )
     h = hardware_arrays(catalogs["hardware"], list(hardware) if hardware else None, scenario.precision)
     return Setup(catalogs, scenario, m, h)

@@ -150,16 +150,20 @@ def model_arrays(
     names: list[str] | None = None,
     counts: dict[str, tuple[float, float]] | None = None,
     include_embeddings: bool = True,
+    sliding_window: bool = True,
 ) -> ModelArrays:
     """Arrays for ``names`` (default: every model). ``counts`` maps a model to (active, total).
 
     Models without an entry in ``counts`` keep their architecture's counts; embeddings are
     then dropped when ``include_embeddings`` is false, and ``param_source`` says which applied.
+    ``sliding_window`` false treats sliding-window layers as full attention (how the Liminal
+    study sizes gpt-oss's KV cache).
     """
     names = names or models.names()
     rows, sources = [], []
     for name in names:
-        row = architecture_row(models.row(name))
+        published = models.row(name)
+        row = architecture_row(published if sliding_window else published | {"sliding_layers": 0})
         if counts and name in counts:
             row = _apply_counts(row, *counts[name])
             sources.append("scenario")

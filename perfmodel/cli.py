@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from perfmodel import cli_serve
-from perfmodel.api import capacity, decode, decode_grid, prepare
+from perfmodel.api import capacity, decode, prepare
 from perfmodel.catalog import InvalidInput
 from perfmodel.catalog_set import load_catalogs
 from perfmodel.cli_common import (
@@ -58,6 +58,7 @@ def _parser() -> Parser:
     s.add_argument("--context", type=positive_int, nargs="+", default=[4096])
     s.add_argument("--sync-us", type=non_negative_float)
     s.add_argument("--out", type=Path, required=True, help="output file, .csv or .parquet")
+    cli_serve.add_workload(s, mode_default="limit")
     add_common(s)
 
     v = sub.add_parser("validate", help="compare with the Liminal study's published tables")
@@ -111,19 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         suffix = args.out.suffix.lower()
         if suffix not in (".csv", ".parquet"):
             raise InvalidInput(f"--out must end in .csv or .parquet, got {args.out.name!r}")
-        df = decode_grid(
-            args.model,
-            args.hardware,
-            tp=args.tp,
-            pp=args.pp,
-            ep=args.ep,
-            batch=args.batch,
-            context=args.context,
-            scenario=args.scenario,
-            precision=args.precision,
-            catalogs=catalogs,
-            sync=sync,
-        )
+        df = cli_serve.sweep(args, catalogs, sync)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         if suffix == ".csv":
             df.write_csv(args.out)

@@ -82,6 +82,32 @@ def add_parsers(sub) -> None:
     f.add_argument("--out", type=Path, required=True, help="efficiencies CSV to write")
 
 
+def sweep(args, catalogs, sync):
+    """``perfmodel sweep``: the study's decode grid at ``--context`` (limit, the default), or the
+    serving grid at ``--isl``/``--osl`` (calibrated)."""
+    from perfmodel.api import decode_grid, prepare
+    from perfmodel.serve_api import iter_serve_grid
+
+    axes = {"tp": args.tp, "pp": args.pp, "ep": args.ep, "batch": args.batch}
+    if args.mode == "limit":
+        return decode_grid(
+            args.model,
+            args.hardware,
+            **axes,
+            context=args.context,
+            scenario=args.scenario,
+            precision=args.precision,
+            catalogs=catalogs,
+            sync=sync,
+        )
+    import polars as pl
+
+    setup = prepare(catalogs, args.scenario, args.precision, args.model, args.hardware, args.kv_precision)
+    return pl.concat(
+        list(iter_serve_grid(setup, "calibrated", **axes, isl=args.isl, osl=args.osl, sync=sync))
+    )
+
+
 def run_serve(args, catalogs) -> int:
     from perfmodel.api import prepare
     from perfmodel.serve_api import serve
@@ -245,7 +271,7 @@ def run_validate_measured(catalogs, as_json: bool) -> int:
                         "concurrency",
                     ),
                     measured=pl.col("output_tps_per_chip"),
-                    model=pl.col("model_tps_per_chip"),
+                    predicted=pl.col("model_tps_per_chip"),
                     ratio=pl.col("ratio"),
                     limit_ratio=pl.col("limit_ratio"),
                     fitted=pl.col("current"),

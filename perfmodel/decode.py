@@ -88,28 +88,17 @@ def _link_bw(h: HardwareArrays, hi, span):
     return np.where(span <= h.domain[hi], h.scaleup_bw[hi], h.scaleout_bw[hi])
 
 
-def exposed_time(
-    m: ModelArrays,
-    h: HardwareArrays,
-    s: Scenario,
-    mi,
-    hi,
-    tp,
-    pp,
-    ep,
-    tokens,
-    sync_s,
-    within=None,
-    attn_dp=False,
+def collective_costs(
+    m: ModelArrays, h: HardwareArrays, s: Scenario, mi, hi, tp, pp, ep, sync_s, within=None, attn_dp=False
 ):
-    """Collectives of one step that ``tokens`` tokens take through the model [s].
+    """The collectives of one step: latency [s] and link time per token of the step [s].
 
     ``T_exposed = n_allreduce t(TP) + n_alltoall t(EP) + PP t_hop``: a tensor-parallel layer has
     two all-reduces (after attention and after the FFN); with expert parallelism an MoE layer
     replaces its FFN all-reduce by an all-to-all dispatch and combine. Each collective costs its
-    latency plus, where the scenario says so, the ring time of its message on the link. With
-    attention data-parallel (``attn_dp``) every rank runs attention for its own sequences, so
-    only the all-to-alls remain.
+    latency plus, where the scenario says so, the ring time of its message (``hidden`` activations
+    per token) on the link. With attention data-parallel (``attn_dp``) every rank runs attention
+    for its own sequences, so only the all-to-alls remain.
     """
     layers, moe = m.layers[mi], m.moe_layers[mi]
     use_ep = ep > 1
@@ -119,12 +108,17 @@ def exposed_time(
     t_ar = _latency(h, s, hi, tp, tp, sync_s, within)
     t_a2a = _latency(h, s, hi, ep, tp, sync_s, within)
     t_hop = _latency(h, s, hi, np.where(pp > 1, 2.0, 1.0), tp * pp, sync_s, within)
-    if s.collective_bandwidth:
-        msg = tokens * m.hidden[mi] * s.activation_bytes
-        t_ar = t_ar + 2.0 * (tp - 1.0) / tp * msg / _link_bw(h, hi, tp)
-        t_a2a = t_a2a + (ep - 1.0) / ep * msg * m.experts_per_token[mi] / _link_bw(h, hi, tp)
-        t_hop = t_hop + msg / _link_bw(h, hi, tp * pp)
-    return n_allreduce * t_ar + n_alltoall * t_a2a + n_hops * t_hop
+    latency = n_allreduce * t_ar + n_alltoall * t_a2a + n_hops * t_hop
+    if not s.collective_bandwidth:
+        return latency, 0.0
+    msg = m.hidden[mi] * s.activation_bytes  # per token
+    up = _link_bw(h, hi, tp)
+    per_token = (
+        n_allreduce * 2.0 * (tp - 1.0) / tp * msg / up
+        + n_alltoall * (ep - 1.0) / ep * msg * m.experts_per_token[mi] / up
+        + n_hops * msg / _link_bw(h, hi, tp * pp)
+    )
+    return latency, per_token
 
 
 def decode_arrays(
@@ -179,7 +173,8 @@ def decode_arrays(
     )
     t_compute = f_tensor / (tp * h.tensor[hi]) + f_scalar / (tp * h.scalar[hi])
 
-    t_exposed = exposed_time(m, h, s, mi, hi, tp, pp, ep, batch, sync_s)
+    latency, per_token = collective_costs(m, h, s, mi, hi, tp, pp, ep, sync_s)
+    t_exposed = latency + batch * per_token
     t_batch = np.maximum(t_compute, t_mem) + t_exposed
     weights = weight_bytes_total(m, s, mi)
     needed = weights + pp * batch * kv_seq

@@ -24,6 +24,7 @@ class Scenario:
     kv_precision: str
     activation_precision: str
     include_embeddings: bool
+    sliding_window: bool
     collective_bandwidth: bool
     sync_anchors: tuple[tuple[float, float], tuple[float, float]] | None
     counts: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -77,6 +78,7 @@ def load_scenario(
         kv_precision=row["kv_precision"],
         activation_precision=row["activation_precision"],
         include_embeddings=row["include_embeddings"],
+        sliding_window=row["sliding_window"],
         collective_bandwidth=row["collective_bandwidth"],
         sync_anchors=anchors,
         counts=counts,

@@ -218,6 +218,11 @@ SCENARIOS = Schema(
         ),
         Column("include_embeddings", "bool", doc="count embedding and LM-head weights"),
         Column(
+            "sliding_window",
+            "bool",
+            doc="sliding-window layers keep only their window of KV cache (false: sized as full attention)",
+        ),
+        Column(
             "collective_bandwidth",
             "bool",
             doc="add message size / link bandwidth to each collective's latency",

@@ -14,7 +14,7 @@ import numpy as np
 import pint
 import polars as pl
 
-from perfmodel.api import BOUND, GIB, BatchSpec, Setup, _axis, _enum, _positive_int, prepare
+from perfmodel.api import BOUND, GIB, BatchSpec, Setup, _enum, _positive_int, prepare
 from perfmodel.catalog import InvalidInput
 from perfmodel.serving import check_deployable, concurrency_limit, deployable, serve_arrays
 from perfmodel.serving_profile import ServingProfile, check_mode, serving_profile
@@ -201,76 +201,131 @@ def iter_serve_grid(
     osl: int = DEFAULT_OSL,
     sync: pint.Quantity | None = None,
     profile: ServingProfile | None = None,
+    dp_attention: Sequence[bool] = (False, True),
 ) -> Iterator[pl.DataFrame]:
-    """The grid models x hardware x tp x pp x ep x batch at one workload, one frame per model.
+    """The grid models x hardware x tp x pp x ep x attention layout x batch at one workload,
+    one frame per model.
 
     ``batch`` is per pipeline micro-batch (concurrency = PP x batch) and may include ``"max"``
     (the largest concurrency that fits and the engine admits). Layouts that cannot be deployed
-    in ``mode`` are left out, and so is a numeric batch above the engine's cap.
+    in ``mode`` are left out before anything is evaluated, and so is a numeric batch above the
+    engine's cap; the model then runs on flat arrays of the layouts that remain.
     """
     check_mode(mode)
     isl, osl = check_workload(isl, osl)
     m, h, s = setup.models, setup.hardware, setup.scenario
     prof = profile or profile_for(setup, mode)
     calibrated = mode == "calibrated"
-    tp_v, pp_v, ep_v = _axis("tp", tp, 2), _axis("pp", pp, 3), _axis("ep", ep, 4)
-    numeric = [b for b in batch if b != "max"]
-    sync_s = None if sync is None else float(Q_(sync).to("s").m)
-    hi = np.arange(len(h.names)).reshape(-1, 1, 1, 1, 1)
-    blocks: list[np.ndarray | str] = ([_axis("batch", numeric, 5)[..., 0]] if numeric else []) + (
-        ["max"] if "max" in batch else []
+    shape = (len(h.names), len(tp), len(pp), len(ep))
+    hi, tpv, ppv, epv = (
+        a.ravel()
+        for a in np.meshgrid(
+            np.arange(shape[0]),
+            [_positive_int("tp", v) for v in tp],
+            [_positive_int("pp", v) for v in pp],
+            [_positive_int("ep", v) for v in ep],
+            indexing="ij",
+        )
     )
+    tpv, ppv, epv = (a.astype(np.float64) for a in (tpv, ppv, epv))
+    numeric = np.array([_positive_int("batch", b) for b in batch if b != "max"], dtype=np.float64)
+    sync_s = None if sync is None else float(Q_(sync).to("s").m)
     model_enum, hw_enum = pl.Enum(m.names), pl.Enum(h.names)
     fi, fo = float(isl), float(osl)
     for mi in range(len(m.names)):
         frames = []
-        for b in blocks:
-            if isinstance(b, str):
-                limit = concurrency_limit(m, h, s, prof, mi, hi, tp_v[..., 0], pp_v[..., 0], fi, fo)
-                bv = np.maximum(np.floor(limit / pp_v[..., 0]), 1.0)
-                bv = np.broadcast_to(bv, np.broadcast_shapes(bv.shape, ep_v[..., 0].shape))
-            else:
-                bv = b
-            tpv, ppv, epv = tp_v[..., 0], pp_v[..., 0], ep_v[..., 0]
-            users = ppv * bv
-            r = serve_arrays(m, h, s, prof, mi, hi, tpv, ppv, epv, users, fi, fo, sync_s)
-            shape = np.broadcast_shapes(hi.shape, tpv.shape, ppv.shape, epv.shape, np.shape(bv))
-            valid = deployable(m, h, mi, hi, tpv, ppv, epv, calibrated) & (users <= prof.max_concurrency[hi])
-            valid = np.broadcast_to(valid, shape)
-            keep = None if valid.all() else valid
+        for dp in dp_attention:
+            ok = deployable(m, h, mi, hi, tpv, ppv, epv, calibrated, dp)
+            lh, ltp, lpp, lep = hi[ok], tpv[ok], ppv[ok], epv[ok]
+            if "max" in batch:
+                limit = concurrency_limit(m, h, s, prof, mi, lh, ltp, lpp, fi, fo, dp)
+                frames.append(
+                    _grid_block(
+                        m,
+                        h,
+                        s,
+                        prof,
+                        mi,
+                        lh,
+                        ltp,
+                        lpp,
+                        lep,
+                        dp,
+                        np.maximum(np.floor(limit / lpp), 1.0),
+                        fi,
+                        fo,
+                        sync_s,
+                    )
+                )
+            if numeric.size:
+                bh, bb = np.repeat(lh, numeric.size), np.tile(numeric, lh.size)
+                rep = [np.repeat(a, numeric.size) for a in (ltp, lpp, lep)]
+                cap = rep[1] * bb <= prof.max_concurrency[bh]
+                frames.append(
+                    _grid_block(
+                        m, h, s, prof, mi, bh[cap], *(a[cap] for a in rep), dp, bb[cap], fi, fo, sync_s
+                    )
+                )
+        out = pl.concat(frames)
+        yield out.with_columns(
+            model=_enum(np.full(out.height, mi, np.uint32), model_enum),
+            hardware=_enum(out["hardware"].to_numpy().astype(np.uint32), hw_enum),
+            isl=pl.lit(isl, pl.Int64),
+            osl=pl.lit(osl, pl.Int64),
+            context=pl.lit(isl + osl, pl.Int64),
+            mode=pl.lit(mode),
+        ).select(GRID_COLUMNS)
 
-            def flat(a, dtype=np.float64, keep=keep, shape=shape):
-                view = np.broadcast_to(a, shape)
-                out = view.ravel() if keep is None else view[keep]
-                return out.astype(dtype, copy=False)
 
-            tp_f, pp_f = flat(tpv, np.int32), flat(ppv, np.int32)
-            n = len(tp_f)
-            cols = {
-                "model": _enum(np.full(n, mi, np.uint32), model_enum),
-                "hardware": _enum(flat(hi, np.uint32), hw_enum),
-                "tp": tp_f,
-                "pp": pp_f,
-                "ep": flat(epv, np.int32),
-                "chips": tp_f * pp_f,
-                "batch": flat(bv, np.int64),
-                "users": flat(users, np.int64),
-                "context": np.full(n, isl + osl, np.int64),
-                "isl": np.full(n, isl, np.int64),
-                "osl": np.full(n, osl, np.int64),
-            }
-            for c in SERVE_FLOAT_COLUMNS:
-                cols[c] = flat(r[c])
-            cols["stps"] = flat(r["output_tps"])
-            cols["stps_per_chip"] = cols["stps"] / cols["chips"]
-            cols["memory_needed_gib"] = flat(r["memory_needed_bytes"]) / GIB
-            cols["memory_available_gib"] = flat(r["memory_available_bytes"]) / GIB
-            cols["fits"] = flat(r["fits"], bool)
-            cols["bound"] = pl.Series(cols["t_compute_s"] > cols["t_mem_s"]).replace_strict(
-                {True: "compute", False: "memory"}, return_dtype=BOUND
-            )
-            frames.append(pl.DataFrame(cols).with_columns(mode=pl.lit(mode)))
-        yield pl.concat(frames) if len(frames) > 1 else frames[0]
+GRID_COLUMNS = (
+    "model",
+    "hardware",
+    "tp",
+    "pp",
+    "ep",
+    "dp_attention",
+    "chips",
+    "batch",
+    "users",
+    "context",
+    "isl",
+    "osl",
+    *SERVE_FLOAT_COLUMNS,
+    "stps",
+    "stps_per_chip",
+    "memory_needed_gib",
+    "memory_available_gib",
+    "fits",
+    "bound",
+    "mode",
+)
+
+
+def _grid_block(m, h, s, prof, mi, hi, tp, pp, ep, dp, batch, isl, osl, sync_s) -> pl.DataFrame:
+    """One block of flat layouts (hardware index, TP, PP, EP, batch per micro-batch) evaluated."""
+    users = pp * batch
+    r = serve_arrays(m, h, s, prof, mi, hi, tp, pp, ep, users, isl, osl, sync_s, attn_dp=dp)
+    chips = (tp * pp).astype(np.int32)
+    cols = {
+        "hardware": hi.astype(np.uint32),
+        "tp": tp.astype(np.int32),
+        "pp": pp.astype(np.int32),
+        "ep": ep.astype(np.int32),
+        "dp_attention": np.full(hi.size, dp),
+        "chips": chips,
+        "batch": batch.astype(np.int64),
+        "users": users.astype(np.int64),
+    }
+    cols |= {c: np.broadcast_to(r[c], hi.shape) for c in SERVE_FLOAT_COLUMNS}
+    cols["stps"] = np.broadcast_to(r["output_tps"], hi.shape)
+    cols["stps_per_chip"] = cols["stps"] / chips
+    cols["memory_needed_gib"] = np.broadcast_to(r["memory_needed_bytes"], hi.shape) / GIB
+    cols["memory_available_gib"] = np.broadcast_to(r["memory_available_bytes"], hi.shape) / GIB
+    cols["fits"] = np.broadcast_to(r["fits"], hi.shape)
+    cols["bound"] = pl.Series(cols["t_compute_s"] > cols["t_mem_s"]).replace_strict(
+        {True: "compute", False: "memory"}, return_dtype=BOUND
+    )
+    return pl.DataFrame(cols)
 
 
 def serve_grid(

@@ -27,7 +27,7 @@ import numpy as np
 from perfmodel import serving_equations as eq
 from perfmodel.architecture import ModelArrays
 from perfmodel.catalog import InvalidInput
-from perfmodel.decode import distinct_experts, exposed_time, kv_bytes_per_sequence, weight_bytes_total
+from perfmodel.decode import collective_costs, distinct_experts, kv_bytes_per_sequence, weight_bytes_total
 from perfmodel.hardware import HardwareArrays
 from perfmodel.scenario import Scenario
 from perfmodel.serving_profile import ServingProfile
@@ -82,7 +82,7 @@ def concurrency_limit(
     return np.minimum(c, prof.max_concurrency[hi])
 
 
-def _step(m, h, s, prof, mi, hi, tp, pp, ep, attn_dp, decode_tokens, prefill_tokens, isl, osl, sync_s):
+def _step(m, h, s, prof, mi, hi, tp, pp, ep, attn_dp, collectives, decode_tokens, prefill_tokens, isl, osl):
     """One step carrying ``decode_tokens`` and ``prefill_tokens`` per micro-batch: its time and work."""
     ctx = eq.mean_decode_context(isl, osl)
     pctx = eq.mean_prefill_context(isl)
@@ -125,8 +125,7 @@ def _step(m, h, s, prof, mi, hi, tp, pp, ep, attn_dp, decode_tokens, prefill_tok
         ),
         eq.memory_time(weights_read + kv_bytes, tp, h.mem_bw[hi], prof.bw_efficiency[hi]),
     )
-    within = None if prof.collective_latency is None else prof.collective_latency[hi]
-    t_exposed = exposed_time(m, h, s, mi, hi, tp, pp, ep, tokens, sync_s, within, attn_dp)
+    t_exposed = collectives[0] + tokens * collectives[1]
     overhead = eq.step_overhead(prof.step_overhead[hi], prof.token_overhead[hi], tokens)
     t = eq.step_time(t_compute, t_mem, t_exposed, overhead)
     return {
@@ -140,13 +139,17 @@ def _step(m, h, s, prof, mi, hi, tp, pp, ep, attn_dp, decode_tokens, prefill_tok
     }
 
 
-def _mean_step(args, decode_tokens, chunk, isl, osl, sync_s):
-    """The mean step: decode-only steps and steps with a prompt chunk, in their steady-state shares."""
+STEP_KEYS = ("t", "t_compute", "t_mem", "t_exposed", "flop", "bytes", "tier2_bytes")
+
+
+def _mean_step(args, decode_tokens, chunk, isl, osl, keys=("t",)):
+    """The mean step: decode-only steps and steps with a prompt chunk, in their steady-state
+    shares; ``keys`` of the step's figures are averaged."""
     prefill = eq.prefill_tokens_per_step(decode_tokens, isl, osl)
     share = eq.chunk_share(prefill, chunk)
-    decode_only = _step(*args, decode_tokens, 0.0, isl, osl, sync_s)
-    with_chunk = _step(*args, decode_tokens, np.maximum(prefill, chunk), isl, osl, sync_s)
-    return {k: eq.mean_step_time(decode_only[k], with_chunk[k], share) for k in decode_only}
+    decode_only = _step(*args, decode_tokens, 0.0, isl, osl)
+    with_chunk = _step(*args, decode_tokens, np.maximum(prefill, chunk), isl, osl)
+    return {k: eq.mean_step_time(decode_only[k], with_chunk[k], share) for k in keys}
 
 
 def serve_arrays(
@@ -177,12 +180,14 @@ def serve_arrays(
     )
     b = concurrency / pp
     attn_dp = np.asarray(attn_dp, dtype=bool)
-    args = (m, h, s, prof, mi, hi, tp, pp, ep, attn_dp)
+    within = None if prof.collective_latency is None else prof.collective_latency[hi]
+    collectives = collective_costs(m, h, s, mi, hi, tp, pp, ep, sync_s, within, attn_dp)
+    args = (m, h, s, prof, mi, hi, tp, pp, ep, attn_dp, collectives)
     chunk = np.minimum(isl, np.maximum(prof.max_step_tokens[hi] - b, 1.0))
-    ttft = eq.prefill_chunks(isl, chunk) * _step(*args, b, chunk, isl, osl, sync_s)["t"]
-    first = _mean_step(args, b, chunk, isl, osl, sync_s)
+    ttft = eq.prefill_chunks(isl, chunk) * _step(*args, b, chunk, isl, osl)["t"]
+    first = _mean_step(args, b, chunk, isl, osl)
     b_dec = b * eq.decoding_share(ttft, first["t"], osl)
-    steady = _mean_step(args, b_dec, chunk, isl, osl, sync_s)
+    steady = _mean_step(args, b_dec, chunk, isl, osl, keys=STEP_KEYS)
     tpot = steady["t"]
     latency = eq.request_latency(ttft, tpot, osl)
     weights = weights_held(m, s, mi, tp, attn_dp)

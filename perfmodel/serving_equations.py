@@ -20,6 +20,12 @@ from __future__ import annotations
 import numpy as np
 
 
+def _pure(ratio):
+    """A ratio as a plain number before rounding: ``GiB / MiB`` is 1024, not 1 (pint keeps units
+    of the same dimension unreduced); plain arrays pass through."""
+    return ratio.to("dimensionless") if hasattr(ratio, "to") else ratio
+
+
 def decode_steps(osl):
     """Decode steps of one request, ``D = OSL - 1`` (docs/model.md §2).
 
@@ -303,7 +309,7 @@ def max_concurrency(chips, usable_per_chip, weights, kv_per_sequence):
     numeric
         Largest concurrency that fits [sequences].
     """
-    return np.maximum(np.floor((chips * usable_per_chip - weights) / kv_per_sequence), 0)
+    return np.maximum(np.floor(_pure((chips * usable_per_chip - weights) / kv_per_sequence)), 0)
 
 
 def prefill_chunks(isl, chunk):
@@ -321,7 +327,7 @@ def prefill_chunks(isl, chunk):
     numeric
         Steps of the prompt [steps].
     """
-    return np.ceil(isl / chunk)
+    return np.ceil(_pure(isl / chunk))
 
 
 def decoding_share(ttft, tpot, osl):

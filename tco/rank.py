@@ -53,6 +53,7 @@ RANK_COLUMNS = (
     "tp",
     "pp",
     "ep",
+    "dp_attention",
     "batch",
     "users",
     "utps",
@@ -161,6 +162,7 @@ def evaluate(
     if mode == "limit":
         perf = perf.with_columns(
             mode=pl.lit(mode),
+            dp_attention=pl.lit(False),
             isl=pl.lit(None, pl.Int64),
             osl=pl.lit(None, pl.Int64),
             ttft_s=pl.lit(None, pl.Float64),
