@@ -577,6 +577,8 @@ def plan(
     """
     if max_mw is not None and not (max_mw > 0 and np.isfinite(max_mw)):
         raise InvalidInput(f"max_mw must be a finite number > 0, got {max_mw!r}")
+    if not demand.output_tokens().sum() > 0:
+        raise InvalidInput("the forecast has no output tokens in the horizon: nothing to plan")
     headroom = headroom or Headroom.parse(DEFAULT_HEADROOM)
     off = offer(demand, evaluations)
     active = demand.peak_tps.max(axis=0) > 0  # streams with demand in the horizon

@@ -66,7 +66,7 @@ def _unserved_lines(p: Plan) -> list[str]:
 def plan_text(p: Plan) -> str:
     """The sentence, the best fleets as an aligned table, and the chips that cannot serve."""
     rows = _rows(p)
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(_HEADER)]
+    widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(_HEADER)]
     lines = [plan_sentence(p), ""]
     lines.append("  ".join(h.ljust(w) for h, w in zip(_HEADER, widths, strict=True)))
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]

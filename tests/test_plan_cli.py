@@ -16,6 +16,7 @@ from tco.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "demand.csv"
+HEADER = "month,model,output_tokens_per_day[token/day],isl[token],osl[token],min_utps[token/s],peak_to_mean\n"
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +78,22 @@ def test_mistakes_end_in_one_message(capsys, argv, message):
     assert run(main, ["plan", "--demand", str(EXAMPLE), *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_forecast_without_tokens_is_refused(tmp_path, capsys):
+    zero = tmp_path / "demand.csv"
+    zero.write_text(HEADER + "2027-01,llama3-8b,0,1024,256,30,2\n")
+    assert run(main, ["plan", "--demand", str(zero)]) == 2
+    assert "no output tokens in the horizon" in capsys.readouterr().err
+
+
+def test_a_forecast_no_chip_serves_says_so(tmp_path, capsys):
+    hard = tmp_path / "demand.csv"
+    hard.write_text(HEADER + "2027-01,llama3-8b,1e9,1024,256,1e9,2\n")
+    assert run(main, ["plan", "--demand", str(hard), "--hardware", "h100-sxm", "mi300x"]) == 0
+    out = capsys.readouterr().out
+    assert "No fleet of one or two chips serves the forecast" in out
+    assert "h100-sxm: llama3-8b (1024+256 tokens, 1e+09 tokens/s): best UTPS" in out
 
 
 def test_a_bad_flag_value_is_an_argparse_error(capsys):
