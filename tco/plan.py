@@ -276,6 +276,16 @@ def _ceil(x: np.ndarray) -> np.ndarray:
 def servers_needed(demand: Demand, offer: Offer, headroom: Headroom) -> np.ndarray:
     """Servers each stream needs on each chip in each month (see the module doc, step 1).
 
+    Parameters
+    ----------
+    demand : Demand
+        ``peak_tps`` of shape (T, K) [token/s].
+    offer : Offer
+        Each chip's instance for each stream: ``chips`` [chips], ``stps`` [token/s], ``unit``
+        [chips per server].
+    headroom : Headroom
+        ``fraction`` more instances [1], or one spare scale-up domain per stream (``n+1``).
+
     Returns
     -------
     numpy.ndarray
@@ -339,8 +349,20 @@ def stream_figures(
 ) -> dict[str, np.ndarray]:
     """Monthly money, power and carbon of each stream's fleet on each chip, shape (T, K, C) each.
 
-    ``owned``, ``bought``: servers from :func:`keep`; 0 where the chip does not serve the stream.
-    Keys: the :class:`Fleet` figures but ``racks`` (racks hold servers of several streams).
+    Parameters
+    ----------
+    owned, bought : numpy.ndarray
+        Servers owned and bought in each month, shape (T, K, C) [servers], from :func:`keep`.
+    offer : Offer
+        Per chip-hour rates of each (stream, chip) [USD/h, W, gCO2e/h] and server figures.
+    demand : Demand
+        ``hours`` in each month [h].
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        The :class:`Fleet` figures but ``racks`` (racks hold servers of several streams), in
+        servers, chips, USD, MW and tCO2e; 0 where the chip does not serve the stream.
     """
     chips = owned * offer.unit
     hours = demand.hours[:, None, None]
