@@ -1,4 +1,5 @@
-"""Analytical performance model of LLM decoding (after the Liminal limit study, arXiv 2507.14397)."""
+"""Analytical performance model of LLM serving: the Liminal limit study's decode step
+(arXiv 2507.14397) and a calibrated serving model with prefill (docs/model.md)."""
 
 try:
     from perfmodel.api import (
@@ -14,6 +15,7 @@ try:
     from perfmodel.catalog import CatalogError
     from perfmodel.catalog_set import Catalogs, load_catalogs
     from perfmodel.scenario import Scenario, load_scenario
+    from perfmodel.serve_api import Serve, iter_serve_grid, serve, serve_grid
     from perfmodel.units import Q_, ureg
 except ModuleNotFoundError as _missing:
     # A dependency is not installed: ``python -m perfmodel`` still starts and says so in one line
@@ -33,13 +35,17 @@ __all__ = [
     "Decode",
     "Q_",
     "Scenario",
+    "Serve",
     "Setup",
     "capacity",
     "decode",
     "decode_grid",
     "iter_decode_grid",
+    "iter_serve_grid",
     "load_catalogs",
     "load_scenario",
     "prepare",
+    "serve",
+    "serve_grid",
     "ureg",
 ]

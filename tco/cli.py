@@ -182,6 +182,7 @@ def _evaluate(args):
         catalogs=catalogs,
         scenario=args.scenario,
         precision=args.precision,
+        kv_precision=args.kv_precision,
         power_model=args.power_model,
     )
 

@@ -137,6 +137,7 @@ def evaluate(
     precision: str | None = None,
     power_model: PowerModel = "activity",
     site: Site | None = None,
+    kv_precision: str | None = None,
 ) -> Evaluation:
     """Search every design's parallelism and batch for ``model`` and price it.
 
@@ -150,7 +151,7 @@ def evaluate(
         raise InvalidInput("context applies to limit mode; in calibrated mode give isl and osl")
     context = int(context) if context is not None else isl + osl
     catalogs = catalogs or load_catalogs()
-    setup = prepare(catalogs, scenario, precision, [model], hardware)
+    setup = prepare(catalogs, scenario, precision, [model], hardware, kv_precision)
     site = site or load_site(catalogs, region)
     if mode == "calibrated":
         frames = iter_serve_grid(setup, mode, SEARCH_TP, SEARCH_PP, SEARCH_EP, SEARCH_BATCH, isl, osl)
