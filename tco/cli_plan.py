@@ -46,6 +46,7 @@ def add_plan_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--catalogs", metavar="DIR")
     p.add_argument("--scenario")
     p.add_argument("--precision", choices=PRECISIONS)
+    p.add_argument("--kv-precision", choices=PRECISIONS, help="KV-cache precision (default: the weights')")
     p.add_argument("--out", type=Path, help="also write the monthly plan of every fleet to this CSV file")
     p.add_argument("--json", action="store_true")
 
@@ -68,6 +69,7 @@ def run_plan(args: argparse.Namespace) -> int:
         hardware=args.hardware,
         scenario=args.scenario,
         precision=args.precision,
+        kv_precision=args.kv_precision,
         power_model=args.power_model,
     )
     if args.out:
