@@ -89,7 +89,7 @@ class Capacity:
 
 
 def capacity(model: str, context, batch, setup: Setup | None = None, **kwargs) -> Capacity:
-    """Weights and KV cache of ``batch`` sequences of ``context`` tokens (design.md, Capacity)."""
+    """Weights and KV cache of ``batch`` sequences of ``context`` tokens (docs/model.md, section 5)."""
     setup = setup or prepare(models=[model], **kwargs)
     mi = setup.models.index(model)
     context, batch = _positive_int("context", context), _positive_int("batch", batch)

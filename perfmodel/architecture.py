@@ -10,7 +10,7 @@ Parameter counts follow the config.json fields (matrices only; biases and norms 
   ``shared_experts`` always-on experts of ``ffn_expert`` plus a ``hidden*experts`` router.
 
 KV cache elements per token per layer: GQA ``2*kv_heads*head_dim``; MLA ``kv_lora+rope``
-(design.md). Attention FLOPs per token per context token per layer: GQA ``4*heads*head_dim``
+(docs/model.md, section 1). Attention FLOPs per token per context token per layer: GQA ``4*heads*head_dim``
 (QK^T and AV); MLA with absorbed projections ``2*heads*(2*kv_lora+rope)``.
 
 A scenario may replace the parameter counts (the Liminal study's, without embeddings). The MoE

@@ -44,7 +44,7 @@ def weight_bytes_total(m: ModelArrays, s: Scenario, mi):
 def distinct_experts(experts, per_token, batch):
     """Expected distinct routed experts that ``batch`` tokens touch under uniform routing.
 
-    ``E * (1 - (1 - k/E)^B)`` (design.md); 0 for dense models (``E = 0``).
+    ``E * (1 - (1 - k/E)^B)`` (docs/model.md, section 1); 0 for dense models (``E = 0``).
     """
     e = np.maximum(experts, 1.0)
     with np.errstate(divide="ignore"):

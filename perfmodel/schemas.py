@@ -105,6 +105,10 @@ def _hardware_rules(r: dict) -> Iterable[tuple[str, str]]:
         yield "scaleout_sync_latency", "at least sync_latency (scale-out is not faster than scale-up)"
 
 
+#: Whether a design can be bought: on the market, launched but not shipping, or a design study.
+AVAILABILITY = ("shipping", "announced", "hypothetical")
+
+
 HARDWARE = Schema(
     "hardware.csv",
     (
@@ -188,6 +192,13 @@ HARDWARE = Schema(
             required=False,
             doc="capacity of the second tier per chip",
             plausible=(1e9, 1e15),
+        ),
+        Column(
+            "availability",
+            "text",
+            required=False,
+            choices=AVAILABILITY,
+            doc="shipping, announced or hypothetical; empty reads as hypothetical",
         ),
         Column("source", "text"),
     ),

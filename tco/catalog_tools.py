@@ -204,9 +204,15 @@ def chip_rows(
     changes.setdefault(
         "source", f"user design from {template} with " + (", ".join(settings or []) or "no changes")
     )
+    changes.setdefault("availability", "hypothetical")  # a user's design is not for sale
     if "price" not in changes:
         changes.update(
-            price="", price_low="", price_high="", price_type="bottom-up", price_includes_system="false"
+            price="",
+            price_low="",
+            price_high="",
+            price_type="bottom-up",
+            price_date="",
+            price_includes_system="false",
         )
     new: dict[str, bytes] = {}
     used: set[str] = set()

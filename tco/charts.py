@@ -105,7 +105,7 @@ def cost_breakdown_chart(ranked: pl.DataFrame) -> alt.Chart:
     parts = {
         "capex_usd_per_mtok": "capital",
         "energy_usd_per_mtok": "energy",
-        "other_usd_per_mtok": "building + maintenance",
+        "other_usd_per_mtok": "facility + maintenance + operations",
     }
     return _stacked(ranked, parts, "USD per million tokens", "Cost per million tokens")
 

@@ -10,10 +10,27 @@ sec. 1.6, "Cost of an Integrated Circuit"):
 - memory: capacity x price per GiB of its technology (on-die SRAM is paid for in die area);
 - packaging, assembly and test from the catalog.
 
-A market price is far above this cost (vendor margin, software, supply). The estimate is
-therefore scaled by the *market markup*: the median ratio of market price to bottom-up cost
-over the catalog's chips that have both (and whose price excludes the system). It is a figure
-of the catalog, recomputed when the catalog changes, and every estimated price is flagged.
+A market price is far above this cost (vendor margin, software, supply). A chip without a market
+price is therefore priced as its bottom-up cost times a *markup*, the median ratio of market
+price to bottom-up cost over a reference set of chips that have both (prices that exclude the
+system only):
+
+- the same vendor's chips when the vendor has any (``price_type`` "vendor-derived estimate"),
+- else the class of merchant accelerators: every chip with a market price (``"bottom-up"``).
+
+Outliers are excluded by Tukey's rule before the median [1]_: a ratio outside
+``[Q1 - 1.5 IQR, Q3 + 1.5 IQR]`` of the class's ratios is not used (a quantity-one card sold at
+72x its cost says nothing about a volume part). The lowest and highest ratio of the set used,
+times the bottom-up cost at the low and high wafer and memory prices, bound the estimate.
+
+The rest of the system is itemized per chip from ``systems.csv`` (host CPUs, memory, storage,
+chassis, scale-up switches, divided over the system's chips; zero when the price already
+covers the system) and ``networks.csv`` (scale-out NIC, switch ports, optics: every system).
+
+References
+----------
+.. [1] J. W. Tukey, *Exploratory Data Analysis*, Addison-Wesley, 1977, ch. 2 (fences at
+   1.5 x the interquartile range).
 """
 
 from __future__ import annotations
@@ -62,6 +79,35 @@ def _bottom_up(t: pl.DataFrame, bound: str = "") -> tuple[np.ndarray, np.ndarray
     return die_cost, memory_cost, die_cost + memory_cost + t["packaging_cost"].to_numpy()
 
 
+def tukey_inliers(ratios: np.ndarray) -> np.ndarray:
+    """Mask of the values inside Tukey's fences ``[Q1 - 1.5 IQR, Q3 + 1.5 IQR]`` [1]_."""
+    q1, q3 = np.quantile(ratios, [0.25, 0.75]) if ratios.size else (np.nan, np.nan)
+    spread = 1.5 * (q3 - q1)
+    return (ratios >= q1 - spread) & (ratios <= q3 + spread)
+
+
+def markups(vendor: np.ndarray, ratio: np.ndarray, comparable: np.ndarray) -> dict[str, np.ndarray]:
+    """Markup (median, low, high) and the reference set's kind for every chip.
+
+    ``ratio`` is market price / bottom-up cost, ``comparable`` marks chips whose ratio may be used
+    (a market price that excludes the system). Outliers of the class are dropped first (Tukey);
+    then each chip uses its vendor's remaining ratios, or the whole class when its vendor has none.
+    """
+    keep = comparable.copy()
+    keep[comparable] = tukey_inliers(ratio[comparable])
+    n = vendor.size
+    mid, low, high = np.ones(n), np.ones(n), np.ones(n)
+    kind = np.full(n, "bottom-up", dtype=object)
+    for i in range(n):
+        own = keep & (vendor == vendor[i])
+        ref = ratio[own] if own.any() else ratio[keep]
+        if ref.size:
+            mid[i], low[i], high[i] = np.median(ref), ref.min(), ref.max()
+        if own.any():
+            kind[i] = "vendor-derived estimate"
+    return {"markup": mid, "markup_low": low, "markup_high": high, "estimate_type": kind}
+
+
 def chip_table(catalogs: Catalogs) -> pl.DataFrame:
     """One row per chip: cost parts, the price used, and whether that price is an estimate.
 
@@ -74,6 +120,8 @@ def chip_table(catalogs: Catalogs) -> pl.DataFrame:
     """
     hw = catalogs["hardware"].df.select(
         pl.col("name").alias("hardware"),
+        "vendor",
+        pl.col("availability").fill_null("hypothetical"),
         "memory_technology",
         pl.col("mem_capacity").alias("mem_bytes"),
         "tier2_technology",
@@ -99,14 +147,14 @@ def chip_table(catalogs: Catalogs) -> pl.DataFrame:
         )
     )
     die_cost, memory_cost, bottom_up = _bottom_up(t)
-    market = t["price"].to_numpy()
-    has_market = ~np.isnan(market.astype(np.float64))
+    market = t["price"].to_numpy().astype(np.float64)
+    has_market = ~np.isnan(market)
     comparable = has_market & ~t["price_includes_system"].to_numpy()
-    markup = float(np.median(market[comparable] / bottom_up[comparable])) if comparable.any() else 1.0
-    estimate = bottom_up * markup
-    price = np.where(has_market, market, estimate)
+    m = markups(t["vendor"].to_numpy(), market / bottom_up, comparable)
+    price = np.where(has_market, market, bottom_up * m["markup"])
     low = t["price_low"].fill_null(t["price"]).to_numpy()
     high = t["price_high"].fill_null(t["price"]).to_numpy()
+    system, network = _system_items(catalogs, t)
     off_die = ~t["on_die"].to_numpy()
     embodied = (
         t["dies"].to_numpy() * t["die_area"].to_numpy() * t["embodied_per_area"].to_numpy()
@@ -125,13 +173,17 @@ def chip_table(catalogs: Catalogs) -> pl.DataFrame:
             "packaging_cost_usd": t["packaging_cost"],
             "bottom_up_cost_usd": bottom_up,
             "market_price_usd": t["price"],
-            "markup": np.full(t.height, markup),
+            "markup": m["markup"],
             "price_usd": price,
-            "price_low_usd": np.where(has_market, low, _bottom_up(t, "_low")[2] * markup),
-            "price_high_usd": np.where(has_market, high, _bottom_up(t, "_high")[2] * markup),
-            "price_is_estimate": ~has_market | pl.Series(t["price_type"]).str.contains("estimate").to_numpy(),
-            "price_type": t["price_type"],
+            "price_low_usd": np.where(has_market, low, _bottom_up(t, "_low")[2] * m["markup_low"]),
+            "price_high_usd": np.where(has_market, high, _bottom_up(t, "_high")[2] * m["markup_high"]),
+            "price_is_estimate": ~has_market,
+            "price_type": np.where(has_market, "market", m["estimate_type"]).astype(str),
+            "price_date": t["price_date"],
             "price_includes_system": t["price_includes_system"],
+            "availability": t["availability"],
+            **system,
+            **network,
             "tdp_w": t["tdp"],
             "static_power_w": t["static_power"],
             "energy_per_flop_j": t["energy_per_flop"],
@@ -140,6 +192,25 @@ def chip_table(catalogs: Catalogs) -> pl.DataFrame:
             "embodied_chip_g": embodied,
         }
     )
+
+
+def _system_items(catalogs: Catalogs, t: pl.DataFrame) -> tuple[dict, dict]:
+    """Per chip: the system's items (divided over its chips) and the scale-out network's."""
+    sys_items = ("host_cpu", "host_memory", "storage", "chassis", "scaleup_switch")
+    s = t.select("system").join(
+        catalogs["systems"].df.rename({"name": "system"}), on="system", how="left", validate="m:1"
+    )
+    n = t.select("network").join(
+        catalogs["networks"].df.rename({"name": "network"}), on="network", how="left", validate="m:1"
+    )
+    per_chip = 1.0 / s["chips"].to_numpy()
+    system = {f"{c}_usd": s[c].to_numpy() * per_chip for c in sys_items}
+    system["system_usd"] = sum(system.values())
+    system["host_power_w"] = s["host_power"].to_numpy() * per_chip
+    network = {f"network_{c}_usd": n[c].to_numpy() for c in ("nic", "switch", "optics")}
+    network["network_usd"] = sum(network.values())
+    network["network_power_w"] = n["power"].to_numpy()
+    return system, network
 
 
 #: Packaging emissions per integrated circuit, facebookresearch/ACT (0.15 kgCO2e per IC) [g].

@@ -18,6 +18,7 @@ from perfmodel.sweeps import bandwidth_sweep, latency_sweep
 from tco.catalog_tools import add_chip, check, diff
 from tco.catalogs import load_catalogs
 from tco.cli_plan import add_plan_parser, run_plan
+from tco.economics import COST_BASES
 from tco.explore import (
     CONTEXTS,
     EFFICIENCY_OBJECTIVES,
@@ -29,10 +30,11 @@ from tco.explore import (
 )
 from tco.export import safe_csv
 from tco.formatting import rank_table
-from tco.rank import OBJECTIVES, evaluate, select
+from tco.rank import OBJECTIVES, check_availability, evaluate, select
 from tco.report import report
 from tco.sensitivity import sensitivity
 from tco.tradeoff import tradeoff
+from tco.uncertainty import uncertainty
 
 
 def _add_question(p: Parser, many: bool = False) -> None:
@@ -55,12 +57,38 @@ def _add_question(p: Parser, many: bool = False) -> None:
     p.add_argument("--scenario")
     p.add_argument("--precision", choices=PRECISIONS)
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--cost-basis", choices=COST_BASES, default="own", help="all-in owner cost or rental prices"
+    )
+
+
+def _add_economics(p: Parser) -> Parser:
+    """The ranking's own economics flags: which designs compete, and the uncertainty."""
+    p.add_argument(
+        "--availability",
+        type=_availability,
+        help="keep designs that are e.g. shipping,announced (default: all; hypothetical ones are marked)",
+    )
+    p.add_argument(
+        "--uncertainty",
+        type=positive_int,
+        metavar="N",
+        help="N Monte Carlo draws: $/Mtok p10/p50/p90, P(cheapest)",
+    )
+    return p
+
+
+def _availability(text: str) -> tuple[str, ...]:
+    try:
+        return check_availability(text.split(","))
+    except InvalidInput as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _parser() -> Parser:
     p = Parser(prog="python -m tco", description="Tokens per dollar, per joule and per gram of CO2e.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
-    _add_question(sub.add_parser("rank", help="rank every design under a UTPS floor"))
+    _add_question(_add_economics(sub.add_parser("rank", help="rank every design under a UTPS floor")))
     add_plan_parser(sub)
     _add_question(sub.add_parser("sensitivity", help="tornado table over the catalog's low/high values"))
     t = sub.add_parser("tradeoff", help="efficiency gained by running a little slower per user")
@@ -184,13 +212,15 @@ def _evaluate(args):
         precision=args.precision,
         kv_precision=args.kv_precision,
         power_model=args.power_model,
+        cost_basis=args.cost_basis,
     )
 
 
 def _header(ev, args) -> str:
     return (
         f"{ev.model}, {ev.workload}, UTPS floor {args.min_utps:g} tokens/s; "
-        f"site {ev.site.name}; scenario {ev.scenario} ({ev.precision}); power model {ev.power_model}; "
+        f"site {ev.site.name}; cost basis {ev.cost_basis}; scenario {ev.scenario} ({ev.precision}); "
+        f"power model {ev.power_model}; "
         f"catalogs {ev.catalogs.digest()}"
     )
 
@@ -315,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
             osl=args.osl,
             command=shlex.join(["python", "-m", "tco", *(argv or sys.argv[1:])]),
             progress=True,
+            cost_basis=args.cost_basis,
             plan=plan_forecast(
                 args.demand,
                 catalogs,
@@ -334,7 +365,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     ev = _evaluate(args)
     if args.command == "rank":
-        ranked = select(ev, args.min_utps, args.objective)
+        ranked = select(ev, args.min_utps, args.objective, args.availability)
+        if args.uncertainty:
+            spread = uncertainty(ev, args.uncertainty, args.min_utps, availability=args.availability)
+            ranked = ranked.join(spread, on="hardware", how="left")
         emit(
             ranked.to_dicts(),
             args.json,

@@ -41,6 +41,14 @@ def add_plan_parser(sub: argparse._SubParsersAction) -> None:
         default="calibrated",
         help="calibrated: a real deployment at each workload's lengths (default); limit: the study's decode limit",
     )
+    p.add_argument(
+        "--cost-basis", choices=("own", "rent"), default="own", help="own (default) or rent the servers"
+    )
+    p.add_argument(
+        "--availability",
+        type=lambda text: tuple(text.split(",")),
+        help="plan with chips that are e.g. shipping,announced (default: all; hypothetical ones are marked)",
+    )
     p.add_argument("--hardware", nargs="+", help="chips to plan with (default: all)")
     p.add_argument("--power-model", choices=("activity", "tdp"), default="activity")
     p.add_argument("--catalogs", metavar="DIR")
@@ -64,7 +72,9 @@ def run_plan(args: argparse.Namespace) -> int:
         horizon_months=args.horizon_months,
         headroom=Headroom.parse(args.headroom) if args.headroom else None,
         max_mw=args.max_mw,
+        availability=args.availability,
         mode=args.mode,
+        cost_basis=args.cost_basis,
         region=args.site,
         hardware=args.hardware,
         scenario=args.scenario,

@@ -1,18 +1,28 @@
 """Money, energy and carbon per configuration of a decode grid (vectorized over the frame).
 
-Per chip, with ``u`` the utilization and ``L`` the hardware lifetime:
+Per chip, with ``u`` the utilization, ``L`` the hardware lifetime and ``r`` the cost of capital
+(each equation is a function of :mod:`tco.capital`):
 
-- capital: ``price x (1 + system_cost_fraction)`` (no fraction when the price already covers
-  the system), amortized over ``L``; data-center build ``build_cost x TDP x (1 + host_overhead)``
-  over the building's life; maintenance ``capital x rate``. "other" = build + maintenance.
+- capital: the chip's price, its share of the system (host CPUs, memory, storage, chassis,
+  scale-up switches: ``systems.csv``) and of the scale-out network (NICs, switch ports, optics:
+  ``networks.csv``), each annualized with the capital recovery factor ``CRF(r, L)``;
+- facility, sized by provisioned power ``P_prov = TDP + host + network`` per chip: colocation
+  rent ``P_prov x $/kW-month``, or an owned building ``build_cost x P_prov x CRF(r, L_building)``;
+- maintenance ``capital x rate``; operations (staff, software, support) per chip-hour;
 - power (activity model): ``P = min(P_static + e_flop x FLOP/s + e_bit x bits/s, TDP)``, with
   ``e_flop`` scaled by bytes per element of the precision and each memory tier's bits at its
-  own energy per bit; ``tdp`` model: ``P = TDP``. Average
-  ``u x P + (1 - u) x P_static``; at the wall ``x (1 + host_overhead) x PUE``.
-- energy cost = wall energy x price; operational carbon = wall energy x grid intensity;
+  own energy per bit; ``tdp`` model: ``P = TDP``. Average ``u x P + (1 - u) x P_static``, plus
+  host and network power (a system's host power never includes the chips', and a rack's
+  published power is split that way in ``systems.csv``); at the wall ``x PUE``;
+- energy cost = average wall power x price; operational carbon = wall energy x grid intensity;
   embodied carbon (die area by node, memory by technology, package, host share) over ``L``.
-- tokens served = ``STPS x u``; $/Mtok, tokens/$, tokens/J (= tokens/s per W at the wall),
-  gCO2e/Mtok follow, each split into its parts (capex/energy/other; operational/embodied).
+
+Cost basis ``rent``: the chip-hour costs the median published rental price (``rentals.csv``),
+which covers capital, facility, energy and operations; designs without a rental price drop out.
+
+Breakdown (each per hour and per Mtok; they add up):
+``usd = capex + energy + other``; ``capex = chip_capex + system_capex + network_capex``;
+``other = facility + maintenance + operations + rental``.
 """
 
 from __future__ import annotations
@@ -24,11 +34,20 @@ import polars as pl
 
 from perfmodel.catalog_set import Catalogs
 from perfmodel.schemas import PRECISION_BYTES
+from perfmodel.units import Q_
+from tco import capital as eq
 
 PowerModel = Literal["activity", "tdp"]
+CostBasis = Literal["own", "rent"]
+COST_BASES = ("own", "rent")
 DEFAULT_REGION = "us-average"
-_BITS_PER_BYTE = 8.0
-_MTOK = 1e6
+_BITS_PER_BYTE = Q_(1, "byte").to("bit").magnitude
+_MTOK = Q_(1, "Mtoken").to("token").magnitude
+_HOUR_S = Q_(1, "hour").to("s").magnitude
+#: Items of the cost breakdown (each has a _usd_per_hour and a _usd_per_mtok column).
+CAPEX_ITEMS = ("chip_capex", "system_capex", "network_capex")
+OTHER_ITEMS = ("facility", "maintenance", "operations", "rental")
+BREAKDOWN = ("capex", "energy", "other")
 
 
 @dataclass(frozen=True)
@@ -41,11 +60,13 @@ class Site:
     energy_price: float  # USD/J
     lifetime: float  # s
     utilization: float
+    cost_of_capital: float  # 1/s
+    facility: str  # colocation or build
+    colocation_price: float  # USD/(W s)
     build_cost: float  # USD/W
     build_lifetime: float  # s
-    host_overhead: float
-    system_cost_fraction: float
     maintenance: float  # 1/s
+    operations: float  # USD/s per chip
     system_embodied: float  # gCO2e per chip
     grid_intensity: float  # gCO2e/J
 
@@ -67,21 +88,28 @@ def cost_frame(
     site: Site,
     precision: str = "fp8",
     power_model: PowerModel = "activity",
+    cost_basis: CostBasis = "own",
 ) -> pl.DataFrame:
     """Add cost, power and carbon columns to a perfmodel grid ``perf`` (one row per config).
 
-    ``chips`` is :func:`tco.chip_cost.chip_table`. Added columns (per model instance):
-    chip_power_w, wall_power_w, capex_usd_per_hour, energy_usd_per_hour, other_usd_per_hour,
-    usd_per_hour, tokens_per_usd, tokens_per_joule, usd_per_mtok (+ capex/energy/other parts),
-    gco2e_per_mtok (+ operational/embodied parts), price_usd, price_is_estimate, memory_technology.
+    ``chips`` is :func:`tco.chip_cost.chip_table` (with :func:`tco.rental.rental_table`'s
+    ``rental_usd_per_s`` joined for the rent basis). Added columns (per model instance):
+    chip_power_w, provisioned_power_w, wall_power_w, the breakdown items (see the module doc)
+    per hour and per Mtok, usd_per_hour, usd_per_chip_hour, cost_basis, tokens_per_usd,
+    tokens_per_joule, usd_per_mtok, gco2e_per_mtok (+ operational/embodied parts), price_usd,
+    price_is_estimate, availability, memory_technology.
     """
     if power_model not in ("activity", "tdp"):
         raise ValueError(f"power model must be 'activity' or 'tdp', got {power_model!r}")
+    if cost_basis not in COST_BASES:
+        raise ValueError(f"cost basis must be 'own' or 'rent', got {cost_basis!r}")
     hw = perf.schema["hardware"]
     c = chips.filter(pl.col("hardware").is_in(hw.categories.to_list())).with_columns(
         pl.col("hardware").cast(hw)
     )
-    df = perf.join(c, on="hardware", how="left")
+    if cost_basis == "rent":
+        c = c.filter(pl.col("rental_usd_per_s").is_not_null())
+    df = perf.join(c, on="hardware", how="inner")
     flop_scale = PRECISION_BYTES[precision]
     active = (
         pl.col("static_power_w")
@@ -90,50 +118,58 @@ def cost_frame(
         + pl.col("tier2_energy_j_per_bit") * _BITS_PER_BYTE * pl.col("tier2_bytes_per_s_chip")
     )
     active = pl.min_horizontal(active, pl.col("tdp_w")) if power_model == "activity" else pl.col("tdp_w")
-    u = site.utilization
     idle = pl.col("static_power_w") if power_model == "activity" else pl.col("tdp_w")
-    chips_n = pl.col("chips")
-    capital = pl.col("price_usd") * pl.when(pl.col("price_includes_system")).then(1.0).otherwise(
-        1.0 + site.system_cost_fraction
+    u = site.utilization
+    n = pl.col("chips")
+    own = 1.0 if cost_basis == "own" else 0.0
+    crf = eq.capital_recovery_rate(site.cost_of_capital, site.lifetime)
+    overhead_w = pl.col("host_power_w") + pl.col("network_power_w")
+    df = df.with_columns(
+        chip_power_w=active,
+        idle_power_w=idle,
+        avg_it_power_w=eq.average_power(active, idle, u) + overhead_w,
+        provisioned_power_w=pl.col("tdp_w") + overhead_w,
+        capital_usd=pl.col("price_usd") + pl.col("system_usd") + pl.col("network_usd"),
     )
-    hour = 3600.0
-    df = (
-        df.with_columns(
-            chip_power_w=active,
-            avg_chip_power_w=u * active + (1.0 - u) * idle,
-            capital_usd=capital,
-        )
-        .with_columns(
-            wall_power_w=pl.col("avg_chip_power_w") * (1.0 + site.host_overhead) * site.pue * chips_n,
-            capex_usd_per_hour=chips_n * pl.col("capital_usd") / site.lifetime * hour,
-            other_usd_per_hour=chips_n
-            * hour
-            * (
-                site.build_cost * pl.col("tdp_w") * (1.0 + site.host_overhead) / site.build_lifetime
-                + pl.col("capital_usd") * site.maintenance
-            ),
-        )
-        .with_columns(
-            energy_usd_per_hour=pl.col("wall_power_w") * site.energy_price * hour,
-        )
-        .with_columns(
-            usd_per_hour=pl.col("capex_usd_per_hour")
-            + pl.col("energy_usd_per_hour")
-            + pl.col("other_usd_per_hour"),
-            tokens_per_hour=pl.col("stps") * u * hour,
-            operational_g_per_hour=pl.col("wall_power_w") * site.grid_intensity * hour,
-            embodied_g_per_hour=chips_n
-            * (pl.col("embodied_chip_g") + site.system_embodied)
-            / site.lifetime
-            * hour,
-        )
+    facility = eq.facility_cost(
+        pl.col("provisioned_power_w"),
+        site.facility,
+        site.colocation_price,
+        site.build_cost,
+        site.cost_of_capital,
+        site.build_lifetime,
+    )
+    rental = pl.col("rental_usd_per_s") if cost_basis == "rent" else pl.lit(0.0)
+    per_hour = {
+        "chip_capex": pl.col("price_usd") * crf * own,
+        "system_capex": pl.col("system_usd") * crf * own,
+        "network_capex": pl.col("network_usd") * crf * own,
+        "facility": facility * own,
+        "maintenance": eq.maintenance_cost(pl.col("capital_usd"), site.maintenance) * own,
+        "operations": pl.lit(site.operations * own),
+        "rental": rental,
+    }
+    df = df.with_columns(
+        wall_power_w=eq.wall_power(pl.col("avg_it_power_w"), site.pue) * n,
+        **{f"{k}_usd_per_hour": v * n * _HOUR_S for k, v in per_hour.items()},
+    ).with_columns(
+        capex_usd_per_hour=pl.sum_horizontal(f"{k}_usd_per_hour" for k in CAPEX_ITEMS),
+        other_usd_per_hour=pl.sum_horizontal(f"{k}_usd_per_hour" for k in OTHER_ITEMS),
+        energy_usd_per_hour=eq.energy_cost(pl.col("wall_power_w"), site.energy_price) * _HOUR_S * own,
+    )
+    df = df.with_columns(
+        usd_per_hour=pl.sum_horizontal(f"{k}_usd_per_hour" for k in BREAKDOWN),
+        tokens_per_hour=pl.col("stps") * u * _HOUR_S,
+        operational_g_per_hour=pl.col("wall_power_w") * site.grid_intensity * _HOUR_S,
+        embodied_g_per_hour=n * (pl.col("embodied_chip_g") + site.system_embodied) / site.lifetime * _HOUR_S,
+        cost_basis=pl.lit(cost_basis),
     )
     per_mtok = _MTOK / pl.col("tokens_per_hour")
+    items = (*BREAKDOWN, *CAPEX_ITEMS, *OTHER_ITEMS)
     df = df.with_columns(
         usd_per_mtok=pl.col("usd_per_hour") * per_mtok,
-        capex_usd_per_mtok=pl.col("capex_usd_per_hour") * per_mtok,
-        energy_usd_per_mtok=pl.col("energy_usd_per_hour") * per_mtok,
-        other_usd_per_mtok=pl.col("other_usd_per_hour") * per_mtok,
+        usd_per_chip_hour=pl.col("usd_per_hour") / n,
+        **{f"{k}_usd_per_mtok": pl.col(f"{k}_usd_per_hour") * per_mtok for k in items},
         tokens_per_usd=pl.col("tokens_per_hour") / pl.col("usd_per_hour"),
         tokens_per_joule=pl.col("stps") * u / pl.col("wall_power_w"),
         operational_gco2e_per_mtok=pl.col("operational_g_per_hour") * per_mtok,
@@ -142,7 +178,7 @@ def cost_frame(
         gco2e_per_mtok=pl.col("operational_gco2e_per_mtok") + pl.col("embodied_gco2e_per_mtok"),
     )
     return df.drop(
-        "avg_chip_power_w",
+        "avg_it_power_w",
         "capital_usd",
         "operational_g_per_hour",
         "embodied_g_per_hour",
@@ -158,4 +194,5 @@ def cost_frame(
         "tier2_energy_j_per_bit",
         "static_power_w",
         "bottom_up_cost_usd",
+        strict=False,
     )

@@ -35,7 +35,9 @@ def rank_rows(ranked: pl.DataFrame) -> list[list[str]]:
         rows.append(
             [
                 str(r["rank"]),
-                r["hardware"] + (" *" if r["price_is_estimate"] else ""),
+                r["hardware"]
+                + (" [hypothetical]" if r.get("availability") == "hypothetical" else "")
+                + (" *" if r["price_is_estimate"] else ""),
                 f"{r['memory_class']}/{r['memory_technology']}",
                 f"{r['chips']} ({r['tp']}x{r['pp']}x{r['ep']})",
                 str(r["batch"]),
@@ -46,9 +48,17 @@ def rank_rows(ranked: pl.DataFrame) -> list[list[str]]:
                 si(r["tokens_per_joule"], 4),
                 si(r["gco2e_per_mtok"], 4),
                 r["reason"] or r["bottleneck"],
+                *(_spread(r) if "usd_per_mtok_p10" in r else ()),
             ]
         )
     return rows
+
+
+def _spread(r: dict) -> tuple[str, str]:
+    """The uncertainty cells: $/Mtok p10-p90 and the probability of being the cheapest."""
+    if r["usd_per_mtok_p10"] is None:
+        return "–", "–"
+    return f"{usd(r['usd_per_mtok_p10'])}-{usd(r['usd_per_mtok_p90'])}", f"{r['p_cheapest']:.0%}"
 
 
 RANK_HEADER = [
@@ -70,9 +80,13 @@ RANK_HEADER = [
 def rank_table(ranked: pl.DataFrame, objective: str) -> str:
     """The ranking as an aligned text table with units in the headers."""
     rows = rank_rows(ranked)
-    head = RANK_HEADER
+    head = RANK_HEADER + (["$/Mtok p10-p90", "P(cheapest)"] if "usd_per_mtok_p10" in ranked.columns else [])
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
-    lines.append(f"ranked by {objective}; * price is an estimate (bottom-up or unverified)")
+    basis = ranked["cost_basis"][0] if "cost_basis" in ranked.columns and ranked.height else "own"
+    lines.append(
+        f"ranked by {objective}; cost basis {basis}; * price is an estimate (vendor-derived or bottom-up); "
+        "[hypothetical] marks a design no one can buy"
+    )
     return "\n".join(lines)

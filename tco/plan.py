@@ -16,12 +16,14 @@ The planner works on (month x stream x chip) arrays:
    demand first needs a server and never shrinks before the lifetime ends (servers are not moved
    between streams). ``owned(t) = max(need(t), owned(t-1) - retired(t))``.
 3. **Money, power, carbon.** Each owned chip costs the ranking's per-hour parts for its
-   configuration: capital (the ranking's capex per hour: the purchase price over the lifetime)
-   and operating cost (energy at the site's price, PUE and utilization, facility build and
-   maintenance). TCO over the horizon is their sum, i.e. the purchases less the book value left
-   at the horizon's end, plus the operating cost. ``capex_usd`` is the cash spent on purchases.
-   Provisioned power is every owned chip at TDP with host overhead and PUE (what the site must
-   supply); carbon is the ranking's operational and (amortized) embodied gCO2e per chip-hour.
+   configuration (:mod:`tco.economics`): capital (chip, system and network, annualized over the
+   lifetime with the cost of capital) and operating cost by item (energy at the site's price,
+   PUE and utilization; facility; maintenance; operations). TCO over the horizon is their sum
+   over the months each chip is owned; ``capex_usd`` is the cash spent on purchases. With the
+   ``rent`` cost basis the ranking prices the chip-hour at the rental price and servers are
+   rented month by month (:func:`rent`). Provisioned power is every owned chip at the ranking's
+   provisioned power (TDP, host and network share) times PUE (what the site must supply);
+   carbon is the ranking's operational and (amortized) embodied gCO2e per chip-hour.
 4. **Which fleet.** Every chip that serves every stream is a single-chip fleet, ranked by TCO.
    An integer program (:func:`scipy.optimize.milp`, HiGHS [1]) gives each stream to one of at
    most two chips, at the cost and power of that stream's fleet on it, for the cheapest mix under
@@ -47,8 +49,10 @@ from scipy import optimize, sparse
 from perfmodel.catalog import InvalidInput
 from perfmodel.catalog_set import Catalogs
 from perfmodel.units import Q_
+from tco.capital import capital_recovery_rate
 from tco.demand import STREAM, Demand, demand_arrays, load_demand
-from tco.rank import Evaluation, evaluate, select
+from tco.economics import OTHER_ITEMS
+from tco.rank import Evaluation, check_availability, evaluate, select
 
 #: Largest scale-up domain sold as one unit: a rack-scale system (GB200/GB300 NVL72, 72 GPUs).
 RACK_SCALE_CHIPS = 72
@@ -125,10 +129,13 @@ class Offer:
     ----------
     hardware : list of str
         The C chips, in catalog order.
+    availability : list of str
+        ``shipping``, ``announced`` or ``hypothetical``, per chip.
     unit : numpy.ndarray
         Chips per server, shape (C,) [chips].
     server_it_w : numpy.ndarray
-        IT power of one server at TDP: ``unit x TDP x (1 + host overhead)``, shape (C,) [W].
+        Provisioned IT power of one server: ``unit x`` the ranking's provisioned power per chip
+        (TDP, host and network share), shape (C,) [W].
     pue : float
         The site's power usage effectiveness [1].
     serves : numpy.ndarray
@@ -138,21 +145,26 @@ class Offer:
     chips, stps : numpy.ndarray
         Chips per instance [chips] and its output tokens/s [token/s], shape (K, C).
     capital : numpy.ndarray
-        Capital cost per chip-hour of the configuration [USD/h], shape (K, C).
+        Capital cost per chip-hour of the configuration [USD/h], shape (K, C): chip, system and
+        network annualized with the cost of capital, as the ranking charges it (0 when rented).
     opex_items : dict of str to numpy.ndarray
         Operating cost per chip-hour by item as the ranking itemizes it (``energy``, ``other``,
         ...) [USD/h], each of shape (K, C).
     purchase : numpy.ndarray
-        Capital per chip: the capital per hour over the lifetime [USD], shape (K, C).
+        Purchase price per chip with its system and network share: the capital per hour over
+        the capital recovery rate [USD], shape (K, C).
     average_w : numpy.ndarray
         Mean wall power per chip at the site's utilization [W], shape (K, C).
     operational_g, embodied_g : numpy.ndarray
         gCO2e per chip-hour, shape (K, C).
     lifetime_months : int
         Hardware lifetime [month].
+    rented : bool
+        The cost basis is rent: servers are rented month by month, not bought.
     """
 
     hardware: list[str]
+    availability: list[str]
     unit: np.ndarray
     server_it_w: np.ndarray
     pue: float
@@ -167,6 +179,7 @@ class Offer:
     operational_g: np.ndarray
     embodied_g: np.ndarray
     lifetime_months: int
+    rented: bool
 
     @property
     def opex(self) -> np.ndarray:
@@ -195,7 +208,11 @@ def evaluate_streams(
     }
 
 
-def offer(demand: Demand, evaluations: Mapping[tuple[str, int, int], Evaluation]) -> Offer:
+def offer(
+    demand: Demand,
+    evaluations: Mapping[tuple[str, int, int], Evaluation],
+    availability: Sequence[str] | None = None,
+) -> Offer:
     """Each chip's best configuration for each stream (cheapest per token at the floor).
 
     Parameters
@@ -204,19 +221,30 @@ def offer(demand: Demand, evaluations: Mapping[tuple[str, int, int], Evaluation]
         The forecast (its ``streams`` name the evaluations needed).
     evaluations : mapping
         (model, isl, osl) -> :class:`tco.rank.Evaluation`, from :func:`evaluate_streams`.
+    availability : sequence of str, optional
+        Plan only with chips of these kinds (``shipping``, ``announced``, ``hypothetical``).
 
     Returns
     -------
     Offer
-        Over the chips evaluated, in catalog order.
+        Over the chips evaluated (and of the kinds asked for), in catalog order.
     """
     first = next(iter(evaluations.values()))
     table = first.catalogs["hardware"].df
-    evaluated = set(first.frame["hardware"].cast(pl.String).unique().to_list())
-    names = [h for h in table["name"].to_list() if h in evaluated]
+    per_chip = (
+        first.frame.with_columns(pl.col("hardware").cast(pl.String))
+        .group_by("hardware")
+        .agg(pl.col("provisioned_power_w", "availability").first())
+    )
+    if availability is not None:
+        per_chip = per_chip.filter(pl.col("availability").is_in(check_availability(availability)))
+    names = [h for h in table["name"].to_list() if h in set(per_chip["hardware"])]
+    per_chip = per_chip.sort(pl.col("hardware").replace_strict(names, range(len(names))))
     ranked = pl.concat(
         [
-            select(evaluations[(m, i, o)], floor, "tokens_per_usd").with_columns(k=pl.lit(k, pl.Int64))
+            select(evaluations[(m, i, o)], floor, "tokens_per_usd", availability).with_columns(
+                k=pl.lit(k, pl.Int64)
+            )
             for k, (m, i, o, floor) in enumerate(demand.streams.select(STREAM).rows())
         ]
     )
@@ -230,34 +258,31 @@ def offer(demand: Demand, evaluations: Mapping[tuple[str, int, int], Evaluation]
     def col(name: str) -> np.ndarray:
         return grid[name].cast(pl.Float64).fill_null(np.nan).to_numpy().reshape(shape)
 
-    serves = grid["meets_floor"].fill_null(False).to_numpy().reshape(shape)
     chips = col("chips")
     mtok_per_chip_hour = col("usd_per_hour") / col("usd_per_mtok") / chips
     capital = col("capex_usd_per_mtok") * mtok_per_chip_hour
     domain = dict(zip(table["name"], table["scaleup_domain"], strict=True))
-    tdp = dict(zip(first.chips["hardware"].cast(pl.String), first.chips["tdp_w"], strict=True))
     site = first.site
     unit = server_chips(np.array([domain[h] for h in names]))
+    recovery_per_hour = capital_recovery_rate(site.cost_of_capital, site.lifetime) * _HOUR_S
     return Offer(
         hardware=names,
+        availability=per_chip["availability"].to_list(),
         unit=unit,
-        server_it_w=unit * np.array([tdp[h] for h in names]) * (1.0 + site.host_overhead),
+        server_it_w=unit * per_chip["provisioned_power_w"].to_numpy(),
         pue=site.pue,
-        serves=serves,
+        serves=grid["meets_floor"].fill_null(False).to_numpy().reshape(shape),
         reason=grid["reason"].fill_null("not evaluated").to_numpy().reshape(shape),
         chips=chips,
         stps=col("stps"),
         capital=capital,
-        opex_items={
-            c.removesuffix("_usd_per_mtok"): col(c) * mtok_per_chip_hour
-            for c in ranked.columns
-            if c.endswith("_usd_per_mtok") and c not in ("usd_per_mtok", "capex_usd_per_mtok")
-        },
-        purchase=capital * site.lifetime / _HOUR_S,
+        opex_items={k: col(f"{k}_usd_per_mtok") * mtok_per_chip_hour for k in ("energy", *OTHER_ITEMS)},
+        purchase=capital / recovery_per_hour,
         average_w=col("wall_power_w") / chips,
         operational_g=col("operational_gco2e_per_mtok") * mtok_per_chip_hour,
         embodied_g=col("embodied_gco2e_per_mtok") * mtok_per_chip_hour,
         lifetime_months=max(1, round(site.lifetime / _MONTH_S)),
+        rented=first.cost_basis == "rent",
     )
 
 
@@ -324,6 +349,17 @@ def keep(need: np.ndarray, lifetime_months: int) -> tuple[np.ndarray, np.ndarray
         bought[t] = owned[t] - kept
         previous = owned[t]
     return owned, bought
+
+
+def rent(need: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Servers rented month by month: as many as needed, and those newly rented each month.
+
+    Returns
+    -------
+    owned, bought : numpy.ndarray
+        ``need`` itself, and ``max(need(t) - need(t-1), 0)`` [servers].
+    """
+    return need, np.maximum(np.diff(need, axis=0, prepend=0.0), 0.0)
 
 
 class Fleet(dict):
@@ -462,6 +498,7 @@ def cheapest_mix(
 PLAN_COLUMNS = (
     "fleet",
     "hardware",
+    "availability",
     "servers",
     "chips",
     "servers_bought",
@@ -504,6 +541,8 @@ class Plan:
         The cap on provisioned power [MW].
     mix_optimal : bool or None
         The mix was proven optimal (None: no mix of two chips was found).
+    rented : bool
+        The cost basis is rent.
     """
 
     plans: pl.DataFrame
@@ -513,16 +552,18 @@ class Plan:
     headroom: Headroom
     max_mw: float | None
     mix_optimal: bool | None
+    rented: bool
 
     def to_json(self) -> dict:
         """``plans`` (``hardware`` a name, or a list of two for a mix) and ``monthly``, as dicts."""
         plans = [
-            r | {"hardware": r["hardware"][0] if len(r["hardware"]) == 1 else r["hardware"]}
+            r | {k: r[k][0] if len(r[k]) == 1 else r[k] for k in ("hardware", "availability")}
             for r in self.plans.to_dicts()
         ]
         return {
             "horizon": {"first": self.demand.months[0], "last": self.demand.months[-1]},
             "headroom": str(self.headroom),
+            "cost_basis": "rent" if self.rented else "own",
             "max_mw": self.max_mw,
             "mix_proven_optimal": self.mix_optimal,
             "plans": plans,
@@ -574,6 +615,7 @@ def plan(
     *,
     headroom: Headroom | None = None,
     max_mw: float | None = None,
+    availability: Sequence[str] | None = None,
     mix: bool = True,
 ) -> Plan:
     """Every single-chip fleet that serves ``demand``, and the cheapest mix of two, by TCO.
@@ -590,6 +632,8 @@ def plan(
     max_mw : float, optional
         Cap on provisioned power in every month [MW]. A single-chip fleet over it is listed
         after the others with ``meets_demand`` false; the mix must stay under it.
+    availability : sequence of str, optional
+        Plan only with chips of these kinds (default: all; hypothetical ones are marked).
     mix : bool
         Also solve for the cheapest mix of two chips (a mixed-integer program).
 
@@ -602,18 +646,20 @@ def plan(
     if not demand.output_tokens().sum() > 0:
         raise InvalidInput("the forecast has no output tokens in the horizon: nothing to plan")
     headroom = headroom or Headroom.parse(DEFAULT_HEADROOM)
-    off = offer(demand, evaluations)
+    off = offer(demand, evaluations, availability)
     active = demand.peak_tps.max(axis=0) > 0  # streams with demand in the horizon
     serves_all = off.serves[active].all(axis=0)
-    owned, bought = keep(servers_needed(demand, off, headroom), off.lifetime_months)
+    need = servers_needed(demand, off, headroom)
+    owned, bought = rent(need) if off.rented else keep(need, off.lifetime_months)
     figures = stream_figures(owned, bought, off, demand)
     singles = np.flatnonzero(serves_all)
     f = fleet(figures, np.ones_like(off.serves), off).columns(singles)
     names = [off.hardware[c] for c in singles]
     totals = _totals(f, demand)
+    kinds = [[off.availability[c]] for c in singles]
     table = pl.DataFrame(
-        {"fleet": names, "hardware": [[h] for h in names]} | totals,
-        schema_overrides={"hardware": pl.List(pl.String)},
+        {"fleet": names, "hardware": [[h] for h in names], "availability": kinds} | totals,
+        schema_overrides={"hardware": pl.List(pl.String), "availability": pl.List(pl.String)},
     )
     monthly = [_monthly(f, names, names, demand.months)]
     cost = (figures["capital_usd"] + figures["opex_usd"]).sum(axis=0)
@@ -631,8 +677,13 @@ def plan(
             [
                 table,
                 pl.DataFrame(
-                    {"fleet": [label], "hardware": [pair]} | _totals(fm.summed(), demand),
-                    schema_overrides={"hardware": pl.List(pl.String)},
+                    {
+                        "fleet": [label],
+                        "hardware": [pair],
+                        "availability": [[off.availability[c] for c in used]],
+                    }
+                    | _totals(fm.summed(), demand),
+                    schema_overrides={"hardware": pl.List(pl.String), "availability": pl.List(pl.String)},
                 ),
             ]
         )
@@ -666,7 +717,7 @@ def plan(
         if not serves_all[c]
     ]
     unserved = pl.DataFrame(lacking, schema={"hardware": pl.String, "reason": pl.String})
-    return Plan(table, monthly_df, unserved, demand, headroom, max_mw, mix_optimal)
+    return Plan(table, monthly_df, unserved, demand, headroom, max_mw, mix_optimal, off.rented)
 
 
 def plan_forecast(
@@ -677,14 +728,15 @@ def plan_forecast(
     horizon_months: int | None = None,
     headroom: Headroom | None = None,
     max_mw: float | None = None,
+    availability: Sequence[str] | None = None,
     **evaluate_kwargs,
 ) -> Plan:
     """Plan a forecast file end to end: validate, lay on the calendar, evaluate, plan.
 
     ``source`` is a path or CSV bytes (named ``file`` in errors); ``evaluate_kwargs`` go to
-    :func:`evaluate_streams` (``mode``, ``region``, ``hardware``, ``scenario``, ``precision``,
-    ``power_model``, ``site``).
+    :func:`evaluate_streams` (``mode``, ``cost_basis``, ``region``, ``hardware``, ``scenario``,
+    ``precision``, ``kv_precision``, ``power_model``, ``site``).
     """
     demand = demand_arrays(load_demand(source, catalogs, file=file), horizon_months)
     evaluations = evaluate_streams(demand.streams, catalogs, **evaluate_kwargs)
-    return plan(demand, evaluations, headroom=headroom, max_mw=max_mw)
+    return plan(demand, evaluations, headroom=headroom, max_mw=max_mw, availability=availability)

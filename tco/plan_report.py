@@ -35,17 +35,23 @@ def plan_sentence(p: Plan) -> str:
         return f"No fleet of one or two chips serves the forecast{cap} from {span}."
     b = meeting.row(0, named=True)
     return (
-        f"From {span}, the cheapest fleet is {b['fleet']}: {b['servers']:,} servers ({b['chips']:,} chips) "
+        f"From {span}, the cheapest fleet is {_fleet(b)}: {b['servers']:,} servers ({b['chips']:,} chips) "
         f"at the peak, {usd(b['capex_usd'])} of purchases, a TCO of {usd(b['tco_usd'])} "
         f"({usd(b['usd_per_mtok'])} per million output tokens), {b['peak_mw']:.2f} MW provisioned "
         f"and {b['tco2e']:,.0f} tCO2e; headroom {p.headroom}."
     )
 
 
+def _fleet(r: dict) -> str:
+    """The fleet's name, marked when a chip in it cannot be bought today."""
+    kinds = sorted(set(r["availability"]) - {"shipping"})
+    return r["fleet"] + (f" [{', '.join(kinds)}]" if kinds else "")
+
+
 def _rows(p: Plan) -> list[list[str]]:
     return [
         [
-            r["fleet"],
+            _fleet(r),
             f"{r['servers']:,}",
             f"{r['chips']:,}",
             usd(r["capex_usd"]),

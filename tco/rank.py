@@ -19,11 +19,13 @@ import polars as pl
 from perfmodel.api import iter_decode_grid, prepare
 from perfmodel.catalog import InvalidInput
 from perfmodel.catalog_set import Catalogs
+from perfmodel.schemas import AVAILABILITY
 from perfmodel.serve_api import DEFAULT_ISL, DEFAULT_OSL, check_workload, iter_serve_grid
 from perfmodel.serving_profile import check_mode
-from tco.catalogs import load_catalogs
+from tco.catalogs import load_catalogs, require_economics
 from tco.chip_cost import chip_table
-from tco.economics import PowerModel, Site, cost_frame, load_site
+from tco.economics import CAPEX_ITEMS, OTHER_ITEMS, CostBasis, PowerModel, Site, cost_frame, load_site
+from tco.rental import with_rentals
 
 #: Objective -> True when larger is better.
 OBJECTIVES = {
@@ -65,14 +67,18 @@ RANK_COLUMNS = (
     "capex_usd_per_mtok",
     "energy_usd_per_mtok",
     "other_usd_per_mtok",
+    *(f"{k}_usd_per_mtok" for k in (*CAPEX_ITEMS, *OTHER_ITEMS)),
     "gco2e_per_mtok",
     "operational_gco2e_per_mtok",
     "embodied_gco2e_per_mtok",
     "usd_per_hour",
+    "usd_per_chip_hour",
+    "cost_basis",
     "wall_power_w",
     "price_usd",
     "price_is_estimate",
     "price_type",
+    "availability",
     "meets_floor",
     "reason",
     "bottleneck",
@@ -108,6 +114,7 @@ class Evaluation:
     precision: str
     catalogs: Catalogs
     power_model: PowerModel
+    cost_basis: CostBasis = "own"
 
     @property
     def workload(self) -> str:
@@ -116,11 +123,14 @@ class Evaluation:
             return f"{self.isl:,} input / {self.osl:,} output tokens per request, calibrated serving model"
         return f"{self.context:,} tokens of context, limit model (decode only, peak figures)"
 
-    def recost(self, site: Site | None = None, chips: pl.DataFrame | None = None) -> Evaluation:
+    def recost(
+        self, site: Site | None = None, chips: pl.DataFrame | None = None, cost_basis: CostBasis | None = None
+    ) -> Evaluation:
         site = site or self.site
         chips = self.chips if chips is None else chips
-        frame = cost_frame(self.perf, chips, site, self.precision, self.power_model)
-        return replace(self, chips=chips, site=site, frame=frame)
+        basis = cost_basis or self.cost_basis
+        frame = cost_frame(self.perf, chips, site, self.precision, self.power_model, basis)
+        return replace(self, chips=chips, site=site, frame=frame, cost_basis=basis)
 
 
 def evaluate(
@@ -137,6 +147,7 @@ def evaluate(
     precision: str | None = None,
     power_model: PowerModel = "activity",
     site: Site | None = None,
+    cost_basis: CostBasis = "own",
     kv_precision: str | None = None,
 ) -> Evaluation:
     """Search every design's parallelism and batch for ``model`` and price it.
@@ -144,13 +155,15 @@ def evaluate(
     ``calibrated``: the serving model at ``isl``/``osl`` over deployable layouts.
     ``limit``: the study's decode step at ``context`` tokens (default ``isl + osl``).
     Without ``mode``, a ``context`` asks for the limit and its absence for calibrated.
+    ``cost_basis``: ``own`` (all-in owner cost) or ``rent`` (published rental prices; designs
+    without one drop out).
     """
     mode = check_mode(mode or ("limit" if context is not None else "calibrated"))
     isl, osl = check_workload(isl, osl)
     if mode == "calibrated" and context is not None:
         raise InvalidInput("context applies to limit mode; in calibrated mode give isl and osl")
     context = int(context) if context is not None else isl + osl
-    catalogs = catalogs or load_catalogs()
+    catalogs = require_economics(catalogs) if catalogs is not None else load_catalogs()
     setup = prepare(catalogs, scenario, precision, [model], hardware, kv_precision)
     site = site or load_site(catalogs, region)
     if mode == "calibrated":
@@ -169,8 +182,8 @@ def evaluate(
             ttft_s=pl.lit(None, pl.Float64),
             tpot_s=pl.col("t_batch_s"),
         )
-    chips = chip_table(catalogs)
-    frame = cost_frame(perf, chips, site, setup.scenario.precision, power_model)
+    chips = with_rentals(chip_table(catalogs), catalogs)
+    frame = cost_frame(perf, chips, site, setup.scenario.precision, power_model, cost_basis)
     return Evaluation(
         perf,
         chips,
@@ -185,6 +198,7 @@ def evaluate(
         setup.scenario.precision,
         catalogs,
         power_model,
+        cost_basis,
     )
 
 
@@ -203,14 +217,35 @@ def _bottleneck() -> pl.Expr:
     return pl.format("{} ({}% of T_batch)", label, (share * 100).round(0).cast(pl.Int64))
 
 
-def select(ev: Evaluation, min_utps: float = 0.0, objective: str = "tokens_per_usd") -> pl.DataFrame:
-    """One row per design: its best configuration under the floor, ranked by ``objective``."""
+def check_availability(availability: Sequence[str] | None) -> tuple[str, ...] | None:
+    """The availability filter, each value one of :data:`perfmodel.schemas.AVAILABILITY`."""
+    if availability is None:
+        return None
+    bad = [a for a in availability if a not in AVAILABILITY]
+    if bad:
+        raise InvalidInput(f"unknown availability {', '.join(bad)}; valid: {', '.join(AVAILABILITY)}")
+    return tuple(availability)
+
+
+def select(
+    ev: Evaluation,
+    min_utps: float = 0.0,
+    objective: str = "tokens_per_usd",
+    availability: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """One row per design: its best configuration under the floor, ranked by ``objective``.
+
+    ``availability``: keep only designs whose availability is one of these (default: all).
+    """
     if objective not in OBJECTIVES:
         raise InvalidInput(f"unknown objective {objective!r}; valid: {', '.join(OBJECTIVES)}")
     if not np.isfinite(min_utps) or min_utps < 0:
         raise InvalidInput(f"min_utps must be a finite number >= 0, got {min_utps!r}")
     larger = OBJECTIVES[objective]
     df = ev.frame.with_columns(bottleneck=_bottleneck())
+    keep = check_availability(availability)
+    if keep is not None:
+        df = df.filter(pl.col("availability").is_in(keep))
     fitting = df.filter("fits")
     ok = fitting.filter(pl.col("utps") >= min_utps)
     best = (
@@ -284,13 +319,23 @@ def select(ev: Evaluation, min_utps: float = 0.0, objective: str = "tokens_per_u
     return ranked.select(*RANK_COLUMNS)
 
 
+def buyable_first(ranked: pl.DataFrame) -> pl.DataFrame:
+    """A buyer's view of :func:`select`: shipping designs, then announced, then hypothetical ones,
+    each group in its rank order (the ``rank`` column keeps the position among all designs)."""
+    order = pl.col("availability").replace_strict(
+        list(AVAILABILITY), list(range(len(AVAILABILITY))), return_dtype=pl.Int64
+    )
+    return ranked.sort(order, "rank", maintain_order=True)
+
+
 def rank(
     model: str,
     context: int | None = None,
     min_utps: float = 0.0,
     region: str | None = None,
     objective: str = "tokens_per_usd",
+    availability: Sequence[str] | None = None,
     **kwargs,
 ) -> pl.DataFrame:
     """Rank every hardware design for ``model`` under a UTPS floor (see module doc and :func:`evaluate`)."""
-    return select(evaluate(model, context, region=region, **kwargs), min_utps, objective)
+    return select(evaluate(model, context, region=region, **kwargs), min_utps, objective, availability)

@@ -24,8 +24,10 @@ from tqdm import tqdm
 from perfmodel.catalog_set import Catalogs
 from perfmodel.serve_api import DEFAULT_ISL, DEFAULT_OSL
 from perfmodel.sweeps import bandwidth_sweep, latency_sweep
+from perfmodel.units import Q_
 from tco.catalogs import load_catalogs
 from tco.charts import carbon_breakdown_chart, cost_breakdown_chart, frontier_chart, sweep_chart
+from tco.economics import CostBasis
 from tco.formatting import RANK_HEADER, rank_rows, usd
 from tco.plan import Plan
 from tco.plan_report import plan_section
@@ -139,7 +141,8 @@ def build_section(ev: Evaluation, min_utps: float, objective: str, slowdown: flo
 def header_lines(catalogs: Catalogs, ev: Evaluation, command: str) -> list[str]:
     """The assumptions every figure rests on, and how to reproduce the report."""
     s = ev.site
-    kwh = 3.6e6
+    kwh = Q_(1, "kWh").to("J").magnitude
+    year = Q_(1, "year").to("s").magnitude
     user = catalogs.user_files()
     return [
         f"Generated {dt.date.today().isoformat()} by liminal-tco {version('liminal-tco')}.",
@@ -147,10 +150,12 @@ def header_lines(catalogs: Catalogs, ev: Evaluation, command: str) -> list[str]:
         f"Catalog version {catalogs.digest()} (SHA-256 of the catalog files)"
         + (f"; from the user's folder: {', '.join(user)}" if user else "; packaged defaults")
         + ".",
-        f"Scenario {ev.scenario}, {ev.precision} weights; power model {ev.power_model}.",
+        f"Scenario {ev.scenario}, {ev.precision} weights; power model {ev.power_model}; "
+        f"cost basis {ev.cost_basis}.",
         f"Site {s.name}: PUE {s.pue:g}, electricity {s.energy_price * kwh:.3g} USD/kWh, grid "
         f"{s.grid_intensity * kwh:.0f} gCO2e/kWh ({s.grid_region}), hardware lifetime "
-        f"{s.lifetime / 31557600:.3g} years, utilization {s.utilization:.0%}.",
+        f"{s.lifetime / year:.3g} years, utilization {s.utilization:.0%}, cost of capital "
+        f"{s.cost_of_capital * year:.0%}/year, facility {s.facility}.",
         (
             "Performance is a limit model (after Liminal, arXiv 2507.14397): no kernel or scheduling "
             "inefficiency, decode only (no prefill)."
@@ -178,6 +183,7 @@ def report(
     mode: str | None = None,
     isl: int = DEFAULT_ISL,
     osl: int = DEFAULT_OSL,
+    cost_basis: CostBasis = "own",
     plan: Plan | None = None,
 ) -> dict[str, Path]:
     """Write ``report.md``, ``report.html`` and every chart (PNG, SVG) into ``out``; returns paths.
@@ -200,6 +206,7 @@ def report(
             catalogs=catalogs,
             scenario=scenario,
             precision=precision,
+            cost_basis=cost_basis,
         )
         first = first or ev
         sections.append(build_section(ev, min_utps, objective, slowdown))

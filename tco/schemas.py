@@ -10,10 +10,19 @@ from collections.abc import Iterable
 from perfmodel.catalog import Column, Schema
 from perfmodel.catalog_set import REFERENCES as PERF_REFERENCES
 from perfmodel.schemas import SCHEMAS as PERF_SCHEMAS
+from perfmodel.units import Q_
 from tco.chip_cost import WAFER_DIAMETER_M, largest_die_m2
 
 #: A die larger than this does not fit once on a wafer (dies per wafer below 1).
 _LARGEST_DIE_M2 = largest_die_m2()
+#: Canonical magnitudes of the units plausibility bands are written in (the registry converts).
+_PER_KWH = Q_(1, "1/kWh").to("1/J").magnitude
+_YEAR_S = Q_(1, "year").to("s").magnitude
+_PER_YEAR = Q_(1, "1/year").to("1/s").magnitude
+_PER_HOUR = Q_(1, "1/hour").to("1/s").magnitude
+_PER_KW_MONTH = Q_(1, "1/kW/month").to("1/W/s").magnitude
+#: What a catalog price is: a market (list or street) price, or a priceless row's estimate.
+PRICE_TYPES = ("market", "vendor-derived estimate", "bottom-up")
 
 
 def _range(
@@ -52,6 +61,10 @@ def _economics_rules(r: dict) -> Iterable[tuple[str, str]]:
     yield from _bounds_rules(("price",))(r)
     if r["price"] is None and (r["price_low"] is not None or r["price_high"] is not None):
         yield "price", "a value when price_low or price_high is given"
+    if (r["price"] is not None) != (r["price_type"] == "market"):
+        yield "price_type", "market exactly when a price is given (an empty price is an estimate)"
+    if r["price"] is not None and r["price_date"] is None:
+        yield "price_date", "the date of the market price (YYYY-MM)"
     if r["static_power"] is not None and r["tdp"] is not None and r["static_power"] > r["tdp"]:
         yield "static_power", "at most tdp"
     if r["die_area"] is not None and not r["wafer_scale"] and r["die_area"] > _LARGEST_DIE_M2:
@@ -98,8 +111,11 @@ HARDWARE_ECONOMICS = Schema(
         ),
         Column("price_low", "float", "USD", required=False),
         Column("price_high", "float", "USD", required=False),
-        Column("price_type", "text", doc="list, street, derived, estimate or bottom-up"),
-        Column("price_includes_system", "bool", doc="price covers host, network and scale-up"),
+        Column("price_type", "text", choices=PRICE_TYPES, doc="market when priced, else how it is estimated"),
+        Column("price_date", "text", required=False, doc="when the market price was published (YYYY-MM)"),
+        Column("price_includes_system", "bool", doc="price covers host, chassis and scale-up (a rack price)"),
+        Column("system", "text", doc="a row of systems.csv: the rest of the server or rack"),
+        Column("network", "text", doc="a row of networks.csv: the scale-out network per chip"),
         Column("source", "text"),
     ),
     row_check=_economics_rules,
@@ -154,8 +170,12 @@ MEMORY_TECHNOLOGIES = Schema(
 )
 
 
+#: Site inputs with a low/high range (sensitivity and uncertainty draw from them).
+SITE_RANGES = ("pue", "energy_price", "lifetime", "utilization", "cost_of_capital", "colocation_price")
+
+
 def _site_rules(r: dict) -> Iterable[tuple[str, str]]:
-    yield from _bounds_rules(("pue", "energy_price", "lifetime", "utilization"))(r)
+    yield from _bounds_rules(SITE_RANGES)(r)
     for c in ("pue", "pue_low", "pue_high"):
         if r[c] is not None and r[c] < 1.0:
             yield c, "a PUE >= 1 (total facility power / IT power)"
@@ -168,17 +188,35 @@ def _plain_range(name: str, doc: str, plausible: tuple[float, float]) -> tuple[C
     return _range(name, None, doc, plausible=plausible)
 
 
+#: How a site pays for its building.
+FACILITIES = ("colocation", "build")
+
 DATACENTER = Schema(
     "datacenter.csv",
     (
         Column("name", "text", doc="site (region) name used by --region"),
         Column("grid_region", "text", doc="a region of grid_carbon.csv"),
         *_plain_range("pue", "power usage effectiveness", (1.0, 3.0)),
-        *_range("energy_price", "USD/J", "price of electricity", plausible=(0.01 / 3.6e6, 1.0 / 3.6e6)),
-        *_range(
-            "lifetime", "s", "amortization period of the hardware", plausible=(31557600.0, 15 * 31557600.0)
-        ),
+        *_range("energy_price", "USD/J", "price of electricity", plausible=(0.01 * _PER_KWH, 1.0 * _PER_KWH)),
+        *_range("lifetime", "s", "amortization period of the hardware", plausible=(_YEAR_S, 15 * _YEAR_S)),
         *_plain_range("utilization", "fraction of hours spent serving", (0.05, 1.0)),
+        *_range(
+            "cost_of_capital",
+            "1/s",
+            "annual rate capital is annualized at",
+            strict=False,
+            plausible=(0.0, 0.5 * _PER_YEAR),
+        ),
+        Column(
+            "facility", "text", choices=FACILITIES, doc="colocation (rent per kW) or build (own building)"
+        ),
+        *_range(
+            "colocation_price",
+            "USD/W/s",
+            "colocation rent per provisioned IT power",
+            strict=False,
+            plausible=(20 * _PER_KW_MONTH, 1000 * _PER_KW_MONTH),
+        ),
         Column(
             "build_cost",
             "float",
@@ -187,23 +225,15 @@ DATACENTER = Schema(
             plausible=(1.0, 50.0),
         ),
         Column("build_lifetime", "float", "s", doc="amortization period of the building"),
+        Column("maintenance", "float", "1/s", strict=False, doc="share of hardware capital per unit time"),
         Column(
-            "host_overhead",
+            "operations",
             "float",
-            None,
+            "USD/s",
             strict=False,
-            doc="host/network power per W of accelerator",
-            plausible=(0.0, 2.0),
+            doc="staff, software and support per accelerator-time",
+            plausible=(0.0, 5.0 * _PER_HOUR),
         ),
-        Column(
-            "system_cost_fraction",
-            "float",
-            None,
-            strict=False,
-            doc="host+network USD per USD of accelerator",
-            plausible=(0.0, 3.0),
-        ),
-        Column("maintenance", "float", "1/s", strict=False, doc="share of capex per unit time"),
         Column(
             "system_embodied", "float", "gCO2e", strict=False, doc="host share of embodied carbon per chip"
         ),
@@ -223,7 +253,7 @@ GRID_CARBON = Schema(
             "gCO2e/J",
             strict=False,
             doc="grid carbon intensity",
-            plausible=(0.0, 1500 / 3.6e6),
+            plausible=(0.0, 1500 * _PER_KWH),
         ),
         Column("year", "int", minimum=1990, strict=False),
         Column("basis", "text"),
@@ -231,10 +261,81 @@ GRID_CARBON = Schema(
     ),
 )
 
-SCHEMAS = PERF_SCHEMAS | {
+
+def _usd(name: str, doc: str) -> Column:
+    return Column(name, "float", "USD", strict=False, doc=doc, plausible=(0.0, 1e6))
+
+
+SYSTEMS = Schema(
+    "systems.csv",
+    (
+        Column("name", "text", doc="system (server or rack) type named by hardware_economics.csv"),
+        Column("chips", "int", minimum=1, strict=False, doc="accelerators per system"),
+        _usd("host_cpu", "host CPUs per system"),
+        _usd("host_memory", "host DRAM per system"),
+        _usd("storage", "local storage per system"),
+        _usd("chassis", "chassis, baseboard, power supplies and cooling per system"),
+        _usd("scaleup_switch", "scale-up switches per system (zero for a switchless mesh)"),
+        Column(
+            "host_power",
+            "float",
+            "W",
+            strict=False,
+            doc="provisioned power beyond the chips' TDP",
+            plausible=(0.0, 1e5),
+        ),
+        Column("source", "text"),
+    ),
+)
+
+NETWORKS = Schema(
+    "networks.csv",
+    (
+        Column("name", "text", doc="scale-out network named by hardware_economics.csv"),
+        _usd("nic", "NIC per chip"),
+        _usd("switch", "switch ports per chip"),
+        _usd("optics", "transceivers and cables per chip"),
+        Column(
+            "power", "float", "W", strict=False, doc="switch and optics power per chip", plausible=(0.0, 1e3)
+        ),
+        Column("source", "text"),
+    ),
+)
+
+RENTALS = Schema(
+    "rentals.csv",
+    (
+        Column("name", "text", doc="an identifier of the offer"),
+        Column("hardware", "text", doc="a chip of hardware.csv"),
+        Column("provider", "text"),
+        Column("term", "text", choices=("on-demand", "reserved"), doc="on-demand or a 1-3 year contract"),
+        Column(
+            "price",
+            "float",
+            "USD/s",
+            doc="rental price per accelerator-time",
+            plausible=(0.1 * _PER_HOUR, 100.0 * _PER_HOUR),
+        ),
+        Column("date", "text", doc="when the price was published or collected (YYYY-MM)"),
+        Column("source", "text"),
+    ),
+)
+
+#: Catalogs the economics adds to the performance catalogs.
+ECONOMICS_SCHEMAS = {
     s.file.removesuffix(".csv"): s
-    for s in (HARDWARE_ECONOMICS, PROCESS_NODES, MEMORY_TECHNOLOGIES, DATACENTER, GRID_CARBON)
+    for s in (
+        HARDWARE_ECONOMICS,
+        PROCESS_NODES,
+        MEMORY_TECHNOLOGIES,
+        DATACENTER,
+        GRID_CARBON,
+        SYSTEMS,
+        NETWORKS,
+        RENTALS,
+    )
 }
+SCHEMAS = PERF_SCHEMAS | ECONOMICS_SCHEMAS
 
 REFERENCES = PERF_REFERENCES + (
     ("hardware_economics", "name", "hardware"),
@@ -243,4 +344,7 @@ REFERENCES = PERF_REFERENCES + (
     ("hardware", "memory_technology", "memory_technologies"),
     ("hardware", "tier2_technology", "memory_technologies"),
     ("datacenter", "grid_region", "grid_carbon"),
+    ("hardware_economics", "system", "systems"),
+    ("hardware_economics", "network", "networks"),
+    ("rentals", "hardware", "hardware"),
 )

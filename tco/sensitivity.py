@@ -1,7 +1,9 @@
 """How the ranking moves when disputed inputs vary over their catalog low/high (a tornado table).
 
-Factors: chip price (every chip to its own low, then its own high), energy price, PUE,
-hardware lifetime and utilization (the site's ``_low``/``_high`` columns). Each variant
+Factors: chip price (every chip to its own low, then its own high; under the rent basis, its
+lowest and highest rental offer), energy price, PUE,
+hardware lifetime, utilization, cost of capital and colocation price (the site's
+``_low``/``_high`` columns). Each variant
 re-prices the same searched configurations (:meth:`tco.rank.Evaluation.recost`) and re-selects.
 """
 
@@ -11,12 +13,16 @@ import polars as pl
 
 from tco.rank import Evaluation, select
 
-SITE_FACTORS = ("energy_price", "pue", "lifetime", "utilization")
+SITE_FACTORS = ("energy_price", "pue", "lifetime", "utilization", "cost_of_capital", "colocation_price")
 
 
 def _variants(ev: Evaluation):
     row = ev.catalogs["datacenter"].row(ev.site.name)
     for bound in ("low", "high"):
+        if ev.cost_basis == "rent":  # a renter's chip price is the rental offer
+            chips = ev.chips.with_columns(pl.col(f"rental_usd_per_s_{bound}").alias("rental_usd_per_s"))
+            yield "rental price", bound, f"each chip's {bound}est offer", ev.recost(chips=chips)
+            continue
         chips = ev.chips.with_columns(pl.col(f"price_{bound}_usd").alias("price_usd"))
         yield "chip price", bound, f"each chip's price_{bound}", ev.recost(chips=chips)
     for factor in SITE_FACTORS:
@@ -31,8 +37,9 @@ def _variants(ev: Evaluation):
 def sensitivity(ev: Evaluation, min_utps: float = 0.0, objective: str = "tokens_per_usd") -> pl.DataFrame:
     """One row per (factor, bound): the winner, the baseline winner's objective and its change.
 
-    Columns: factor, bound, value, top_design, top_value, baseline_top, baseline_top_value,
-    change_pct (of the baseline winner's objective), winner_changed, order_changed.
+    Columns: factor, bound, value, top_design, top_availability (a hypothetical winner says so),
+    top_value, baseline_top, baseline_top_value, change_pct (of the baseline winner's objective),
+    winner_changed, order_changed.
     """
     base = select(ev, min_utps, objective)
     base_top = base["hardware"][0]
@@ -48,6 +55,7 @@ def sensitivity(ev: Evaluation, min_utps: float = 0.0, objective: str = "tokens_
                 "bound": bound,
                 "value": value,
                 "top_design": r["hardware"][0],
+                "top_availability": r["availability"][0],
                 "top_value": r[objective][0],
                 "baseline_top": base_top,
                 "baseline_top_value": same,

@@ -20,6 +20,20 @@ RANK_KEYS = (
     "reason",
 )
 
+#: Keys issue 12 adds to every row of ``tco rank --json`` (besides RANK_KEYS, which it keeps, and
+#: the existing usd_per_hour, wall_power_w and chips).
+ECONOMICS_KEYS = ("usd_per_hour", "wall_power_w", "chips", "availability", "cost_basis", "usd_per_chip_hour")
+#: Keys ``tco rank --uncertainty N --json`` adds.
+UNCERTAINTY_KEYS = (
+    "usd_per_mtok_p10",
+    "usd_per_mtok_p50",
+    "usd_per_mtok_p90",
+    "tokens_per_joule_p10",
+    "tokens_per_joule_p50",
+    "tokens_per_joule_p90",
+    "p_cheapest",
+)
+
 #: Keys of every entry of ``python -m tco plan --json``'s ``plans`` (issue 15).
 PLAN_KEYS = (
     "hardware",

@@ -98,13 +98,17 @@ def test_diff_shows_changes_and_moving_rankings(tmp_path):
     for f in DEFAULT_DIR.glob("*.csv"):
         shutil.copy(f, tmp_path)
     econ = tmp_path / "hardware_economics.csv"
-    econ.write_text(econ.read_text().replace(",15000,10000,20000,unverified,", ",1500,1000,2000,unverified,"))
+    # the winner's packaging priced 100x: it must lose the top rank
+    econ.write_text(
+        econ.read_text().replace("xpu-3d-dram,N4,1,800,false,1500,", "xpu-3d-dram,N4,1,800,false,150000,")
+    )
     d = diff(DEFAULT_DIR, tmp_path, models=["llama3-70b"])
     assert d["added"] == [] and d["removed"] == []
     changes = {(c["key"], c["column"]): (c["old"], c["new"]) for c in d["changed"]}
-    assert changes[("mi300x", "price")] == ("1.5e+04 USD", "1500 USD")
-    assert d["rankings"][0]["before"][0] == rank("llama3-70b", 4096, 30).row(0, named=True)["hardware"]
-    assert d["rankings"][0]["after"][0] == "mi300x" and d["rankings"][0]["moved"]
+    assert changes[("xpu-3d-dram", "packaging_cost")] == ("1500 USD", "1.5e+05 USD")
+    r = d["rankings"][0]
+    assert r["before"][0] == rank("llama3-70b", 4096, 30).row(0, named=True)["hardware"] == "xpu-3d-dram"
+    assert r["after"][0] != "xpu-3d-dram" and r["moved"]
 
 
 def test_new_chip_gets_bottom_up_price_and_is_ranked(tmp_path):

@@ -1,6 +1,6 @@
 """The decode model: hand-derived closed forms, batch and capacity rules, the grid, and properties.
 
-The expected values are written out from the design (design.md, "The decode model") and the
+The expected values are written out from the design (docs/model.md, section 1) and the
 architecture numbers of models.csv / hardware.csv, never taken from the package's helpers.
 """
 

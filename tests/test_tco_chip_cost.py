@@ -19,7 +19,14 @@ from hypothesis import strategies as st
 
 from perfmodel.catalog import CatalogError
 from tco.catalogs import load_catalogs
-from tco.chip_cost import PACKAGING_EMBODIED_G, WAFER_DIAMETER_M, chip_table, dies_per_wafer, murphy_yield
+from tco.chip_cost import (
+    PACKAGING_EMBODIED_G,
+    WAFER_DIAMETER_M,
+    chip_table,
+    dies_per_wafer,
+    murphy_yield,
+    tukey_inliers,
+)
 
 #: Same closed form on paper and in numpy: only floating-point rounding differs.
 EXACT = 1e-12
@@ -181,28 +188,61 @@ def test_market_prices_are_kept(table):
     priced = table.filter(pl.col("market_price_usd").is_not_null())
     assert priced.height >= 5
     assert priced["price_usd"].to_list() == priced["market_price_usd"].to_list()
-    # a street or list price is not flagged as an estimate ...
-    assert not _row(table, "h100-sxm")["price_is_estimate"]
+    # a street or list price is not flagged as an estimate and carries its date
+    assert not priced["price_is_estimate"].any()
+    assert (priced["price_type"] == "market").all() and priced["price_date"].is_not_null().all()
     assert _row(table, "h100-sxm")["price_usd"] == 27_500
-    # ... a price the catalog itself calls an estimate is
-    assert _row(table, "h200-sxm")["price_is_estimate"]
+    # MI355X: HSBC 2025-07, ~25k USD after AMD's increase from ~15k
+    mi355x = _row(table, "mi355x")
+    assert (mi355x["price_usd"], mi355x["price_low_usd"], mi355x["price_date"]) == (25_000, 15_000, "2025-07")
 
 
-def test_markup_is_the_median_over_comparable_market_prices(table):
-    """Recomputed from the frame: chips with a market price that excludes the system."""
-    comparable = table.filter(pl.col("market_price_usd").is_not_null() & ~pl.col("price_includes_system"))
-    assert comparable.height >= 3
-    ratios = (comparable["market_price_usd"] / comparable["bottom_up_cost_usd"]).to_numpy()
-    markup = float(np.median(ratios))
-    assert table["markup"].n_unique() == 1
-    assert table["markup"][0] == pytest.approx(markup, rel=EXACT)
-    # a system price (rack / CS-3 per chip) would pull the median: it must not be in it
-    with_systems = table.filter(pl.col("market_price_usd").is_not_null())
-    assert with_systems.height > comparable.height
-    everything = float(
-        np.median((with_systems["market_price_usd"] / with_systems["bottom_up_cost_usd"]).to_numpy())
+def test_tukey_fences_on_paper():
+    """[1, 2, 3, 4, 100]: Q1 = 2, Q3 = 4, IQR 2, fences [-1, 7]: only 100 is out."""
+    assert tukey_inliers(np.array([1.0, 2.0, 3.0, 4.0, 100.0])).tolist() == [True] * 4 + [False]
+
+
+def _ratios(table) -> pl.DataFrame:
+    """Market price / bottom-up cost of the chips whose market price excludes the system."""
+    return table.filter(pl.col("market_price_usd").is_not_null() & ~pl.col("price_includes_system")).select(
+        "hardware", ratio=pl.col("market_price_usd") / pl.col("bottom_up_cost_usd")
     )
-    assert everything != pytest.approx(markup, rel=DISTINCT)
+
+
+def test_outlier_markup_is_excluded_by_tukeys_rule(table):
+    """The quantity-one GroqCard (20k USD for a ~0.3k USD part) is out; the rest of the class is in."""
+    r = _ratios(table)
+    groq = r.filter(pl.col("hardware") == "groq-lpu")["ratio"][0]
+    assert groq > 50
+    inliers = r.filter(tukey_inliers(r["ratio"].to_numpy()))
+    assert "groq-lpu" not in inliers["hardware"].to_list() and inliers.height == r.height - 1
+    # a chip whose vendor has no market price takes the class median (outlier excluded) ...
+    tpu = _row(table, "tpu-v6e")
+    assert tpu["price_type"] == "bottom-up"
+    assert tpu["markup"] == pytest.approx(float(np.median(inliers["ratio"].to_numpy())), rel=EXACT)
+    # ... which the outlier would have lifted
+    assert tpu["markup"] < float(np.median(r["ratio"].to_numpy())) * (1 - DISTINCT)
+
+
+def test_markup_comes_from_the_same_vendor(table):
+    """MI325X has no public price: AMD's own ratios (MI300X, MI355X) price it, not NVIDIA's."""
+    r = _ratios(table)
+    amd = r.filter(pl.col("hardware").is_in(["mi300x", "mi355x"]))["ratio"].to_numpy()
+    nvidia = r.filter(pl.col("hardware").is_in(["h100-sxm", "h200-sxm", "b200-hgx"]))["ratio"].to_numpy()
+    mi325x = _row(table, "mi325x")
+    assert mi325x["price_type"] == "vendor-derived estimate" and mi325x["price_is_estimate"]
+    assert mi325x["markup"] == pytest.approx(float(np.median(amd)), rel=EXACT)
+    assert mi325x["price_usd"] == pytest.approx(mi325x["bottom_up_cost_usd"] * np.median(amd), rel=EXACT)
+    # AMD's markup is under 4, NVIDIA's over 6 (why a pooled median overprices AMD parts)
+    assert amd.max() < 4 < 6 < nvidia.min()
+    # the range: the lowest and highest AMD ratio at the low and high wafer and memory prices
+    assert mi325x["price_low_usd"] < mi325x["price_usd"] < mi325x["price_high_usd"]
+
+
+def test_a_system_price_is_not_in_any_markup(table):
+    """A rack price per chip (NVL72, CS-3) covers far more than the chip: its ratio is never used."""
+    used = set(_ratios(table)["hardware"].to_list())
+    assert {"b200-nvl72", "b300-nvl72", "cerebras-wse3"}.isdisjoint(used)
 
 
 def test_estimated_prices_are_bottom_up_times_markup(table):

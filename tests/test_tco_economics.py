@@ -12,14 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from perfmodel.api import decode_grid
+from perfmodel.units import Q_
 from tco.catalogs import load_catalogs
 from tco.chip_cost import chip_table
-from tco.economics import Site, cost_frame, load_site
+from tco.economics import CAPEX_ITEMS, OTHER_ITEMS, Site, cost_frame, load_site
 from tco.rank import evaluate
 
-YEAR_S = 365.25 * 86400  # pint's year (conventions.md: state the year you amortize with)
-YEAR_H = YEAR_S / 3600  # 8766 h
-KWH_J = 3.6e6
+YEAR_S = Q_(1, "year").to("s").magnitude  # pint's year, 365.25 days: the year amortization uses
+YEAR_H = Q_(1, "year").to("hour").magnitude  # 8766 h
+KWH_J = Q_(1, "kWh").to("J").magnitude
+KW_MONTH_H = Q_(1, "month").to("hour").magnitude  # 730.5 h
 #: The same arithmetic on paper (Python floats) and in polars: only rounding differs.
 EXACT = 1e-9
 #: Figures written out with 6-7 significant digits in the docstrings.
@@ -35,7 +37,8 @@ CHIPS = chip_table(CATS)
 
 
 def _site(**changes) -> Site:
-    """Round numbers: nothing but the chip price, its lifetime and TDP energy at 0.10 USD/kWh."""
+    """Round numbers: nothing but the chip price over its lifetime (straight line: no cost of
+    capital) and TDP energy at 0.10 USD/kWh."""
     base = dict(
         name="paper",
         grid_region="paper",
@@ -43,11 +46,13 @@ def _site(**changes) -> Site:
         energy_price=0.1 / KWH_J,
         lifetime=YEAR_S,
         utilization=1.0,
+        cost_of_capital=0.0,
+        facility="build",
+        colocation_price=0.0,
         build_cost=0.0,
         build_lifetime=15 * YEAR_S,
-        host_overhead=0.0,
-        system_cost_fraction=0.0,
         maintenance=0.0,
+        operations=0.0,
         system_embodied=0.0,
         grid_intensity=400 / KWH_J,
     )
@@ -55,13 +60,25 @@ def _site(**changes) -> Site:
 
 
 def _chips(
-    price=10_000.0, tdp=800.0, static=240.0, e_flop=0.2e-12, e_bit=5e-12, embodied=50_000.0, system=False
+    price=10_000.0,
+    tdp=800.0,
+    static=240.0,
+    e_flop=0.2e-12,
+    e_bit=5e-12,
+    embodied=50_000.0,
+    system=0.0,
+    network=0.0,
+    host_w=0.0,
+    network_w=0.0,
 ) -> pl.DataFrame:
     """A made-up chip in chip_table's own schema (one real row with every input replaced)."""
     return CHIPS.filter(pl.col("hardware") == "h100-sxm").with_columns(
         hardware=pl.lit("paper-chip"),
         price_usd=pl.lit(price),
-        price_includes_system=pl.lit(system),
+        system_usd=pl.lit(system),
+        network_usd=pl.lit(network),
+        host_power_w=pl.lit(host_w),
+        network_power_w=pl.lit(network_w),
         tdp_w=pl.lit(tdp),
         static_power_w=pl.lit(static),
         energy_per_flop_j=pl.lit(e_flop),
@@ -123,52 +140,80 @@ def test_usd_per_mtok_on_paper_tdp_power():
 def test_every_term_on_paper_activity_power():
     """Every term switched on, activity power model, FP8 (1 byte per element).
 
-    chip: 10,000 USD, TDP 800 W, static 240 W, 0.2 pJ/FLOP, 5 pJ/bit, 50 kg embodied; 2 chips.
-    site: system +50 %, 2-year life (17,532 h), utilization 0.5, PUE 1.5, host overhead 0.25,
-          build 10 USD/W over 10 years (87,660 h), maintenance 5 %/year, 0.10 USD/kWh,
-          400 g/kWh, 100 kg host share per chip.
+    chip: 10,000 USD, TDP 800 W, static 240 W, 0.2 pJ/FLOP, 5 pJ/bit, 50 kg embodied; 2 chips;
+          system share 3,000 USD and network 2,000 USD per chip; host 100 W and network 20 W per chip.
+    site: 2-year life (17,532 h), cost of capital 10 %/year, utilization 0.5, PUE 1.5, building
+          10 USD/W over 10 years at 10 %, maintenance 5 %/year, operations 0.05 USD per chip-hour,
+          0.10 USD/kWh, 400 g/kWh, 100 kg host share per chip.
     activity: 1e15 FLOP/s and 1e12 B/s per chip.
 
-    active power = 240 + 0.2e-12 x 1e15 + 5e-12 x 8 x 1e12 = 240 + 200 + 40 = 480 W (< TDP)
-    average      = 0.5 x 480 + 0.5 x 240                   = 360 W
-    wall         = 360 x 1.25 x 1.5 x 2 chips              = 1,350 W
-    capital      = 10,000 x 1.5                            = 15,000 USD per chip
-    capex        = 2 x 15,000 / 17,532 h                   = 1.711157 USD/h
-    build        = 2 x 10 x 800 x 1.25 / 87,660 h          = 0.228154 USD/h
-    maintenance  = 2 x 15,000 x 0.05 / 8766 h              = 0.171116 USD/h
-    energy       = 1.35 kW x 0.10                          = 0.135 USD/h
-    tokens       = 5,000 x 0.5 x 3600                      = 9.0 Mtok/h
-    $/Mtok       = (1.711157 + 0.228154 + 0.171116 + 0.135) / 9 = 0.2494919 USD
-    carbon       = 1.35 x 400 + 2 x 150 kg / 17,532 h       = 540 + 17.11157 g/h -> 61.90129 g/Mtok
-    tokens/J     = 2,500 / 1,350                           = 1.851852
+    CRF(10 %, 2 y) = 0.1 / (1 - 1.1^-2) = 0.5761905/y;  CRF(10 %, 10 y) = 0.1627454/y
+    active power = 240 + 0.2e-12 x 1e15 + 5e-12 x 8 x 1e12 = 480 W (< TDP)
+    average IT   = 0.5 x 480 + 0.5 x 240 + 100 + 20          = 480 W per chip
+    wall         = 480 x 1.5 x 2 chips                         = 1,440 W
+    chip capex   = 2 x 10,000 x 0.5761905 / 8766 h             = 1.314603 USD/h
+    system capex = 2 x 3,000 x 0.5761905 / 8766 h              = 0.394381 USD/h
+    network      = 2 x 2,000 x 0.5761905 / 8766 h              = 0.262921 USD/h
+    building     = 2 x 10 x (800 + 120) W x 0.1627454 / 8766 h = 0.341606 USD/h
+    maintenance  = 2 x 15,000 x 0.05 / 8766 h                  = 0.171116 USD/h
+    operations   = 2 x 0.05                                    = 0.100000 USD/h
+    energy       = 1.44 kW x 0.10                              = 0.144000 USD/h
+    tokens       = 5,000 x 0.5 x 3600                          = 9.0 Mtok/h
+    $/Mtok       = 2.728626 / 9                                = 0.3031806 USD
+    carbon       = 1.44 x 400 + 2 x 150 kg / 17,532 h          = 593.1116 g/h -> 65.90129 g/Mtok
+    tokens/J     = 2,500 / 1,440                               = 1.736111
     """
     site = _site(
-        system_cost_fraction=0.5,
         lifetime=2 * YEAR_S,
+        cost_of_capital=0.10 / YEAR_S,
         utilization=0.5,
         pue=1.5,
-        host_overhead=0.25,
         build_cost=10.0,
         build_lifetime=10 * YEAR_S,
         maintenance=0.05 / YEAR_S,
+        operations=0.05 / 3600,
         system_embodied=100_000.0,
     )
-    r = _one(_perf(), _chips(), site, power_model="activity")
+    chips = _chips(system=3_000.0, network=2_000.0, host_w=100.0, network_w=20.0)
+    r = _one(_perf(), chips, site, power_model="activity")
     assert r["chip_power_w"] == pytest.approx(480.0, rel=EXACT)
-    assert r["wall_power_w"] == pytest.approx(1350.0, rel=EXACT)
-    capex = 2 * 15_000 / (2 * YEAR_H)
-    build = 2 * 10 * 800 * 1.25 / (10 * YEAR_H)
-    maintenance = 2 * 15_000 * 0.05 / YEAR_H
-    assert r["capex_usd_per_hour"] == pytest.approx(capex, rel=EXACT)
-    assert r["other_usd_per_hour"] == pytest.approx(build + maintenance, rel=EXACT)
-    assert r["energy_usd_per_hour"] == pytest.approx(0.135, rel=EXACT)
-    assert r["usd_per_mtok"] == pytest.approx((capex + build + maintenance + 0.135) / 9.0, rel=EXACT)
-    assert r["usd_per_mtok"] == pytest.approx(0.2494919, rel=PAPER)
-    assert r["other_usd_per_mtok"] == pytest.approx((build + maintenance) / 9.0, rel=EXACT)
-    assert r["operational_gco2e_per_mtok"] == pytest.approx(540 / 9.0, rel=EXACT)
-    assert r["embodied_gco2e_per_mtok"] == pytest.approx(300_000 / (2 * YEAR_H) / 9.0, rel=EXACT)
-    assert r["gco2e_per_mtok"] == pytest.approx(61.90129, rel=PAPER)
-    assert r["tokens_per_joule"] == pytest.approx(2500 / 1350, rel=EXACT)
+    assert r["provisioned_power_w"] == pytest.approx(920.0, rel=EXACT)
+    assert r["wall_power_w"] == pytest.approx(1440.0, rel=EXACT)
+    paper = {
+        "chip_capex": 1.314603,
+        "system_capex": 0.394381,
+        "network_capex": 0.262921,
+        "facility": 0.341606,
+        "maintenance": 0.171116,
+        "operations": 0.1,
+        "energy": 0.144,
+        "rental": 0.0,
+    }
+    for item, value in paper.items():
+        assert r[f"{item}_usd_per_hour"] == pytest.approx(value, rel=PAPER, abs=1e-12), item
+        assert r[f"{item}_usd_per_mtok"] == pytest.approx(r[f"{item}_usd_per_hour"] / 9.0, rel=EXACT), item
+    assert r["capex_usd_per_hour"] == pytest.approx(1.314603 + 0.394381 + 0.262921, rel=PAPER)
+    assert r["other_usd_per_hour"] == pytest.approx(0.341606 + 0.171116 + 0.1, rel=PAPER)
+    assert r["usd_per_mtok"] == pytest.approx(0.3031806, rel=PAPER)
+    assert r["usd_per_chip_hour"] == pytest.approx(2.728626 / 2, rel=PAPER)
+    assert r["gco2e_per_mtok"] == pytest.approx(65.90129, rel=PAPER)
+    assert r["tokens_per_joule"] == pytest.approx(2500 / 1440, rel=EXACT)
+
+
+def test_colocation_rent_is_per_provisioned_kw_month():
+    """163 USD/kW-month on 2 x (800 + 100) W = 1.8 kW: 1.8 x 163 / 730.5 h = 0.4016427 USD/h."""
+    site = _site(facility="colocation", colocation_price=163 / 1000 / (KW_MONTH_H * 3600))
+    r = _one(_perf(), _chips(host_w=100.0), site)
+    assert r["facility_usd_per_hour"] == pytest.approx(1.8 * 163 / KW_MONTH_H, rel=EXACT)
+    assert r["facility_usd_per_hour"] == pytest.approx(0.4016427, rel=PAPER)
+
+
+def test_cost_of_capital_costs_more_than_straight_line():
+    """CRF(10 %, 5 y) = 0.2637975/y against 0.2 straight: capex 31.9 % higher."""
+    straight = _one(_perf(), _chips(), _site(lifetime=5 * YEAR_S))
+    financed = _one(_perf(), _chips(), _site(lifetime=5 * YEAR_S, cost_of_capital=0.10 / YEAR_S))
+    ratio = financed["capex_usd_per_hour"] / straight["capex_usd_per_hour"]
+    assert ratio == pytest.approx(0.2637975 / 0.2, rel=PAPER)
 
 
 def test_precision_scales_flop_energy():
@@ -179,13 +224,16 @@ def test_precision_scales_flop_energy():
     assert r["chip_power_w"] == pytest.approx(240 + 100 + 40, rel=EXACT)
 
 
-def test_a_system_price_gets_no_system_share():
-    """price_includes_system (a rack price per chip): the system_cost_fraction is not added again."""
-    site = _site(system_cost_fraction=0.71)
-    alone = _one(_perf(), _chips(system=False), site)
-    rack = _one(_perf(), _chips(system=True), site)
-    assert alone["capex_usd_per_hour"] == pytest.approx(2 * 10_000 * 1.71 / YEAR_H, rel=EXACT)
-    assert rack["capex_usd_per_hour"] == pytest.approx(2 * 10_000 / YEAR_H, rel=EXACT)
+def test_a_rack_gets_its_network_and_no_second_host_power():
+    """A rack price per chip covers hosts and scale-up (no system items) but not the scale-out
+    network; its host power is the published rack power less the GPUs' (~120 kW - 72 x 1.2 kW)."""
+    rack = CHIPS.filter(pl.col("hardware") == "b200-nvl72").row(0, named=True)
+    hgx = CHIPS.filter(pl.col("hardware") == "b200-hgx").row(0, named=True)
+    assert rack["price_includes_system"] and rack["system_usd"] == 0.0
+    assert rack["network_usd"] == hgx["network_usd"] > 0
+    assert rack["host_power_w"] == pytest.approx((120_000 - 72 * 1_200) / 72, rel=EXACT)
+    # an HGX server's chips carry their share of the server
+    assert hgx["system_usd"] > 0 and not hgx["price_includes_system"]
 
 
 def test_unknown_power_model_is_refused():
@@ -194,8 +242,9 @@ def test_unknown_power_model_is_refused():
 
 
 def test_us_average_site_is_read_in_base_units():
-    """datacenter.csv us-average: PUE 1.56, 0.081 USD/kWh, 5 years, utilization 0.7, 10.7 USD/W
-    over 15 years, host 0.6, system 0.71, 3 %/year, 150 kg; united-states grid 369 g/kWh."""
+    """datacenter.csv us-average: PUE 1.56, 0.081 USD/kWh, 5 years, utilization 0.7, cost of capital
+    10 %/year, colocation 163 USD/kW-month, 10.7 USD/W over 15 years, 3 %/year, 150 kg;
+    united-states grid 369 g/kWh."""
     s = load_site(CATS)
     assert s.name == "us-average"
     expected = dict(
@@ -203,14 +252,16 @@ def test_us_average_site_is_read_in_base_units():
         energy_price=0.081 / KWH_J,
         lifetime=5 * YEAR_S,
         utilization=0.7,
+        cost_of_capital=0.10 / YEAR_S,
+        colocation_price=163 / 1000 / (KW_MONTH_H * 3600),
         build_cost=10.7,
         build_lifetime=15 * YEAR_S,
-        host_overhead=0.6,
-        system_cost_fraction=0.71,
         maintenance=0.03 / YEAR_S,
+        operations=0.0,
         system_embodied=150_000.0,
         grid_intensity=369 / KWH_J,
     )
+    assert s.facility == "colocation"
     for field, value in expected.items():
         assert getattr(s, field) == pytest.approx(value, rel=EXACT), field
 
@@ -219,24 +270,23 @@ def test_real_h100_decode_row_on_paper():
     """A real decode_grid row (llama3-70b, 8 x h100-sxm, TP8, batch 64, 4K context) priced with the
     packaged catalogs at us-average and the TDP power model.
 
-    capital     = 27,500 x 1.71                         = 47,025 USD per GPU
-    capex       = 8 x 47,025 / (5 x 8766 h)             = 8.583162 USD/h
-    maintenance = 8 x 47,025 x 0.03 / 8766 h            = 1.287475 USD/h
-    build       = 8 x 10.7 x 700 x 1.6 / (15 x 8766 h)  = 0.729120 USD/h
-    energy      = 8 x 700 x 1.6 x 1.56 W = 13.9776 kW x 0.081 = 1.132186 USD/h
-    total       = 11.731943 USD/h;  $/Mtok = total / (STPS x 0.7 x 3600 / 1e6)
+    capital     = 27,500 + 8,500 (HGX share) + 5,700 (InfiniBand) = 41,700 USD per GPU
+    capex       = 8 x 41,700 x CRF(10 %, 5 y) 0.2637975 / 8766 h  = 10.039110 USD/h
+    provisioned = 700 + 575 (host) + 90 (network)                 = 1,365 W per GPU
+    colocation  = 8 x 1.365 kW x 163 USD / 730.5 h                = 2.436632 USD/h
+    maintenance = 8 x 41,700 x 0.03 / 8766 h                      = 1.141684 USD/h
+    energy      = 8 x 1,365 W x 1.56 = 17.0352 kW x 0.081         = 1.379851 USD/h
+    total       = 14.997278 USD/h (1.875 per GPU-hour);  $/Mtok = total / (STPS x 0.7 x 3600 / 1e6)
     """
     perf = decode_grid(["llama3-70b"], ["h100-sxm"], tp=[8], batch=[64], context=[4096], catalogs=CATS)
     assert perf.height == 1
     r = cost_frame(perf, CHIPS, load_site(CATS), power_model="tdp").row(0, named=True)
-    capex = 8 * 47_025 / (5 * YEAR_H)
-    maintenance = 8 * 47_025 * 0.03 / YEAR_H
-    build = 8 * 10.7 * 700 * 1.6 / (15 * YEAR_H)
-    energy = 8 * 700 * 1.6 * 1.56 / 1000 * 0.081
-    total = capex + maintenance + build + energy
-    assert r["usd_per_hour"] == pytest.approx(total, rel=EXACT)
-    assert r["usd_per_hour"] == pytest.approx(11.731943, rel=PAPER)
-    assert r["usd_per_mtok"] == pytest.approx(total / (r["stps"] * 0.7 * 3600 / 1e6), rel=EXACT)
+    assert r["capex_usd_per_hour"] == pytest.approx(10.039110, rel=PAPER)
+    assert r["facility_usd_per_hour"] == pytest.approx(2.436632, rel=PAPER)
+    assert r["maintenance_usd_per_hour"] == pytest.approx(1.141684, rel=PAPER)
+    assert r["energy_usd_per_hour"] == pytest.approx(1.379851, rel=PAPER)
+    assert r["usd_per_hour"] == pytest.approx(14.997278, rel=PAPER)
+    assert r["usd_per_mtok"] == pytest.approx(r["usd_per_hour"] / (r["stps"] * 0.7 * 3600 / 1e6), rel=EXACT)
     assert r["price_usd"] == 27_500 and not r["price_is_estimate"]
     assert r["memory_technology"] == "HBM3"
 
@@ -271,6 +321,13 @@ def test_parts_add_up(frames):
         np.testing.assert_allclose(parts, usd, rtol=EXACT)
         hourly = (f["capex_usd_per_hour"] + f["energy_usd_per_hour"] + f["other_usd_per_hour"]).to_numpy()
         np.testing.assert_allclose(hourly, f["usd_per_hour"].to_numpy(), rtol=EXACT)
+        # each aggregate is the sum of its items
+        for total, items in (("capex", CAPEX_ITEMS), ("other", OTHER_ITEMS)):
+            summed = f.select(pl.sum_horizontal(f"{k}_usd_per_mtok" for k in items)).to_series().to_numpy()
+            np.testing.assert_allclose(summed, f[f"{total}_usd_per_mtok"].to_numpy(), rtol=EXACT)
+        np.testing.assert_allclose(
+            (f["usd_per_chip_hour"] * f["chips"]).to_numpy(), f["usd_per_hour"].to_numpy(), rtol=EXACT
+        )
         g = (f["operational_gco2e_per_mtok"] + f["embodied_gco2e_per_mtok"]).to_numpy()
         np.testing.assert_allclose(g, f["gco2e_per_mtok"].to_numpy(), rtol=EXACT)
         np.testing.assert_allclose((f["tokens_per_usd"] * f["usd_per_mtok"]).to_numpy(), 1e6, rtol=EXACT)
@@ -321,8 +378,10 @@ sites = st.builds(
     lifetime=st.floats(1.0, 10.0).map(lambda x: x * YEAR_S),
     utilization=st.floats(0.05, 1.0),
     build_cost=st.floats(0.0, 20.0),
-    host_overhead=st.floats(0.0, 1.0),
-    system_cost_fraction=st.floats(0.0, 2.0),
+    cost_of_capital=st.floats(0.0, 0.2).map(lambda x: x / YEAR_S),
+    facility=st.sampled_from(["colocation", "build"]),
+    colocation_price=st.floats(0.0, 300.0).map(lambda x: x / 1000 / (KW_MONTH_H * 3600)),
+    operations=st.floats(0.0, 0.5).map(lambda x: x / 3600),
     maintenance=st.floats(0.0, 0.1).map(lambda x: x / YEAR_S),
     grid_intensity=st.floats(0.0, 1000.0).map(lambda x: x / KWH_J),
 )
@@ -339,7 +398,7 @@ power_models = st.sampled_from(["activity", "tdp"])
 @settings(max_examples=50, deadline=None)
 @given(sites, perfs, power_models, st.floats(1e3, 1e6), st.floats(1.1, 10.0))
 def test_cost_is_linear_in_price_without_energy_or_build(site, perf, power, price, factor):
-    site = site.varied(energy_price=0.0, build_cost=0.0)
+    site = site.varied(energy_price=0.0, build_cost=0.0, colocation_price=0.0, operations=0.0)
     a = _one(perf, _chips(price=price), site, power)
     b = _one(perf, _chips(price=price * factor), site, power)
     assert b["usd_per_mtok"] == pytest.approx(factor * a["usd_per_mtok"], rel=EXACT)
@@ -397,7 +456,12 @@ def test_longer_lifetime_never_raises_cost(site, perf, power, longer):
     b = _one(perf, _chips(), site.varied(lifetime=site.lifetime * longer), power)
     assert b["usd_per_mtok"] <= a["usd_per_mtok"] * (1 + ROUNDING)
     assert b["embodied_gco2e_per_mtok"] <= a["embodied_gco2e_per_mtok"] * (1 + ROUNDING)
-    assert b["capex_usd_per_mtok"] == pytest.approx(a["capex_usd_per_mtok"] / longer, rel=EXACT)
+    assert b["capex_usd_per_mtok"] <= a["capex_usd_per_mtok"] * (1 + ROUNDING)
+    # straight line (no cost of capital): capex is inversely proportional to the lifetime
+    flat = site.varied(cost_of_capital=0.0)
+    c = _one(perf, _chips(), flat, power)
+    d = _one(perf, _chips(), flat.varied(lifetime=flat.lifetime * longer), power)
+    assert d["capex_usd_per_mtok"] == pytest.approx(c["capex_usd_per_mtok"] / longer, rel=EXACT)
 
 
 @settings(max_examples=50, deadline=None)
@@ -414,7 +478,7 @@ def test_higher_utilization_never_raises_cost_per_token(site, perf, power, u, mo
 # --- published cross-checks -----------------------------------------------------------------------
 
 #: SemiAnalysis H100 rental index, 1-year contracts, 2026: 2.35 USD per GPU-hour, range 1.70-2.35
-#: (figure copied here with its source; the catalogs carry no rental prices).
+#: (figure copied here with its source, as in rentals.csv).
 H100_RENT_LOW, H100_RENT_HIGH = 1.70, 2.35
 #: A renter pays the owner's all-in cost plus a margin, so the owner's cost per GPU-hour (at full
 #: utilization, as a rental hour is billed) must be below the index's upper figure. The margin is

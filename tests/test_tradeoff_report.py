@@ -139,8 +139,9 @@ def test_markdown_numbers_equal_the_library(written):
     assert len(rows) == ranked.height
     for line, lib in zip(rows, ranked.iter_rows(named=True), strict=True):
         cells = [c.strip() for c in line.strip("|").split(" | ")]
-        assert cells[1].removesuffix(" *") == lib["hardware"]
+        assert cells[1].removesuffix(" *").removesuffix(" [hypothetical]") == lib["hardware"]
         assert cells[1].endswith("*") == lib["price_is_estimate"]
+        assert ("[hypothetical]" in cells[1]) == (lib["availability"] == "hypothetical")
         for i, key in (
             (5, "utps"),
             (6, "stps"),
