@@ -23,6 +23,8 @@ PLAN_COLUMNS = {
     "racks": st.column_config.NumberColumn("racks (peak)"),
     "capex_usd": st.column_config.NumberColumn("purchases [$]", format="compact"),
     "tco_usd": st.column_config.NumberColumn("TCO [$]", format="compact"),
+    "tco_usd_p10": st.column_config.NumberColumn("TCO p10 [$]", format="compact"),
+    "tco_usd_p90": st.column_config.NumberColumn("TCO p90 [$]", format="compact"),
     "usd_per_mtok": st.column_config.NumberColumn("$ per Mtok", format="$%.4f"),
     "peak_mw": st.column_config.NumberColumn("peak MW", format="%.2f"),
     "tco2e": st.column_config.NumberColumn("tCO2e", format="%.0f"),

@@ -49,6 +49,12 @@ def add_plan_parser(sub: argparse._SubParsersAction) -> None:
         type=lambda text: tuple(text.split(",")),
         help="plan with chips that are e.g. shipping,announced (default: all; hypothetical ones are marked)",
     )
+    p.add_argument(
+        "--uncertainty",
+        type=positive_int,
+        metavar="N",
+        help="p10/p90 of each fleet's TCO from N Monte Carlo draws per workload (default: off)",
+    )
     p.add_argument("--hardware", nargs="+", help="chips to plan with (default: all)")
     p.add_argument("--power-model", choices=("activity", "tdp"), default="activity")
     p.add_argument("--catalogs", metavar="DIR")
@@ -73,6 +79,7 @@ def run_plan(args: argparse.Namespace) -> int:
         headroom=Headroom.parse(args.headroom) if args.headroom else None,
         max_mw=args.max_mw,
         availability=args.availability,
+        draws=args.uncertainty,
         mode=args.mode,
         cost_basis=args.cost_basis,
         region=args.site,

@@ -53,6 +53,7 @@ from tco.capital import capital_recovery_rate
 from tco.demand import STREAM, Demand, demand_arrays, load_demand
 from tco.economics import OTHER_ITEMS
 from tco.rank import Evaluation, check_availability, evaluate, select
+from tco.uncertainty import uncertainty
 
 #: Largest scale-up domain sold as one unit: a rack-scale system (GB200/GB300 NVL72, 72 GPUs).
 RACK_SCALE_CHIPS = 72
@@ -157,6 +158,8 @@ class Offer:
         Mean wall power per chip at the site's utilization [W], shape (K, C).
     operational_g, embodied_g : numpy.ndarray
         gCO2e per chip-hour, shape (K, C).
+    usd_per_mtok : numpy.ndarray
+        The ranking's $/Mtok of the configuration, shape (K, C) [USD/Mtok].
     lifetime_months : int
         Hardware lifetime [month].
     rented : bool
@@ -178,6 +181,7 @@ class Offer:
     average_w: np.ndarray
     operational_g: np.ndarray
     embodied_g: np.ndarray
+    usd_per_mtok: np.ndarray
     lifetime_months: int
     rented: bool
 
@@ -281,6 +285,7 @@ def offer(
         average_w=col("wall_power_w") / chips,
         operational_g=col("operational_gco2e_per_mtok") * mtok_per_chip_hour,
         embodied_g=col("embodied_gco2e_per_mtok") * mtok_per_chip_hour,
+        usd_per_mtok=col("usd_per_mtok"),
         lifetime_months=max(1, round(site.lifetime / _MONTH_S)),
         rented=first.cost_basis == "rent",
     )
@@ -494,6 +499,52 @@ def cheapest_mix(
     return res.x[:x_n].reshape(k_n, c_n) > 0.5, res.status == 0
 
 
+def cost_spread(
+    demand: Demand,
+    evaluations: Mapping[tuple[str, int, int], Evaluation],
+    offer: Offer,
+    draws: int,
+    availability: Sequence[str] | None = None,
+) -> dict[str, np.ndarray]:
+    """p10 and p90 of each stream's cost on each chip, as factors on its catalog-value cost.
+
+    Each stream's configuration costs ``usd_per_mtok_pXX / usd_per_mtok`` times its catalog-value
+    cost in the Monte Carlo of :func:`tco.uncertainty.uncertainty` (prices, site, cost of capital,
+    calibrated throughput), at the stream's floor. A fleet's p10 (p90) sums its streams' p10
+    (p90) costs: exact when the streams' draws move together, as they share the site's draws
+    (same seed) and each chip's price.
+
+    Returns
+    -------
+    dict
+        ``"p10"``, ``"p90"`` -> factors of shape (K, C) [1]; NaN where the chip does not serve.
+    """
+    spreads = pl.concat(
+        [
+            uncertainty(evaluations[(m, i, o)], draws, floor, availability=availability).with_columns(
+                k=pl.lit(k, pl.Int64)
+            )
+            for k, (m, i, o, floor) in enumerate(demand.streams.select(STREAM).rows())
+        ],
+        how="diagonal",
+    )
+    grid = pl.DataFrame(
+        {
+            "k": np.repeat(np.arange(demand.streams.height), len(offer.hardware)),
+            "hardware": offer.hardware * demand.streams.height,
+        }
+    ).join(spreads, on=["k", "hardware"], how="left")
+    return {
+        q: grid[f"usd_per_mtok_{q}"].fill_null(np.nan).to_numpy().reshape(offer.serves.shape)
+        / offer.usd_per_mtok
+        for q in SPREAD
+    }
+
+
+#: The quantiles of TCO a plan reports when uncertainty is on.
+SPREAD = ("p10", "p90")
+
+
 #: Per-fleet columns of :attr:`Plan.plans`, in order.
 PLAN_COLUMNS = (
     "fleet",
@@ -507,6 +558,8 @@ PLAN_COLUMNS = (
     "capital_usd",
     "opex_usd",
     "tco_usd",
+    "tco_usd_p10",
+    "tco_usd_p90",
     "output_tokens",
     "usd_per_mtok",
     "peak_mw",
@@ -616,6 +669,7 @@ def plan(
     headroom: Headroom | None = None,
     max_mw: float | None = None,
     availability: Sequence[str] | None = None,
+    draws: int | None = None,
     mix: bool = True,
 ) -> Plan:
     """Every single-chip fleet that serves ``demand``, and the cheapest mix of two, by TCO.
@@ -634,6 +688,9 @@ def plan(
         after the others with ``meets_demand`` false; the mix must stay under it.
     availability : sequence of str, optional
         Plan only with chips of these kinds (default: all; hypothetical ones are marked).
+    draws : int, optional
+        Uncertainty on: Monte Carlo draws per stream for the p10/p90 of each fleet's TCO
+        (:func:`cost_spread`); off (null columns) by default.
     mix : bool
         Also solve for the cheapest mix of two chips (a mixed-integer program).
 
@@ -656,13 +713,21 @@ def plan(
     f = fleet(figures, np.ones_like(off.serves), off).columns(singles)
     names = [off.hardware[c] for c in singles]
     totals = _totals(f, demand)
+    cost = (figures["capital_usd"] + figures["opex_usd"]).sum(axis=0)
+    factors = cost_spread(demand, evaluations, off, draws, availability) if draws else {}
+
+    def spread(assigned: np.ndarray) -> dict[str, np.ndarray]:
+        """TCO quantiles per chip of the streams ``assigned`` to it (absent when uncertainty is off)."""
+        return {f"tco_usd_{q}": np.where(assigned, cost * f, 0.0).sum(axis=0) for q, f in factors.items()}
+
     kinds = [[off.availability[c]] for c in singles]
     table = pl.DataFrame(
-        {"fleet": names, "hardware": [[h] for h in names], "availability": kinds} | totals,
+        {"fleet": names, "hardware": [[h] for h in names], "availability": kinds}
+        | totals
+        | {k: v[singles] for k, v in spread(np.ones_like(off.serves)).items()},
         schema_overrides={"hardware": pl.List(pl.String), "availability": pl.List(pl.String)},
     )
     monthly = [_monthly(f, names, names, demand.months)]
-    cost = (figures["capital_usd"] + figures["opex_usd"]).sum(axis=0)
     solved = cheapest_mix(cost[active], figures["mw"][:, active], off.serves[active], max_mw) if mix else None
     mix_optimal = None
     if solved is not None and solved[0].any(axis=0).sum() == MIX_CHIPS:
@@ -682,7 +747,8 @@ def plan(
                         "hardware": [pair],
                         "availability": [[off.availability[c] for c in used]],
                     }
-                    | _totals(fm.summed(), demand),
+                    | _totals(fm.summed(), demand)
+                    | {k: [v[used].sum()] for k, v in spread(assigned).items()},
                     schema_overrides={"hardware": pl.List(pl.String), "availability": pl.List(pl.String)},
                 ),
             ]
@@ -690,7 +756,8 @@ def plan(
         monthly.append(_monthly(fm, [label] * MIX_CHIPS, pair, demand.months))
     cap = np.inf if max_mw is None else max_mw
     table = (
-        table.with_columns(meets_demand=pl.col("peak_mw") <= cap)
+        table.with_columns(pl.lit(None, pl.Float64).alias(f"tco_usd_{q}") for q in SPREAD if not factors)
+        .with_columns(meets_demand=pl.col("peak_mw") <= cap)
         .with_columns(
             reason=pl.when("meets_demand")
             .then(pl.lit(""))
@@ -729,6 +796,7 @@ def plan_forecast(
     headroom: Headroom | None = None,
     max_mw: float | None = None,
     availability: Sequence[str] | None = None,
+    draws: int | None = None,
     **evaluate_kwargs,
 ) -> Plan:
     """Plan a forecast file end to end: validate, lay on the calendar, evaluate, plan.
@@ -739,4 +807,4 @@ def plan_forecast(
     """
     demand = demand_arrays(load_demand(source, catalogs, file=file), horizon_months)
     evaluations = evaluate_streams(demand.streams, catalogs, **evaluate_kwargs)
-    return plan(demand, evaluations, headroom=headroom, max_mw=max_mw, availability=availability)
+    return plan(demand, evaluations, headroom=headroom, max_mw=max_mw, availability=availability, draws=draws)

@@ -37,9 +37,17 @@ def plan_sentence(p: Plan) -> str:
     return (
         f"From {span}, the cheapest fleet is {_fleet(b)}: {b['servers']:,} servers ({b['chips']:,} chips) "
         f"at the peak, {usd(b['capex_usd'])} of purchases, a TCO of {usd(b['tco_usd'])} "
-        f"({usd(b['usd_per_mtok'])} per million output tokens), {b['peak_mw']:.2f} MW provisioned "
+        f"({usd(b['usd_per_mtok'])} per million output tokens{_spread(b, '; ', '')}), "
+        f"{b['peak_mw']:.2f} MW provisioned "
         f"and {b['tco2e']:,.0f} tCO2e; headroom {p.headroom}."
     )
+
+
+def _spread(r: dict, before: str = " (", after: str = ")") -> str:
+    """``p10-p90 $a-$b`` between ``before`` and ``after`` when uncertainty is on, else nothing."""
+    if r["tco_usd_p10"] is None:
+        return ""
+    return f"{before}p10-p90 {usd(r['tco_usd_p10'])}-{usd(r['tco_usd_p90'])}{after}"
 
 
 def _fleet(r: dict) -> str:
@@ -55,7 +63,7 @@ def _rows(p: Plan) -> list[list[str]]:
             f"{r['servers']:,}",
             f"{r['chips']:,}",
             usd(r["capex_usd"]),
-            usd(r["tco_usd"]),
+            usd(r["tco_usd"]) + _spread(r),
             usd(r["usd_per_mtok"]),
             f"{r['peak_mw']:.3g}",
             si(r["tco2e"]),

@@ -32,6 +32,7 @@ from tco.plan import (
 from tco.plan_charts import SPEND, plan_chart
 from tco.plan_report import plan_section
 from tco.rank import select
+from tco.uncertainty import uncertainty
 
 CATS = load_catalogs()
 #: Sums of a few dozen products of floats: rounding only.
@@ -132,6 +133,7 @@ def _offer(chips: float, unit: int, stps: float = 1000.0) -> Offer:
         average_w=one(500.0),
         operational_g=one(100.0),
         embodied_g=one(10.0),
+        usd_per_mtok=one(float("nan")),
         lifetime_months=60,
         rented=False,
     )
@@ -402,3 +404,49 @@ def test_the_report_section_states_the_best_fleet(evaluations):
     table = next(b for b in section.blocks if b[0] == "table")
     assert [row[0].split(" [")[0] for row in table[2]] == p.plans["fleet"].head(len(table[2])).to_list()
     assert ("chart", "plan", "monthly") in section.blocks and set(section.charts) == {"monthly"}
+
+
+# --- cost basis and availability -------------------------------------------------------------------
+
+
+def test_rented_servers_follow_demand_and_cost_the_rental_price():
+    # Demand falls in month 2: rented servers are returned; owned ones would stay.
+    rows = "2027-01,llama3-8b,5e10,1024,256,40,2\n2027-02,llama3-8b,2e10,1024,256,40,2\n"
+    d = _demand(rows)
+    evs = evaluate_streams(d.streams, CATS, hardware=["h100-sxm"], cost_basis="rent")
+    r = select(evs[("llama3-8b", 1024, 256)], 40.0).row(0, named=True)
+    p = plan(d, evs, headroom=Headroom(fraction=0.0))
+    month = p.monthly.filter(pl.col("fleet") == "h100-sxm").sort("month")
+    servers = [math.ceil(math.ceil(day / 86400 * 2 / r["stps"]) / (8 // r["chips"])) for day in (5e10, 2e10)]
+    assert month["servers_owned"].to_list() == servers and servers[1] < servers[0]
+    assert month["servers_bought"].to_list() == [servers[0], 0]
+    assert month["capex_usd"].sum() == 0.0 and month["capital_usd"].sum() == 0.0
+    cost = sum(n * 8 * r["usd_per_chip_hour"] * h for n, h in zip(servers, (744, 672), strict=True))
+    assert p.plans["tco_usd"][0] == pytest.approx(cost, rel=ROUNDING)
+    assert p.to_json()["cost_basis"] == "rent"
+
+
+def test_availability_keeps_the_kinds_asked_for(evaluations):
+    p = plan(_demand(ROWS), evaluations, availability=["shipping"])
+    assert p.plans.height > 0
+    assert p.plans["availability"].explode().unique().to_list() == ["shipping"]
+    with pytest.raises(InvalidInput):
+        plan(_demand(ROWS), evaluations, availability=["someday"])
+
+
+def test_uncertainty_gives_each_fleet_a_reproducible_tco_spread(evaluations):
+    d = _demand(ROWS)
+    p = plan(d, evaluations, draws=400)
+    again = plan(d, evaluations, draws=400)
+    assert p.plans["tco_usd_p10"].to_list() == again.plans["tco_usd_p10"].to_list()  # seeded
+    assert (p.plans["tco_usd_p10"] <= p.plans["tco_usd_p90"]).all()
+    assert plan(d, evaluations).plans["tco_usd_p10"].is_null().all()  # off by default
+    # One stream on one chip: its TCO times the ranking's p10 over its catalog-value $/Mtok.
+    one = _demand(ROWS.splitlines()[0] + "\n")
+    evs = {k: v for k, v in evaluations.items() if k[0] == "llama3-70b"}
+    single = plan(one, evs, draws=400, mix=False).plans.row(0, named=True)
+    spread = uncertainty(evs[("llama3-70b", 2048, 512)], 400, 30.0)
+    row = spread.filter(pl.col("hardware") == single["fleet"]).row(0, named=True)
+    ranked = select(evs[("llama3-70b", 2048, 512)], 30.0).filter(pl.col("hardware") == single["fleet"])
+    factor = row["usd_per_mtok_p10"] / ranked["usd_per_mtok"][0]
+    assert single["tco_usd_p10"] == pytest.approx(single["tco_usd"] * factor, rel=ROUNDING)
