@@ -34,12 +34,14 @@ PLAN_COLUMNS = {
 
 
 @st.cache_resource(max_entries=16, show_spinner="Searching every chip's configurations for each workload…")
-def evaluations(overrides, streams, mode, region, scenario, power_model, site_changes):
-    """Each (model, isl, osl) evaluated once per catalog set, site and mode (cached)."""
+def evaluations(overrides, streams, mode, cost_basis, region, scenario, power_model, site_changes):
+    """Each (model, isl, osl) evaluated once per catalog set, site, mode and cost basis (cached)."""
     cats = catalogs_for(overrides)
     site = load_site(cats, region).varied(**dict(site_changes))
     frame = pl.DataFrame(list(streams), schema=["model", "isl", "osl"], orient="row")
-    return evaluate_streams(frame, cats, mode, scenario=scenario, power_model=power_model, site=site)
+    return evaluate_streams(
+        frame, cats, mode, cost_basis=cost_basis, scenario=scenario, power_model=power_model, site=site
+    )
 
 
 s = st.session_state
@@ -80,10 +82,25 @@ scale = c[3].number_input(
     "Demand x (forecast error)", 0.1, 10.0, value=1.0, step=0.1, key="plan_scale", format="%.2f"
 )
 mode = c[4].selectbox("Performance model", ("calibrated", "limit"), key="plan_mode")
+c = st.columns(3)
+basis = c[0].radio("Cost basis", ("own", "rent"), horizontal=True, key="plan_cost_basis")
+shipping = c[1].checkbox("Chips that ship today only", key="plan_shipping")
+draws = c[2].number_input(
+    "Uncertainty draws per workload (0: off)", 0, 20_000, value=0, step=500, key="plan_draws"
+)
 demand = demand_arrays(forecast, int(horizon)).scaled(scale)
 streams = tuple(demand.streams.select("model", "isl", "osl").unique().sort("model", "isl", "osl").rows())
-evaluated = evaluations(overrides(), streams, mode, s.region, s.scenario, s.power_model, site_changes())
-result = plan(demand, evaluated, headroom=Headroom.parse(headroom), max_mw=max_mw or None)
+evaluated = evaluations(
+    overrides(), streams, mode, basis, s.region, s.scenario, s.power_model, site_changes()
+)
+result = plan(
+    demand,
+    evaluated,
+    headroom=Headroom.parse(headroom),
+    max_mw=max_mw or None,
+    availability=("shipping",) if shipping else None,
+    draws=int(draws) or None,
+)
 st.success(plan_sentence(result))
 st.dataframe(result.plans.select(*PLAN_COLUMNS), column_config=PLAN_COLUMNS, hide_index=True, width="stretch")
 fleets = result.plans["fleet"].to_list()

@@ -35,6 +35,15 @@ def test_the_example_forecast_is_planned_as_the_library_plans_it(page, library_s
     assert page.get("arrow_vega_lite_chart") or page.get("vega_lite_chart")
 
 
+def test_renting_shipping_chips_with_uncertainty(page, library_sentence):
+    page.radio(key="plan_cost_basis").set_value("rent").run()
+    page.checkbox(key="plan_shipping").check().run()
+    page.number_input(key="plan_draws").set_value(500).run()
+    assert not page.exception, [e.value for e in page.exception]
+    sentence = page.success[0].value
+    assert "$0 of purchases" in sentence and "p10-p90" in sentence and "[hypothetical]" not in sentence
+
+
 def test_a_tight_power_cap_and_more_headroom_change_the_answer(page, library_sentence):
     page.selectbox(key="plan_headroom").set_value("0.3").run()
     assert not page.exception
