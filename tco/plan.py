@@ -24,7 +24,8 @@ The planner works on (month x stream x chip) arrays:
    rented month by month (:func:`rent`). Provisioned power is every owned chip at the ranking's
    provisioned power (TDP, host and network share) times PUE (what the site must supply);
    carbon is the ranking's operational and (amortized) embodied gCO2e per chip-hour.
-4. **Which fleet.** Every chip that serves every stream is a single-chip fleet, ranked by TCO.
+4. **Which fleet.** Every chip that serves every stream is a single-chip fleet, ranked by TCO
+   (with its p10/p90 when uncertainty is on, :func:`cost_spread`).
    An integer program (:func:`scipy.optimize.milp`, HiGHS [1]) gives each stream to one of at
    most two chips, at the cost and power of that stream's fleet on it, for the cheapest mix under
    a cap on provisioned MW.
