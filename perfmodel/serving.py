@@ -82,54 +82,73 @@ def concurrency_limit(
     return np.minimum(c, prof.max_concurrency[hi])
 
 
-def _step(m, h, s, prof, mi, hi, tp, pp, ep, attn_dp, collectives, decode_tokens, prefill_tokens, isl, osl):
-    """One step carrying ``decode_tokens`` and ``prefill_tokens`` per micro-batch: its time and work."""
+def _layout(m, h, s, prof, mi, hi, tp, pp, ep, attn_dp, isl, osl, sync_s) -> dict:
+    """What a step costs per token and per step on one layout, independent of its tokens:
+    gathered once per layout, so the steps below are arithmetic on flat arrays."""
     ctx = eq.mean_decode_context(isl, osl)
     pctx = eq.mean_prefill_context(isl)
-    tokens = decode_tokens + prefill_tokens
     repl = kv_replicas(m, mi, tp, prof, attn_dp)
-    wb = s.weight_bytes
-    touched = distinct_experts(m.experts[mi], m.experts_per_token[mi], tokens)
-    copies = attention_copies(tp, attn_dp)
-    weights_read = wb * (
-        copies * (m.always_params[mi] + m.lm_head_params[mi]) + touched * m.expert_params[mi]
-    )
-    kv_read = decode_tokens * kv_bytes_per_sequence(m, s, mi, ctx) * repl
-    kv_write = prefill_tokens * kv_bytes_per_sequence(m, s, mi, 1.0) * repl
-    window = m.window[mi]
+    wb, window = s.weight_bytes, m.window[mi]
     attn_dec = m.attn_flop_full[mi] * ctx + m.attn_flop_window[mi] * np.minimum(ctx, window)
     attn_pf = m.attn_flop_full[mi] * pctx + m.attn_flop_window[mi] * np.minimum(pctx, window)
-    # A prompt's LM head runs for its last token only; decode tokens all need it.
-    f_dec = decode_tokens * (2.0 * m.active_params[mi] + attn_dec)
-    f_pf = prefill_tokens * (2.0 * (m.active_params[mi] - m.lm_head_params[mi]) + attn_pf)
     soft_dec = m.softmax_full[mi] * ctx + m.softmax_window[mi] * np.minimum(ctx, window)
     soft_pf = m.softmax_full[mi] * pctx + m.softmax_window[mi] * np.minimum(pctx, window)
-    f_sc = tokens * m.scalar_per_token[mi] + decode_tokens * soft_dec + prefill_tokens * soft_pf
+    within = None if prof.collective_latency is None else prof.collective_latency[hi]
+    tier2_bw = h.tier2_bw[hi]
+    return {
+        "tp": tp,
+        "experts": m.experts[mi],
+        "per_token": m.experts_per_token[mi],
+        "always_bytes": wb * attention_copies(tp, attn_dp) * (m.always_params[mi] + m.lm_head_params[mi]),
+        "expert_bytes": wb * m.expert_params[mi],
+        "kv_read_per_token": kv_bytes_per_sequence(m, s, mi, ctx) * repl,
+        "kv_write_per_token": kv_bytes_per_sequence(m, s, mi, 1.0) * repl,
+        # A prompt's LM head runs for its last token only; decode tokens all need it.
+        "flop_decode": 2.0 * m.active_params[mi] + attn_dec,
+        "flop_prefill": 2.0 * (m.active_params[mi] - m.lm_head_params[mi]) + attn_pf,
+        "scalar_decode": m.scalar_per_token[mi] + soft_dec,
+        "scalar_prefill": m.scalar_per_token[mi] + soft_pf,
+        "tensor": h.tensor[hi],
+        "scalar": h.scalar[hi],
+        "decode_eff": prof.decode_efficiency[hi],
+        "prefill_eff": prof.prefill_efficiency[hi],
+        "bw": h.mem_bw[hi],
+        "bw_eff": prof.bw_efficiency[hi],
+        "tier2": tier2_bw > 0,
+        "tier2_bw": np.where(tier2_bw > 0, tier2_bw, 1.0),
+        "collectives": collective_costs(m, h, s, mi, hi, tp, pp, ep, sync_s, within, attn_dp),
+        "step_overhead": prof.step_overhead[hi],
+        "token_overhead": prof.token_overhead[hi],
+    }
+
+
+def _step(L: dict, decode_tokens, prefill_tokens) -> dict:
+    """One step carrying ``decode_tokens`` and ``prefill_tokens`` per micro-batch: its time and work."""
+    tokens = decode_tokens + prefill_tokens
+    touched = distinct_experts(L["experts"], L["per_token"], tokens)
+    weights_read = L["always_bytes"] + touched * L["expert_bytes"]
+    kv_bytes = decode_tokens * L["kv_read_per_token"] + prefill_tokens * L["kv_write_per_token"]
+    f_dec = decode_tokens * L["flop_decode"]
+    f_pf = prefill_tokens * L["flop_prefill"]
+    f_sc = decode_tokens * L["scalar_decode"] + prefill_tokens * L["scalar_prefill"]
+    tp = L["tp"]
     t_compute = eq.compute_time(
-        f_dec,
-        f_pf,
-        f_sc,
-        tp,
-        h.tensor[hi],
-        prof.decode_efficiency[hi],
-        prof.prefill_efficiency[hi],
-        h.scalar[hi],
+        f_dec, f_pf, f_sc, tp, L["tensor"], L["decode_eff"], L["prefill_eff"], L["scalar"]
     )
-    tier2 = h.tier2_bw[hi] > 0
-    kv_bytes = kv_read + kv_write
+    tier2 = L["tier2"]
     t_mem = np.where(
         tier2,
         np.maximum(
-            eq.memory_time(weights_read, tp, np.where(tier2, h.tier2_bw[hi], 1.0), prof.bw_efficiency[hi]),
-            eq.memory_time(kv_bytes, tp, h.mem_bw[hi], prof.bw_efficiency[hi]),
+            eq.memory_time(weights_read, tp, L["tier2_bw"], L["bw_eff"]),
+            eq.memory_time(kv_bytes, tp, L["bw"], L["bw_eff"]),
         ),
-        eq.memory_time(weights_read + kv_bytes, tp, h.mem_bw[hi], prof.bw_efficiency[hi]),
+        eq.memory_time(weights_read + kv_bytes, tp, L["bw"], L["bw_eff"]),
     )
-    t_exposed = collectives[0] + tokens * collectives[1]
-    overhead = eq.step_overhead(prof.step_overhead[hi], prof.token_overhead[hi], tokens)
-    t = eq.step_time(t_compute, t_mem, t_exposed, overhead)
+    latency, per_token = L["collectives"]
+    t_exposed = latency + tokens * per_token
+    overhead = eq.step_overhead(L["step_overhead"], L["token_overhead"], tokens)
     return {
-        "t": t,
+        "t": eq.step_time(t_compute, t_mem, t_exposed, overhead),
         "t_compute": t_compute,
         "t_mem": t_mem,
         "t_exposed": t_exposed,
@@ -142,13 +161,13 @@ def _step(m, h, s, prof, mi, hi, tp, pp, ep, attn_dp, collectives, decode_tokens
 STEP_KEYS = ("t", "t_compute", "t_mem", "t_exposed", "flop", "bytes", "tier2_bytes")
 
 
-def _mean_step(args, decode_tokens, chunk, isl, osl, keys=("t",)):
+def _mean_step(L: dict, decode_tokens, chunk, isl, osl, keys=("t",)):
     """The mean step: decode-only steps and steps with a prompt chunk, in their steady-state
     shares; ``keys`` of the step's figures are averaged."""
     prefill = eq.prefill_tokens_per_step(decode_tokens, isl, osl)
     share = eq.chunk_share(prefill, chunk)
-    decode_only = _step(*args, decode_tokens, 0.0, isl, osl)
-    with_chunk = _step(*args, decode_tokens, np.maximum(prefill, chunk), isl, osl)
+    decode_only = _step(L, decode_tokens, 0.0)
+    with_chunk = _step(L, decode_tokens, np.maximum(prefill, chunk))
     return {k: eq.mean_step_time(decode_only[k], with_chunk[k], share) for k in keys}
 
 
@@ -180,14 +199,12 @@ def serve_arrays(
     )
     b = concurrency / pp
     attn_dp = np.asarray(attn_dp, dtype=bool)
-    within = None if prof.collective_latency is None else prof.collective_latency[hi]
-    collectives = collective_costs(m, h, s, mi, hi, tp, pp, ep, sync_s, within, attn_dp)
-    args = (m, h, s, prof, mi, hi, tp, pp, ep, attn_dp, collectives)
+    L = _layout(m, h, s, prof, mi, hi, tp, pp, ep, attn_dp, isl, osl, sync_s)
     chunk = np.minimum(isl, np.maximum(prof.max_step_tokens[hi] - b, 1.0))
-    ttft = eq.prefill_chunks(isl, chunk) * _step(*args, b, chunk, isl, osl)["t"]
-    first = _mean_step(args, b, chunk, isl, osl)
+    ttft = eq.prefill_chunks(isl, chunk) * _step(L, b, chunk)["t"]
+    first = _mean_step(L, b, chunk, isl, osl)
     b_dec = b * eq.decoding_share(ttft, first["t"], osl)
-    steady = _mean_step(args, b_dec, chunk, isl, osl, keys=STEP_KEYS)
+    steady = _mean_step(L, b_dec, chunk, isl, osl, keys=STEP_KEYS)
     tpot = steady["t"]
     latency = eq.request_latency(ttft, tpot, osl)
     weights = weights_held(m, s, mi, tp, attn_dp)
