@@ -13,6 +13,7 @@ is dropped or coerced silently.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import math
 import re
@@ -24,13 +25,18 @@ from typing import Literal
 import pint
 import polars as pl
 
-from perfmodel.units import Q_, ureg
+from perfmodel.inputs import NUMBER, CatalogError, InvalidInput, Problem, UnknownName
+from perfmodel.units import Q_, parse_unit, ureg
 
 Kind = Literal["text", "int", "float", "bool"]
 _HEADER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[(.*)\])?\s*$")
 _TRUE = {"true", "yes", "1"}
 _MAX_EXACT_INT = 2.0**53  # integers beyond this are not exact in a float64 CSV value
 _FALSE = {"false", "no", "0"}
+#: Largest catalog file read [bytes]; the packaged files are under 20 kB each.
+MAX_FILE_BYTES = 1 << 20
+#: Longest cell read [characters] (a source URL with notes fits comfortably).
+MAX_CELL = 2000
 
 
 @dataclass(frozen=True)
@@ -74,8 +80,7 @@ class Column:
             return None
         lo, hi = self.plausible
         if self.unit and header_unit:
-            to = ureg.parse_expression(header_unit).units
-            lo, hi = (Q_(x, self.unit).to(to).magnitude for x in (lo, hi))
+            lo, hi = (in_header_unit(x, self.unit, header_unit) for x in (lo, hi))
             return f"a plausible value between {lo:.4g} and {hi:.4g} {header_unit} (check the figure and its unit)"
         return f"a plausible value between {lo:.4g} and {hi:.4g} (check the figure)"
 
@@ -91,47 +96,12 @@ class Schema:
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ("name",)
     row_check: Callable[[dict], Iterable[tuple[str, str]]] | None = None
+    #: Most data rows a file may hold: every row is evaluated on every question, so memory and
+    #: time grow with it (a 31,000-row hardware file drove one ranking to 24 GB).
+    max_rows: int = 2000
 
     def column(self, name: str) -> Column:
         return {c.name: c for c in self.columns}[name]
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a catalog: where, what value, and what was expected."""
-
-    file: str
-    row: int | None
-    column: str | None
-    value: str | None
-    expected: str
-    severity: Literal["error", "warning"] = "error"
-
-    def __str__(self) -> str:
-        where = ":".join([self.file] + [str(x) for x in (self.row, self.column) if x is not None])
-        got = "" if self.value is None else f" got {self.value!r};"
-        return f"{where}:{got} expected {self.expected}"
-
-
-class UnknownName(KeyError):
-    """A name (model, chip, scenario, region) that the catalog does not have; lists valid ones."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-class InvalidInput(ValueError):
-    """A user's argument is out of range or inconsistent (names the argument and what is allowed)."""
-
-
-class CatalogError(ValueError):
-    """A catalog file (or set of files) failed validation; ``problems`` lists every issue."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        errors = [p for p in problems if p.severity == "error"]
-        head = f"{len(errors)} problem(s) in catalog data:"
-        super().__init__("\n".join([head] + [f"  {p}" for p in errors]))
 
 
 @dataclass(frozen=True)
@@ -150,24 +120,45 @@ class Table:
     def names(self) -> list[str]:
         return self.df["name"].to_list()
 
+    def resolve(self, name: str) -> str:
+        """The catalog's spelling of ``name``: exact, else the one name equal ignoring case.
+
+        An unknown name raises :class:`UnknownName` with the closest names ("did you mean")
+        and every valid one.
+        """
+        names = self.names()
+        if name in names:
+            return name
+        folded = [n for n in names if n.casefold() == str(name).casefold()]
+        if len(folded) == 1:
+            return folded[0]
+        lower = {n.casefold(): n for n in names}
+        close = difflib.get_close_matches(str(name).casefold(), list(lower), n=3, cutoff=0.6)
+        close += [lower[n] for n in lower if str(name).casefold() in n and lower[n] not in close][:3]
+        close = list(dict.fromkeys(lower.get(c, c) for c in close))[:3]
+        hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+        raise UnknownName(f"unknown {self.name} entry {name!r}{hint}; valid names: {', '.join(names)}")
+
     def row(self, name: str) -> dict:
-        """The row whose ``name`` is ``name``; ``KeyError`` lists the valid names."""
-        hit = self.df.filter(pl.col("name") == name)
-        if hit.height == 0:
-            raise UnknownName(f"unknown {self.name} entry {name!r}; valid names: {', '.join(self.names())}")
-        return hit.row(0, named=True)
+        """The row named ``name`` (see :meth:`resolve`); ``KeyError`` lists the valid names."""
+        return self.df.filter(pl.col("name") == self.resolve(name)).row(0, named=True)
 
     def as_written(self, column: str, value: float) -> str:
         """``value`` (canonical units) in the unit the file's header uses, e.g. ``'0.081 USD/kWh'``."""
         if column not in self.units:
             return f"{value:g}"
-        shown = Q_(value, self.units[column]).to(ureg.parse_expression(self.header_units[column]).units)
-        return f"{shown.magnitude:.4g} {self.header_units[column]}"
+        shown = in_header_unit(value, self.units[column], self.header_units[column])
+        return f"{shown:.4g} {self.header_units[column]}"
 
     def quantity(self, column: str, name: str | None = None) -> pint.Quantity:
         """Column ``column`` as a Quantity (array over rows, or the value of row ``name``)."""
         values = self.df[column].to_numpy() if name is None else self.row(name)[column]
         return Q_(values, self.units[column])
+
+
+def in_header_unit(value: float, unit: str, header_unit: str) -> float:
+    """``value`` in canonical ``unit`` expressed in a (validated) header's unit, e.g. ``1e9`` or ``TB/s``."""
+    return float((Q_(value, unit) / parse_unit(header_unit)).to("").magnitude)
 
 
 def split_header(cell: str) -> tuple[str, str | None] | None:
@@ -224,7 +215,7 @@ def _header_problems(
                 )
                 continue
             try:
-                factor = float(Q_(ureg.parse_expression(unit)).to(col.unit).magnitude)
+                factor = float(parse_unit(unit).to(col.unit).magnitude)
             except pint.DimensionalityError:
                 problems.append(
                     Problem(
@@ -236,7 +227,7 @@ def _header_problems(
                     )
                 )
                 continue
-            except Exception:  # pint raises several types for unparsable text
+            except ValueError:
                 problems.append(
                     Problem(file, line, name, unit, f"a unit pint understands, such as {col.unit}")
                 )
@@ -266,10 +257,9 @@ def _cell(col: Column, text: str, factor: float, unit: str | None = None) -> tup
         if low in _TRUE or low in _FALSE:
             return low in _TRUE, None
         return None, col.expected(unit)
-    try:
-        number = float(text)
-    except ValueError:
+    if not NUMBER.fullmatch(text):
         return None, col.expected(unit)
+    number = float(text)
     if not math.isfinite(number):
         return None, col.expected(unit)
     if col.kind == "int":
@@ -298,9 +288,14 @@ def read_table(source: Path | str | bytes, schema: Schema, file: str | None = No
         raw = source
     else:
         try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                raise CatalogError([_too_big(file, size)])
             raw = path.read_bytes()
         except OSError as e:
             raise CatalogError([Problem(file, None, None, None, f"a readable file ({e.strerror})")]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise CatalogError([_too_big(file, len(raw))])
     text, problems = _decode(raw, file)
     if text is None:
         raise CatalogError(problems)
@@ -320,10 +315,17 @@ def read_table(source: Path | str | bytes, schema: Schema, file: str | None = No
             body.append((line, rec))
     if header is None:
         raise CatalogError([Problem(file, None, None, None, "a header row (the file is empty)")])
+    if len(body) > schema.max_rows:
+        raise CatalogError(
+            [Problem(file, None, None, f"{len(body)} rows", f"at most {schema.max_rows:,} data rows")]
+        )
     # Header problems do not stop the cell checks of the columns that are fine: every problem at once.
     index, factors, header_units, problems = _header_problems(schema, header, file, header_line)
+    if not body:
+        problems.append(Problem(file, None, None, None, "at least one data row (the file has only a header)"))
     columns: dict[str, list] = {c.name: [] for c in schema.columns}
     warnings: list[Problem] = []
+    kept: list[int] = []  # line of each parsed row
     for line, rec in body:
         if len(rec) != len(header):
             problems.append(
@@ -331,6 +333,13 @@ def read_table(source: Path | str | bytes, schema: Schema, file: str | None = No
             )
             continue
         parsed: dict[str, object] = {c.name: None for c in schema.columns}
+        long = [i for i, cell in enumerate(rec) if len(cell) > MAX_CELL]
+        if long:
+            cell_name = index[long[0]].name if long[0] in index else None
+            problems.append(
+                Problem(file, line, cell_name, f"{len(rec[long[0]])} characters", f"at most {MAX_CELL}")
+            )
+            continue
         for i, col in index.items():
             value, expected = _cell(
                 col, rec[i].strip(), factors.get(col.name, 1.0), header_units.get(col.name)
@@ -348,7 +357,8 @@ def read_table(source: Path | str | bytes, schema: Schema, file: str | None = No
                 problems.append(Problem(file, line, column, cell or None, expected))
         for name, value in parsed.items():
             columns[name].append(value)
-    lines = tuple(line for line, rec in body if len(rec) == len(header))
+        kept.append(line)
+    lines = tuple(kept)
     problems += _duplicates(schema, columns, lines, file)
     if problems:
         raise CatalogError(problems + warnings)
@@ -358,6 +368,22 @@ def read_table(source: Path | str | bytes, schema: Schema, file: str | None = No
     units = {c.name: c.unit for c in schema.columns if c.unit}
     return Table(path.stem, path, df, units, header_units, lines, raw, tuple(warnings))
 
+
+def _too_big(file: str, size: int) -> Problem:
+    return Problem(file, None, None, f"{size:,} bytes", f"a file of at most {MAX_FILE_BYTES:,} bytes")
+
+
+#: The exceptions live in :mod:`perfmodel.inputs` (light to import); imported from here as before.
+__all__ = [
+    "CatalogError",
+    "Column",
+    "InvalidInput",
+    "Problem",
+    "Schema",
+    "Table",
+    "UnknownName",
+    "read_table",
+]
 
 _DTYPES = {"text": pl.String, "int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean}
 

@@ -3,19 +3,40 @@
 The defaults ship in the ``catalogs`` package (found from its ``__file__``, so an installed copy
 works without the source tree). A user's folder may hold only the files they changed; every
 other file comes from the defaults, and :attr:`Catalogs.origins` says which file came from where.
+
+A folder that the tools write (``catalog new-chip``, ``design new``) has a lock file
+(:data:`LOCK_FILE`): writers hold it exclusively, readers shared, so a reader never sees half of
+a change. A change to several files is all or nothing: the new files are staged beside the old
+ones, then a journal (:data:`JOURNAL`, renamed into place: the commit point) lists them, then
+they are renamed over the old ones and the journal is removed. A process killed before the
+journal leaves the old folder (plus staged files the next writer removes); killed after it, the
+loader reads the staged files the journal names, so the folder reads as the new one, and the
+next writer finishes the renames (the write-ahead pattern of SQLite's rollback journal, turned
+forward).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import catalogs as _default_package
 from perfmodel.catalog import CatalogError, Problem, Schema, Table, read_table
 from perfmodel.schemas import SCHEMAS
 
 DEFAULT_DIR = Path(_default_package.__file__).parent
+#: The lock file and the journal of a written catalog folder (module doc).
+LOCK_FILE = ".catalog.lock"
+JOURNAL = ".catalog-journal.json"
+T = TypeVar("T")
+_HELD: set[Path] = set()  # folders this process holds exclusively (a nested shared lock would deadlock)
 #: Pseudo-folder naming catalogs that came as bytes (uploaded or edited), not from a file.
 UPLOADED = "<uploaded>"
 
@@ -48,6 +69,11 @@ class Catalogs:
             h.update(self.tables[name].raw)
         return h.hexdigest()[:12]
 
+    def warnings(self) -> list[Problem]:
+        """Every plausibility warning of the loaded files (a value outside its column's band,
+        e.g. a bandwidth 1000x too small after a header changed from TB/s to GB/s)."""
+        return [w for name in sorted(self.tables) for w in self.tables[name].warnings]
+
     def user_files(self) -> list[str]:
         """Files that did not come from the packaged defaults."""
         return [n for n, p in self.origins.items() if p.parent != DEFAULT_DIR]
@@ -77,21 +103,24 @@ def load_catalogs(
     folder = Path(directory) if directory is not None else DEFAULT_DIR
     if not folder.is_dir():
         raise CatalogError([Problem(str(folder), None, None, None, "a folder of catalog CSV files")])
-    tables: dict[str, Table] = {}
-    origins: dict[str, Path] = {}
-    problems: list[Problem] = []
-    for name, schema in schemas.items():
-        path = folder / schema.file
-        if not path.exists():
-            path = DEFAULT_DIR / schema.file
-        source: Path | bytes = overrides.get(name, path)
-        if name in overrides:
-            path = Path(UPLOADED) / schema.file
-        try:
-            tables[name] = read_table(source, schema, file=schema.file)
-            origins[name] = path
-        except CatalogError as e:
-            problems += e.problems
+
+    def read() -> tuple[dict[str, Table], dict[str, Path], list[Problem]]:
+        tables: dict[str, Table] = {}
+        origins: dict[str, Path] = {}
+        problems: list[Problem] = []
+        staged = pending(folder)
+        for name, schema in schemas.items():
+            path, source = file_source(folder, schema.file, staged)
+            if name in overrides:
+                path, source = Path(UPLOADED) / schema.file, overrides[name]
+            try:
+                tables[name] = read_table(source, schema, file=schema.file)
+                origins[name] = path
+            except CatalogError as e:
+                problems += e.problems
+        return tables, origins, problems
+
+    tables, origins, problems = read_folder(folder, read)
     if not problems:
         problems = reference_problems(tables, references)
     if any(p.severity == "error" for p in problems):
@@ -117,3 +146,99 @@ def reference_problems(tables: dict[str, Table], references: tuple[Reference, ..
                     )
                 )
     return problems
+
+
+def read_folder(folder: Path, read: Callable[[], T]) -> T:
+    """``read()`` the files of ``folder`` consistently (never half of a writer's change).
+
+    Under the folder's shared lock when it has a lock file. A folder no writer has used has
+    none and is read without it; if a writer started meanwhile (the lock file appeared), it is
+    read again under the lock. The packaged defaults are never written and read as they are.
+    """
+    key = folder.resolve()
+    if key in _HELD or key == DEFAULT_DIR.resolve():
+        return read()
+    lock = folder / LOCK_FILE
+    if not lock.exists():
+        result = read()
+        if not lock.exists():
+            return result
+    with folder_lock(folder, exclusive=False):
+        return read()
+
+
+@contextmanager
+def folder_lock(folder: Path | str, exclusive: bool) -> Iterator[None]:
+    """Hold ``folder``'s lock: ``exclusive`` to write (the folder and its lock file are created),
+    else shared to read (a folder whose lock file cannot be opened is read without it).
+    Re-entrant inside the process that holds the exclusive lock.
+    """
+    folder = Path(folder)
+    key = folder.resolve()
+    if key in _HELD:
+        yield
+        return
+    if exclusive:
+        folder.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT if exclusive else os.O_RDONLY, 0o666)
+    except OSError:
+        if exclusive:
+            raise
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        if exclusive:
+            _HELD.add(key)
+        yield
+    finally:
+        if exclusive:
+            _HELD.discard(key)
+        os.close(fd)
+
+
+def pending(folder: Path) -> dict[str, str]:
+    """A committed change not yet moved into place: catalog file -> its staged file (module doc)."""
+    try:
+        text = (folder / JOURNAL).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as e:
+        raise CatalogError(
+            [Problem(JOURNAL, None, None, None, f"a readable journal ({e.strerror})")]
+        ) from None
+    try:
+        files = json.loads(text)["files"]
+        if not all(isinstance(k, str) and isinstance(v, str) and "/" not in k + v for k, v in files.items()):
+            raise ValueError
+        return files
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise CatalogError(
+            [
+                Problem(
+                    JOURNAL,
+                    None,
+                    None,
+                    None,
+                    "a journal written by this tool (delete it to keep the folder as is)",
+                )
+            ]
+        ) from None
+
+
+def file_source(folder: Path, file: str, staged: dict[str, str]) -> tuple[Path, Path | bytes]:
+    """Where catalog ``file`` of ``folder`` comes from: (its path, the path or bytes to read).
+
+    A file a committed journal names reads from its staged copy (module doc); a file the folder
+    lacks comes from the defaults.
+    """
+    path = folder / file
+    if file in staged:
+        try:
+            return path, (folder / staged[file]).read_bytes()
+        except FileNotFoundError:
+            pass  # already renamed into place
+    if not path.exists():
+        path = DEFAULT_DIR / file
+    return path, path

@@ -5,101 +5,144 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import polars as pl
-
 from perfmodel import cli_serve
-from perfmodel.api import capacity, decode, prepare
-from perfmodel.catalog import InvalidInput
-from perfmodel.catalog_set import load_catalogs
 from perfmodel.cli_common import (
+    BATCH,
+    CHIPS,
+    CONTEXT,
+    GLOSSARY,
+    SYNC_US,
     Parser,
+    Unique,
+    add_catalogs,
     add_common,
     batch_spec,
     emit,
     key_values,
-    non_negative_float,
-    positive_int,
+    output_file,
     run,
+    warn,
 )
-from perfmodel.units import Q_
-from perfmodel.validation import reference_cases
+from perfmodel.inputs import InvalidInput
+
+_EXAMPLES = {
+    "capacity": "python -m perfmodel capacity --model deepseek-v3 --context 131072 --batch 32",
+    "decode": "python -m perfmodel decode --model llama3-70b --hardware xpu-hbm3 --tp 8 --batch max --context 4096",
+    "sweep": "python -m perfmodel sweep --model llama3-70b --tp 1 8 --batch 1 max --out out/sweep.csv",
+    "validate": "python -m perfmodel validate",
+}
+
+
+def _sub(sub, name: str, help: str) -> Parser:
+    return sub.add_parser(
+        name, help=help, description=f"{help}. {GLOSSARY}", epilog=f"example:\n  {_EXAMPLES[name]}"
+    )
 
 
 def _parser() -> Parser:
     p = Parser(
-        prog="python -m perfmodel", description="Analytical LLM decode model (after arXiv 2507.14397)."
+        prog="python -m perfmodel",
+        description=f"Analytical LLM decode model (after arXiv 2507.14397). {GLOSSARY}",
+        epilog="example:\n  " + "\n  ".join(_EXAMPLES.values()),
     )
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
 
-    c = sub.add_parser("capacity", help="memory one model instance needs")
-    c.add_argument("--model", required=True)
-    c.add_argument("--context", type=positive_int, required=True, help="tokens per sequence")
-    c.add_argument("--batch", type=positive_int, required=True, help="sequences")
+    c = _sub(sub, "capacity", "memory one model instance needs")
+    c.add_argument("--model", required=True, help="a model of models.csv")
+    c.add_argument("--context", type=CONTEXT, required=True, help="tokens per sequence")
+    c.add_argument("--batch", type=BATCH, required=True, help="sequences held at once")
     add_common(c)
 
-    d = sub.add_parser("decode", help="one configuration: UTPS, STPS and where the time goes")
-    d.add_argument("--model", required=True)
-    d.add_argument("--hardware", required=True)
-    d.add_argument("--tp", type=positive_int, required=True, help="tensor-parallel chips")
-    d.add_argument("--pp", type=positive_int, default=1, help="pipeline stages")
-    d.add_argument("--ep", type=positive_int, default=1, help="expert-parallel ranks (divides tp)")
-    d.add_argument("--batch", type=batch_spec, required=True, help="sequences per micro-batch, or 'max'")
-    d.add_argument("--context", type=positive_int, required=True, help="tokens per sequence")
-    d.add_argument("--sync-us", type=non_negative_float, help="latency of every collective [us] (overrides)")
+    d = _sub(sub, "decode", "one configuration: UTPS, STPS and where the time goes")
+    d.add_argument("--model", required=True, help="a model of models.csv")
+    d.add_argument("--hardware", required=True, help="a chip of hardware.csv")
+    d.add_argument("--tp", type=CHIPS, required=True, help="tensor-parallel chips")
+    d.add_argument("--pp", type=CHIPS, default=1, help="pipeline stages")
+    d.add_argument("--ep", type=CHIPS, default=1, help="expert-parallel ranks (divides tp)")
+    d.add_argument("--batch", type=batch_spec, required=True, help="sequences per micro-batch, or max")
+    d.add_argument("--context", type=CONTEXT, required=True, help="tokens per sequence")
+    d.add_argument("--sync-us", type=SYNC_US, help="latency of every collective [us] (default: the chip's)")
     add_common(d)
 
-    s = sub.add_parser("sweep", help="evaluate a grid and write it to CSV or Parquet")
-    s.add_argument("--model", nargs="+", help="models (default: all)")
-    s.add_argument("--hardware", nargs="+", help="chips (default: all)")
-    s.add_argument("--tp", type=positive_int, nargs="+", default=[1, 2, 4, 8, 16, 32, 64, 128])
-    s.add_argument("--pp", type=positive_int, nargs="+", default=[1])
-    s.add_argument("--ep", type=positive_int, nargs="+", default=[1])
-    s.add_argument("--batch", type=batch_spec, nargs="+", default=[1, 8, 32, 128, "max"])
-    s.add_argument("--context", type=positive_int, nargs="+", default=[4096])
-    s.add_argument("--sync-us", type=non_negative_float)
+    s = _sub(sub, "sweep", "evaluate a grid and write it to CSV or Parquet")
+    s.add_argument("--model", nargs="+", action=Unique, help="models (default: all)")
+    s.add_argument("--hardware", nargs="+", action=Unique, help="chips (default: all)")
+    s.add_argument(
+        "--tp",
+        type=CHIPS,
+        nargs="+",
+        action=Unique,
+        default=[1, 2, 4, 8, 16, 32, 64, 128],
+        help="tensor-parallel chips",
+    )
+    s.add_argument("--pp", type=CHIPS, nargs="+", action=Unique, default=[1], help="pipeline stages")
+    s.add_argument("--ep", type=CHIPS, nargs="+", action=Unique, default=[1], help="expert-parallel ranks")
+    s.add_argument(
+        "--batch",
+        type=batch_spec,
+        nargs="+",
+        action=Unique,
+        default=[1, 8, 32, 128, "max"],
+        help="sequences per micro-batch, or max",
+    )
+    s.add_argument(
+        "--context", type=CONTEXT, nargs="+", action=Unique, default=[4096], help="tokens per sequence"
+    )
+    s.add_argument("--sync-us", type=SYNC_US, help="latency of every collective [us] (default: each chip's)")
     s.add_argument("--out", type=Path, required=True, help="output file, .csv or .parquet")
     cli_serve.add_workload(s, mode_default="limit")
     add_common(s)
 
-    v = sub.add_parser("validate", help="compare with the Liminal study's published tables")
-    v.add_argument("--catalogs", metavar="DIR")
+    v = _sub(sub, "validate", "compare with the Liminal study's published tables")
+    add_catalogs(v)
     v.add_argument(
         "--measured",
         action="store_true",
         help="compare the serving model with the public measurements in measurements.csv instead",
     )
-    v.add_argument("--json", action="store_true")
+    v.add_argument("--json", action="store_true", help="print JSON instead of a table")
     cli_serve.add_parsers(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "sweep":
+        output_file(args.out)
+        if args.out.suffix.lower() not in (".csv", ".parquet"):
+            raise InvalidInput(f"--out must end in .csv or .parquet, got {args.out.name!r}")
+    from perfmodel.catalog_set import load_catalogs
+
     catalogs = load_catalogs(args.catalogs)
+    warn(catalogs.warnings())
     if args.command == "validate":
         if args.measured:
             return cli_serve.run_validate_measured(catalogs, args.json)
         return _validate(catalogs, args.json)
     if args.command == "serve":
+        args.model, args.hardware = (
+            catalogs["models"].resolve(args.model),
+            catalogs["hardware"].resolve(args.hardware),
+        )
         return cli_serve.run_serve(args, catalogs)
     if args.command == "fit":
+        output_file(args.out)
         return cli_serve.run_fit(args, catalogs)
+    from perfmodel.api import capacity, decode, prepare
+    from perfmodel.units import Q_
+
+    models, chips = catalogs["models"], catalogs["hardware"]
     sync = None if getattr(args, "sync_us", None) is None else Q_(args.sync_us, "us")
     if args.command == "capacity":
-        setup = prepare(catalogs, args.scenario, args.precision, [args.model])
-        cap = capacity(args.model, args.context, args.batch, setup=setup)
-        out = {
-            "model": args.model,
-            "context": args.context,
-            "batch": args.batch,
-            "scenario": setup.scenario.name,
-        }
+        model = models.resolve(args.model)
+        setup = prepare(catalogs, args.scenario, args.precision, [model])
+        cap = capacity(model, args.context, args.batch, setup=setup)
+        out = {"model": model, "context": args.context, "batch": args.batch, "scenario": setup.scenario.name}
         emit(out | cap.as_dict(), args.json, key_values)
     elif args.command == "decode":
-        setup = prepare(catalogs, args.scenario, args.precision, [args.model], [args.hardware])
-        r = decode(
-            args.model, args.hardware, args.tp, args.pp, args.ep, args.batch, args.context, sync, setup=setup
-        )
+        model, hardware = models.resolve(args.model), chips.resolve(args.hardware)
+        setup = prepare(catalogs, args.scenario, args.precision, [model], [hardware])
+        r = decode(model, hardware, args.tp, args.pp, args.ep, args.batch, args.context, sync, setup=setup)
         out = r.as_dict() | {"scenario": setup.scenario.name, "precision": setup.scenario.precision}
         if not r.fits:
             print(
@@ -109,15 +152,12 @@ def main(argv: list[str] | None = None) -> int:
             )
         emit(out, args.json, key_values)
     elif args.command == "sweep":
-        suffix = args.out.suffix.lower()
-        if suffix not in (".csv", ".parquet"):
-            raise InvalidInput(f"--out must end in .csv or .parquet, got {args.out.name!r}")
+        from perfmodel.export import frame_bytes, write_output
+
+        args.model = [models.resolve(m) for m in args.model] if args.model else None
+        args.hardware = [chips.resolve(h) for h in args.hardware] if args.hardware else None
         df = cli_serve.sweep(args, catalogs, sync)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        if suffix == ".csv":
-            df.write_csv(args.out)
-        else:
-            df.write_parquet(args.out)
+        write_output(args.out, frame_bytes(df, args.out.suffix.lower()))
         emit(
             {"rows": df.height, "out": str(args.out)},
             args.json,
@@ -127,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _validate(catalogs, as_json: bool) -> int:
+    import polars as pl
+
+    from perfmodel.validation import reference_cases
+
     df = reference_cases(catalogs)
     gated = df.filter("gated")
     summary = {

@@ -6,26 +6,28 @@ import argparse
 import sys
 from pathlib import Path
 
-from perfmodel.cli_common import add_common, batch_spec, emit, key_values, positive_int
-from perfmodel.schemas import PRECISIONS
-from perfmodel.serving_profile import MODES
+from perfmodel.cli_common import (
+    CHIPS,
+    CONTEXT,
+    GLOSSARY,
+    MAX_CONTEXT,
+    add_common,
+    batch_spec,
+    emit,
+    key_values,
+    whole,
+)
+from perfmodel.inputs import DEFAULT_ISL, DEFAULT_OSL, MODES, PRECISIONS
 
 WORKLOAD_HELP = "input (prompt) tokens per request [tokens]"
 
 
-def osl_tokens(text: str) -> int:
-    value = positive_int(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(
-            f"expected at least 2 tokens (the first comes from the prefill), got {text!r}"
-        )
-    return value
+#: Output tokens per request: at least 2 (the first comes from the prefill).
+OSL = whole(MAX_CONTEXT, "tokens", lo=2)
 
 
 def add_workload(p: argparse.ArgumentParser, mode_default: str | None = "calibrated") -> None:
     """--mode, --isl, --osl, --kv-precision: the workload and which model answers."""
-    from perfmodel.serve_api import DEFAULT_ISL, DEFAULT_OSL
-
     default = mode_default or "calibrated, or limit when --context is given"
     p.add_argument(
         "--mode",
@@ -35,13 +37,13 @@ def add_workload(p: argparse.ArgumentParser, mode_default: str | None = "calibra
         f"limit: the study's peak figures, decode only (default: {default})",
     )
     p.add_argument(
-        "--isl", type=positive_int, default=DEFAULT_ISL, help=f"{WORKLOAD_HELP} (default {DEFAULT_ISL})"
+        "--isl", type=CONTEXT, default=DEFAULT_ISL, help=f"{WORKLOAD_HELP} (default {DEFAULT_ISL})"
     )
     p.add_argument(
         "--osl",
-        type=osl_tokens,
+        type=OSL,
         default=DEFAULT_OSL,
-        help=f"output tokens per request [tokens] (default {DEFAULT_OSL})",
+        help=f"output tokens per request, the first from the prefill [tokens] (default {DEFAULT_OSL})",
     )
     p.add_argument(
         "--kv-precision",
@@ -57,13 +59,15 @@ def add_parsers(sub) -> None:
         help="a served workload: TTFT, TPOT, UTPS, output tokens/s with prefill counted",
         description="Serve requests of ISL prompt and OSL output tokens at a concurrency on one model "
         "instance. UTPS = 1 / TPOT is the decode speed each user sees; output_tps counts the whole "
-        "instance, prefill's share of the machine included.",
+        f"instance, prefill's share of the machine included. {GLOSSARY}",
+        epilog="example:\n  python -m perfmodel serve --model llama3-70b --hardware h100-sxm --tp 8 "
+        "--concurrency 64 --isl 1024 --osl 1024",
     )
-    s.add_argument("--model", required=True)
-    s.add_argument("--hardware", required=True)
-    s.add_argument("--tp", type=positive_int, required=True, help="tensor-parallel chips")
-    s.add_argument("--pp", type=positive_int, default=1, help="pipeline stages")
-    s.add_argument("--ep", type=positive_int, default=1, help="expert-parallel ranks (divides tp)")
+    s.add_argument("--model", required=True, help="a model of models.csv")
+    s.add_argument("--hardware", required=True, help="a chip of hardware.csv")
+    s.add_argument("--tp", type=CHIPS, required=True, help="tensor-parallel chips")
+    s.add_argument("--pp", type=CHIPS, default=1, help="pipeline stages")
+    s.add_argument("--ep", type=CHIPS, default=1, help="expert-parallel ranks (divides tp)")
     s.add_argument(
         "--dp-attention", action="store_true", help="attention data-parallel over the EP group (ep = tp)"
     )
@@ -76,9 +80,12 @@ def add_parsers(sub) -> None:
     add_workload(s)
     add_common(s)
     f = sub.add_parser(
-        "fit", help="fit efficiencies.csv to measurements.csv (leave-one-source-out error too)"
+        "fit",
+        help="fit efficiencies.csv to measurements.csv (leave-one-source-out error too)",
+        description=f"Fit efficiencies.csv to measurements.csv. {GLOSSARY}",
+        epilog="example:\n  python -m perfmodel fit --out out/efficiencies.csv",
     )
-    f.add_argument("--catalogs", metavar="DIR")
+    f.add_argument("--catalogs", metavar="DIR", help="catalog folder (default: the packaged catalogs)")
     f.add_argument("--out", type=Path, required=True, help="efficiencies CSV to write")
 
 
@@ -159,12 +166,11 @@ def run_fit(args, catalogs) -> int:
         heldout_by_key,
         summary,
     )
+    from perfmodel.export import write_output
 
     values = fit(catalogs)
     heldout = held_out(catalogs)
-    text = efficiency_rows_csv(catalogs, values, heldout_by_key(values, heldout))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
+    write_output(args.out, efficiency_rows_csv(catalogs, values, heldout_by_key(values, heldout)))
     fitted = compare(catalogs, values).filter("current")
     emit(
         {

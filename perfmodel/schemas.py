@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from perfmodel.catalog import Column, Schema
+from perfmodel.inputs import PRECISIONS
 from perfmodel.serving_schemas import EFFICIENCIES, ENGINE_PROFILES, MEASUREMENTS
 
-PRECISIONS = ("bf16", "fp8", "fp4")
 #: Bytes per element of each precision (block-scale overhead of FP4/FP8 formats is not modelled).
 PRECISION_BYTES = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
 
@@ -203,6 +203,7 @@ HARDWARE = Schema(
         Column("source", "text"),
     ),
     row_check=_hardware_rules,
+    max_rows=500,  # every design is searched on every question: ~1 MB of grid per design
 )
 
 

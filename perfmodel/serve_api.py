@@ -16,14 +16,13 @@ import polars as pl
 
 from perfmodel.api import BOUND, GIB, BatchSpec, Setup, _enum, _positive_int, prepare
 from perfmodel.catalog import InvalidInput
+from perfmodel.inputs import DEFAULT_ISL, DEFAULT_OSL  # light to import: the command line's help shows them
 from perfmodel.serving import check_deployable, concurrency_limit, deployable, serve_arrays
 from perfmodel.serving_profile import ServingProfile, check_mode, serving_profile
 from perfmodel.units import Q_
 
 #: Default workload: 1,024 prompt and 1,024 output tokens (the middle of the 1k/1k, 1k/8k,
 #: 8k/1k grid that serving benchmarks such as InferenceMAX report).
-DEFAULT_ISL = 1024
-DEFAULT_OSL = 1024
 
 
 def check_workload(isl, osl) -> tuple[int, int]:

@@ -10,7 +10,8 @@ model's decode step (arXiv 2507.14397) at the efficiencies of a :class:`ServingP
    on average, in chunks: a share ``min(P / chunk, 1)`` of steps carries one, the rest only
    decode, and the mean step ``t_1`` weighs the two kinds;
 2. TTFT: a new prompt advances ``chunk = min(ISL, budget - B)`` tokens per step, each step
-   carrying ``B`` decode tokens beside it: ``TTFT = ceil(ISL / chunk) t(B, chunk)``;
+   carrying ``B`` decode tokens and, when prompts arrive faster than one chunk per step, the
+   other prompts' chunks beside it: ``TTFT = ceil(ISL / chunk) t(B, max(P, chunk))``;
 3. the sequences still in prefill do not decode: ``B_dec = B D t_1 / (TTFT + D t_1)``, and the
    steady mean step at ``B_dec`` is the TPOT (one correction, first order in TTFT / latency);
 4. latency ``TTFT + (OSL - 1) TPOT``; output tokens/s ``C OSL / latency`` (Little's law).
@@ -161,14 +162,14 @@ def _step(L: dict, decode_tokens, prefill_tokens) -> dict:
 STEP_KEYS = ("t", "t_compute", "t_mem", "t_exposed", "flop", "bytes", "tier2_bytes")
 
 
-def _mean_step(L: dict, decode_tokens, chunk, isl, osl, keys=("t",)):
-    """The mean step: decode-only steps and steps with a prompt chunk, in their steady-state
-    shares; ``keys`` of the step's figures are averaged."""
+def _mean_step(L: dict, decode_tokens, chunk, isl, osl, keys=("t",)) -> tuple[dict, np.ndarray]:
+    """The mean step (decode-only steps and steps with prompt chunks in their steady-state
+    shares; ``keys`` of the step's figures averaged) and the time of a step with chunks."""
     prefill = eq.prefill_tokens_per_step(decode_tokens, isl, osl)
     share = eq.chunk_share(prefill, chunk)
     decode_only = _step(L, decode_tokens, 0.0)
     with_chunk = _step(L, decode_tokens, np.maximum(prefill, chunk))
-    return {k: eq.mean_step_time(decode_only[k], with_chunk[k], share) for k in keys}
+    return {k: eq.mean_step_time(decode_only[k], with_chunk[k], share) for k in keys}, with_chunk["t"]
 
 
 def serve_arrays(
@@ -201,10 +202,10 @@ def serve_arrays(
     attn_dp = np.asarray(attn_dp, dtype=bool)
     L = _layout(m, h, s, prof, mi, hi, tp, pp, ep, attn_dp, isl, osl, sync_s)
     chunk = np.minimum(isl, np.maximum(prof.max_step_tokens[hi] - b, 1.0))
-    ttft = eq.prefill_chunks(isl, chunk) * _step(L, b, chunk)["t"]
-    first = _mean_step(L, b, chunk, isl, osl)
+    first, chunk_step = _mean_step(L, b, chunk, isl, osl)
+    ttft = eq.prefill_chunks(isl, chunk) * chunk_step
     b_dec = b * eq.decoding_share(ttft, first["t"], osl)
-    steady = _mean_step(L, b_dec, chunk, isl, osl, keys=STEP_KEYS)
+    steady, _ = _mean_step(L, b_dec, chunk, isl, osl, keys=STEP_KEYS)
     tpot = steady["t"]
     latency = eq.request_latency(ttft, tpot, osl)
     weights = weights_held(m, s, mi, tp, attn_dp)

@@ -18,10 +18,10 @@ import numpy as np
 from perfmodel.catalog import InvalidInput
 from perfmodel.catalog_set import Catalogs
 from perfmodel.hardware import HardwareArrays
+from perfmodel.inputs import MODES  # light to import: the command line's help lists them
 from perfmodel.serving_schemas import EFFICIENCY_FIELDS
 
 Mode = Literal["limit", "calibrated"]
-MODES: tuple[str, ...] = ("limit", "calibrated")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import polars as pl
 from perfmodel.api import Setup, prepare
 from perfmodel.catalog import InvalidInput
 from perfmodel.decode import decode_arrays, max_batch
+from perfmodel.units import Q_
 
 
 def _grid(setup: Setup, models: Sequence[str], tps: Sequence[int], n: int):
@@ -68,7 +69,8 @@ def bandwidth_sweep(
     hw = setup.hardware
     b = hw.index(base)
     fixed = {f: np.full(len(bws), getattr(hw, f)[b]) for f in _OTHER}
-    varied = replace(hw, names=tuple(f"{base}@{x:g}TB/s" for x in bws), mem_bw=bws * 1e12, **fixed)
+    mem_bw = Q_(bws, "TB/s").to("B/s").magnitude
+    varied = replace(hw, names=tuple(f"{base}@{x:g}TB/s" for x in bws), mem_bw=mem_bw, **fixed)
     s = replace(setup, hardware=varied)
     mi, tp, shape = _grid(s, models, tps, len(bws))
     hi = np.arange(len(bws)).reshape(1, 1, -1)
@@ -103,14 +105,15 @@ def latency_sweep(
     hi = setup.hardware.index(base)
     mi, tp, shape = _grid(setup, models, tps, len(lats))
     bv = _batch(setup, mi, hi, tp, float(context), batch)
-    sync = lats.reshape(1, 1, -1) * 1e-6
+    one_us = Q_(1.0, "us").to("s").magnitude
+    sync = lats.reshape(1, 1, -1) * one_us
     r = decode_arrays(
         setup.models, setup.hardware, setup.scenario, mi, hi, tp, 1.0, 1.0, bv, float(context), sync
     )
     cols = _columns(r, bv) | {"sync_us": lats.reshape(1, 1, -1)}
     # T_exposed is linear in the latency: n collectives per token step.
     one = decode_arrays(
-        setup.models, setup.hardware, setup.scenario, mi, hi, tp, 1.0, 1.0, bv, float(context), 1e-6
+        setup.models, setup.hardware, setup.scenario, mi, hi, tp, 1.0, 1.0, bv, float(context), one_us
     )
     per_us = one["t_exposed_s"]  # seconds of T_exposed per microsecond of latency
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -7,24 +7,47 @@
   the top design for each catalog model at the default service level, before and after.
 - :func:`add_chip`: a new design from a template row with ``--set column=value`` changes (any
   unit of the right dimension); without a price it gets the bottom-up estimate.
-- :func:`write_atomic`: a temporary file renamed into place, the previous version kept as ``.bak``.
+- :func:`write_files`: several files replaced all or nothing under the folder's lock, each
+  keeping its permissions, the previous versions kept as ``.bak``.
+- :func:`listing`: the names of models, hardware, sites or scenarios with a few columns each.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+import math
 import os
+import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import pint
 import polars as pl
 
-from perfmodel.catalog import CatalogError, InvalidInput, Problem, Table, read_table, split_header
-from perfmodel.catalog_set import DEFAULT_DIR, Catalogs, reference_problems
-from perfmodel.units import Q_, ureg
+from perfmodel.catalog import (
+    CatalogError,
+    InvalidInput,
+    Problem,
+    Table,
+    in_header_unit,
+    read_table,
+    split_header,
+)
+from perfmodel.catalog_set import (
+    DEFAULT_DIR,
+    JOURNAL,
+    Catalogs,
+    file_source,
+    folder_lock,
+    pending,
+    read_folder,
+    reference_problems,
+)
+from perfmodel.export import current_umask
+from perfmodel.units import parse_quantity, parse_unit
 from tco.catalogs import load_catalogs
 from tco.rank import rank
 from tco.schemas import REFERENCES, SCHEMAS
@@ -32,6 +55,9 @@ from tco.schemas import REFERENCES, SCHEMAS
 #: The service level ``diff`` ranks at: 4K context and 30 tokens/s per user (a chat-like reading speed).
 DEFAULT_SLA_CONTEXT = 4096
 DEFAULT_SLA_MIN_UTPS = 30.0
+#: A new design's name: what the command line and file names can carry safely.
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
+NAME_TEXT = "1 to 64 letters, digits, '.', '_', '+' or '-', starting with a letter or digit"
 
 
 def check(directory: Path | str | None = None) -> list[Problem]:
@@ -39,15 +65,24 @@ def check(directory: Path | str | None = None) -> list[Problem]:
     folder = Path(directory) if directory is not None else DEFAULT_DIR
     if not folder.is_dir():
         return [Problem(str(folder), None, None, None, "a folder of catalog CSV files")]
-    problems: list[Problem] = []
-    tables: dict[str, Table] = {}
-    for name, schema in SCHEMAS.items():
-        path = folder / schema.file
+
+    def read() -> tuple[dict[str, Table], list[Problem]]:
+        problems: list[Problem] = []
+        tables: dict[str, Table] = {}
         try:
-            tables[name] = read_table(path if path.exists() else DEFAULT_DIR / schema.file, schema)
-            problems += tables[name].warnings
+            staged = pending(folder)
         except CatalogError as e:
-            problems += e.problems
+            return tables, e.problems
+        for name, schema in SCHEMAS.items():
+            try:
+                source = file_source(folder, schema.file, staged)[1]
+                tables[name] = read_table(source, schema, file=schema.file)
+                problems += tables[name].warnings
+            except CatalogError as e:
+                problems += e.problems
+        return tables, problems
+
+    tables, problems = read_folder(folder, read)
     usable = tuple(r for r in REFERENCES if r[0] in tables and r[2] in tables)
     return problems + reference_problems(tables, usable)
 
@@ -116,29 +151,59 @@ def _top(catalogs: Catalogs, model: str) -> tuple[str, float | None]:
     return (r["hardware"], r["usd_per_mtok"]) if r["meets_floor"] else ("(none meets the floor)", None)
 
 
-def write_atomic(path: Path, data: bytes) -> Path | None:
-    """Write ``data`` to ``path`` through a temporary file renamed into place.
-
-    The previous version, if any, is kept as ``path + '.bak'`` (returned). An interruption
-    leaves either the old or the new file, never half of one.
+def write_files(directory: Path | str, files: dict[str, bytes]) -> list[Path]:
+    """Replace catalog ``files`` (file name -> bytes) of ``directory`` all at once (module doc of
+    :mod:`perfmodel.catalog_set`): under the folder's lock, staged, committed by the journal,
+    renamed into place. Each file keeps its permissions; its previous version is kept as
+    ``name + '.bak'``. Returns the paths written.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+    folder = Path(directory)
+    with folder_lock(folder, exclusive=True):
+        finish_pending(folder)
+        staged = {}
+        for name, data in files.items():
+            target, tmp = folder / name, folder / f".{name}.new"
+            mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~current_umask()
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, mode)
+            staged[name] = tmp.name
+        journal = folder / JOURNAL
+        tmp = folder / f"{JOURNAL}.new"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"files": staged}, f)
             f.flush()
             os.fsync(f.fileno())
-        backup = None
-        if path.exists():
-            backup = path.with_name(path.name + ".bak")
-            shutil.copy2(path, backup)
-        os.replace(tmp, path)
-        return backup
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        os.replace(tmp, journal)  # the commit point
+        _sync_dir(folder)
+        finish_pending(folder)
+    return [folder / name for name in files]
+
+
+def finish_pending(folder: Path) -> None:
+    """Complete a committed change (rename its staged files into place) and drop staged files
+    of an uncommitted one; the caller holds the folder's exclusive lock."""
+    staged = pending(folder)
+    for name, tmp_name in staged.items():
+        tmp, target = folder / tmp_name, folder / name
+        if tmp.exists():
+            if target.exists():
+                shutil.copy2(target, target.with_name(name + ".bak"))
+            os.replace(tmp, target)
+    _sync_dir(folder)
+    (folder / JOURNAL).unlink(missing_ok=True)
+    for leftover in folder.glob(".*.new"):
+        leftover.unlink()
+
+
+def _sync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _settings(pairs: list[str]) -> dict[str, str]:
@@ -175,17 +240,20 @@ def _append_row(
         value = changes[col]
         if unit and value:
             try:
-                q = Q_(ureg.parse_expression(value))
-            except Exception as e:
-                raise InvalidInput(f"--set {col}={value}: not a quantity pint understands ({e})") from None
-            if q.dimensionless and not Q_(1, unit).dimensionless:
-                q = Q_(q.magnitude, unit)  # a bare number is read in the header's unit
-            try:
-                value = f"{q.to(ureg.parse_expression(unit).units).magnitude:.10g}"
-            except Exception:
+                q = parse_quantity(value)
+                scale = parse_unit(unit)
+                if q.dimensionless and not scale.dimensionless:
+                    q = q.magnitude * scale  # a bare number is read in the header's unit
+                shown = (q / scale).to("").magnitude
+            except ValueError as e:
+                raise InvalidInput(f"--set {col}={value}: {e}") from None
+            except pint.DimensionalityError:
                 raise InvalidInput(
-                    f"--set {col}={changes[col]}: expected a quantity convertible to {unit}"
+                    f"--set {col}={value}: expected a quantity convertible to {unit}"
                 ) from None
+            if not math.isfinite(shown):
+                raise InvalidInput(f"--set {col}={value}: expected a finite quantity in {unit}")
+            value = f"{shown:.10g}"
         row[i] = value
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerow(row)
@@ -234,17 +302,48 @@ def add_chip(
     where absent) only after the whole folder validates with the new rows. Returns the new rows
     (as loaded) and the paths written.
     """
+    if not NAME.fullmatch(name):
+        raise InvalidInput(f"--name {name!r}: expected {NAME_TEXT}")
     folder = Path(directory)
-    raw = {}
-    for cat in ("hardware", "hardware_economics"):
-        path = folder / SCHEMAS[cat].file
-        raw[cat] = path.read_bytes() if path.exists() else (DEFAULT_DIR / SCHEMAS[cat].file).read_bytes()
-    new = chip_rows(raw, name, template, settings)
-    catalogs = load_catalogs(folder if folder.is_dir() else None, overrides=new)  # validate before writing
-    for cat, data in new.items():
-        write_atomic(folder / SCHEMAS[cat].file, data)
+    with folder_lock(folder, exclusive=True):  # read, change and write as one step
+        finish_pending(folder)
+        raw = {}
+        for cat in ("hardware", "hardware_economics"):
+            source = file_source(folder, SCHEMAS[cat].file, {})[1]
+            raw[cat] = source.read_bytes()
+        new = chip_rows(raw, name, template, settings)
+        catalogs = load_catalogs(folder, overrides=new)  # validate before writing
+        written = write_files(folder, {SCHEMAS[cat].file: data for cat, data in new.items()})
     rows = {cat: catalogs[cat].row(name) for cat in new}
-    return {"name": name, "rows": rows, "written": [str(folder / SCHEMAS[c].file) for c in new]}
+    return {"name": name, "rows": rows, "written": [str(p) for p in written]}
+
+
+#: What ``tco list`` shows of each catalog: (catalog, columns).
+LISTS = {
+    "models": ("models", ("name", "layers", "hidden", "experts", "total_params_published")),
+    "hardware": ("hardware", ("name", "vendor", "memory_technology", "mem_bw", "mem_capacity")),
+    "sites": ("datacenter", ("name", "grid_region", "pue", "energy_price", "utilization")),
+    "scenarios": ("scenarios", ("name", "precision", "param_counts", "description")),
+}
+
+
+def listing(catalogs: Catalogs, what: str) -> pl.DataFrame:
+    """The names of ``what`` (models, hardware, sites or scenarios) with a few columns each;
+    quantities in the unit of the file's header, named in the column (``mem_bw[TB/s]``)."""
+    if what not in LISTS:
+        raise InvalidInput(f"expected one of {', '.join(LISTS)}, got {what!r}")
+    table = catalogs[LISTS[what][0]]
+    cols = []
+    for c in LISTS[what][1]:
+        if c in table.header_units:
+            shown = [
+                None if v is None else in_header_unit(v, table.units[c], table.header_units[c])
+                for v in table.df[c]
+            ]
+            cols.append(pl.Series(f"{c}[{table.header_units[c]}]", shown, dtype=pl.Float64))
+        else:
+            cols.append(table.df[c])
+    return pl.DataFrame(cols)
 
 
 def to_csv(table: Table) -> bytes:

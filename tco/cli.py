@@ -7,56 +7,83 @@ import shlex
 import sys
 from pathlib import Path
 
-import polars as pl
-
-from perfmodel.api import prepare
-from perfmodel.catalog import InvalidInput
-from perfmodel.cli_common import Parser, emit, non_negative_float, positive_int, run
-from perfmodel.cli_serve import add_workload
-from perfmodel.schemas import PRECISIONS
-from perfmodel.sweeps import bandwidth_sweep, latency_sweep
-from tco.catalog_tools import add_chip, check, diff
-from tco.catalogs import load_catalogs
-from tco.cli_plan import add_plan_parser, run_plan
-from tco.economics import COST_BASES
-from tco.explore import (
-    CONTEXTS,
-    EFFICIENCY_OBJECTIVES,
-    FLOORS,
-    against_best_dram,
-    memory_table,
-    new_design,
-    utps_target,
+from perfmodel.cli_common import (
+    CHIPS,
+    CONTEXT,
+    FLOOR,
+    FRACTION,
+    GLOSSARY,
+    TARGET,
+    Parser,
+    Unique,
+    add_catalogs,
+    batch_spec,
+    emit,
+    output_dir,
+    output_file,
+    run,
+    warn,
+    whole,
 )
-from tco.export import safe_csv
-from tco.formatting import rank_table
-from tco.rank import OBJECTIVES, check_availability, evaluate, select
-from tco.report import report
-from tco.sensitivity import sensitivity
-from tco.tradeoff import tradeoff
-from tco.uncertainty import uncertainty
+from perfmodel.cli_serve import add_workload
+from perfmodel.inputs import PRECISIONS, InvalidInput
+from tco.cli_plan import PLAN_EXAMPLE, PLAN_HELP, add_plan_arguments, run_plan
+from tco.options import CONTEXTS, COST_BASES, EFFICIENCY_OBJECTIVES, FLOORS, OBJECTIVES
+
+_EXAMPLES = {
+    "rank": "python -m tco rank --model llama3-70b --context 4096 --min-utps 2000",
+    "sensitivity": "python -m tco sensitivity --model llama3-70b --min-utps 30",
+    "tradeoff": "python -m tco tradeoff --model llama3-70b --hardware xpu-hbm3 --slowdown 0.10",
+    "report": "python -m tco report --model llama3-70b --context 4096 --min-utps 30 --out out/report",
+    "list": "python -m tco list hardware",
+    "catalog": "python -m tco catalog check my-catalogs/",
+    "design": "python -m tco design new --name my-chip --from xpu-hbm3 --set memory=HBM4 stacks=12 "
+    "--catalogs my-catalogs/",
+    "explore": "python -m tco explore bandwidth --model llama3-70b --tp 8 128",
+}
+LISTS = ("models", "hardware", "sites", "scenarios")
 
 
-def _add_question(p: Parser, many: bool = False) -> None:
-    """Flags every economics command shares; ``many``: several models and contexts (a report)."""
+def _sub(sub, name: str, help: str, example: str | None = None) -> Parser:
+    return sub.add_parser(
+        name,
+        help=help,
+        description=f"{help[0].upper()}{help[1:]}. {GLOSSARY}",
+        epilog=f"example:\n  {example or _EXAMPLES[name]}",
+    )
+
+
+def _add_question(p: Parser, many: bool = False, floor: bool = True) -> None:
+    """Flags every economics command shares; ``many``: several models and contexts (a report);
+    ``floor``: the command ranks under a UTPS floor (a trade-off starts from the fastest point)."""
     nargs = "+" if many else None
-    p.add_argument("--model", required=True, nargs=nargs, help="model(s) from models.csv")
+    action = Unique if many else "store"
+    p.add_argument("--model", required=True, nargs=nargs, action=action, help="model(s) from models.csv")
     p.add_argument(
         "--context",
-        type=positive_int,
+        type=CONTEXT,
         nargs=nargs,
+        action=action,
         help="limit mode: tokens per sequence of the decode step (default ISL + OSL); giving it selects --mode limit",
     )
     add_workload(p, mode_default=None)
-    p.add_argument("--min-utps", type=non_negative_float, default=0.0, help="UTPS floor [tokens/s per user]")
-    p.add_argument("--region", help="site from datacenter.csv (default us-average)")
-    p.add_argument("--objective", choices=tuple(OBJECTIVES), default="tokens_per_usd")
-    p.add_argument("--hardware", nargs="+", help="designs to compare (default: all)")
-    p.add_argument("--power-model", choices=("activity", "tdp"), default="activity")
-    p.add_argument("--catalogs", metavar="DIR")
-    p.add_argument("--scenario")
-    p.add_argument("--precision", choices=PRECISIONS)
-    p.add_argument("--json", action="store_true")
+    if floor:
+        p.add_argument("--min-utps", type=FLOOR, default=0.0, help="UTPS floor [tokens/s per user]")
+    p.add_argument("--region", help="site from datacenter.csv (default: us-average)")
+    p.add_argument("--objective", choices=tuple(OBJECTIVES), default="tokens_per_usd", help="what to rank by")
+    p.add_argument("--hardware", nargs="+", action=Unique, help="designs to compare (default: all)")
+    p.add_argument(
+        "--power-model",
+        choices=("activity", "tdp"),
+        default="activity",
+        help="chip power from its activity (FLOPs, bytes moved, static power) or at its TDP",
+    )
+    add_catalogs(p)
+    p.add_argument("--scenario", help="named assumptions from scenarios.csv (default: published)")
+    p.add_argument(
+        "--precision", choices=PRECISIONS, help="weight and KV precision (default: the scenario's)"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument(
         "--cost-basis", choices=COST_BASES, default="own", help="all-in owner cost or rental prices"
     )
@@ -71,14 +98,20 @@ def _add_economics(p: Parser) -> Parser:
     )
     p.add_argument(
         "--uncertainty",
-        type=positive_int,
+        type=DRAWS,
         metavar="N",
         help="N Monte Carlo draws: $/Mtok p10/p50/p90, P(cheapest)",
     )
     return p
 
 
+#: Monte Carlo draws of ``--uncertainty``.
+DRAWS = whole(1_000_000, "draws")
+
+
 def _availability(text: str) -> tuple[str, ...]:
+    from tco.rank import check_availability
+
     try:
         return check_availability(text.split(","))
     except InvalidInput as e:
@@ -86,127 +119,237 @@ def _availability(text: str) -> tuple[str, ...]:
 
 
 def _parser() -> Parser:
-    p = Parser(prog="python -m tco", description="Tokens per dollar, per joule and per gram of CO2e.")
+    p = Parser(
+        prog="python -m tco",
+        description=f"Tokens per dollar, per joule and per gram of CO2e. {GLOSSARY}",
+        epilog="examples:\n  " + "\n  ".join(_EXAMPLES.values()),
+    )
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
-    _add_question(_add_economics(sub.add_parser("rank", help="rank every design under a UTPS floor")))
-    add_plan_parser(sub)
-    _add_question(sub.add_parser("sensitivity", help="tornado table over the catalog's low/high values"))
-    t = sub.add_parser("tradeoff", help="efficiency gained by running a little slower per user")
-    _add_question(t)
-    t.add_argument("--slowdown", type=fraction, default=0.10, help="fraction of the fastest UTPS given up")
-    r = sub.add_parser("report", help="HTML + Markdown report with charts for one or more models")
+    _add_question(_add_economics(_sub(sub, "rank", "rank every design under a UTPS floor")))
+    add_plan_arguments(_add_economics(_sub(sub, "plan", PLAN_HELP, PLAN_EXAMPLE)))
+    _add_question(_sub(sub, "sensitivity", "tornado table over the catalog's low/high values"))
+    t = _sub(sub, "tradeoff", "efficiency gained by running a little slower per user")
+    _add_question(t, floor=False)
+    t.add_argument("--slowdown", type=FRACTION, default=0.10, help="fraction of the fastest UTPS given up")
+    r = _sub(sub, "report", "HTML + Markdown report with charts for one or more models")
     _add_question(r, many=True)
-    r.add_argument("--slowdown", type=fraction, default=0.10)
-    r.add_argument("--out", type=Path, required=True, help="output folder")
-    r.add_argument("--demand", type=Path, help="also plan the fleet for this forecast (see tco plan)")
-    c = sub.add_parser("catalog", help="check, diff or extend catalog folders")
+    r.add_argument("--slowdown", type=FRACTION, default=0.10, help="fraction of the fastest UTPS given up")
+    r.add_argument("--out", type=Path, required=True, help="output folder (created if needed)")
+    r.add_argument("--demand", type=Path, help="also plan the fleet for this demand forecast (see plan)")
+    ls = _sub(sub, "list", "list the names of the catalogs' models, hardware, sites or scenarios")
+    ls.add_argument("what", choices=LISTS, help="which names to list")
+    add_catalogs(ls)
+    ls.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    c = _sub(sub, "catalog", "check, diff or extend catalog folders")
     csub = c.add_subparsers(dest="action", required=True, parser_class=Parser)
-    ck = csub.add_parser("check", help="validate a catalog folder; every problem at once")
+    ck = _sub(csub, "check", "validate a catalog folder; every problem at once", _EXAMPLES["catalog"])
     ck.add_argument("directory", nargs="?", help="catalog folder (default: the packaged catalogs)")
-    ck.add_argument("--json", action="store_true")
-    df = csub.add_parser("diff", help="what changed between two folders and which rankings move")
-    df.add_argument("old")
-    df.add_argument("new")
-    df.add_argument("--model", nargs="+", help="models whose ranking to compare (default: all)")
-    df.add_argument("--json", action="store_true")
-    nc = csub.add_parser("new-chip", help="add a design to a catalog folder from a template row")
-    nc.add_argument("--name", required=True)
-    nc.add_argument(
-        "--from", dest="template", default="xpu-hbm3", help="row to start from (default xpu-hbm3)"
+    ck.add_argument("--json", action="store_true", help="print JSON instead of lines")
+    df = _sub(
+        csub,
+        "diff",
+        "what changed between two folders and which rankings move",
+        "python -m tco catalog diff catalogs/ my-catalogs/",
     )
-    nc.add_argument(
-        "--set", nargs="*", default=[], metavar="COLUMN=VALUE", help="e.g. mem_bw=20TB/s mem_capacity=288GiB"
+    df.add_argument("old", help="the catalog folder before")
+    df.add_argument("new", help="the catalog folder after")
+    df.add_argument(
+        "--model", nargs="+", action=Unique, help="models whose ranking to compare (default: all)"
     )
-    nc.add_argument("--catalogs", metavar="DIR", required=True, help="folder to write (created if needed)")
-    nc.add_argument("--json", action="store_true")
-    d = sub.add_parser("design", help="what-if designs built from parts")
+    df.add_argument("--json", action="store_true", help="print JSON instead of lines")
+    nc = _sub(
+        csub,
+        "new-chip",
+        "add a design to a catalog folder from a template row",
+        "python -m tco catalog new-chip --name my-chip --from xpu-hbm3 --set mem_bw=20TB/s --catalogs my-catalogs/",
+    )
+    _add_new_design(
+        nc,
+        "COLUMN=VALUE",
+        "hardware columns to change, any unit of the column's dimension: mem_bw=20TB/s mem_capacity=288GiB",
+    )
+    d = _sub(sub, "design", "what-if designs built from parts")
     dsub = d.add_subparsers(dest="action", required=True, parser_class=Parser)
-    dn = dsub.add_parser("new", help="write a design row with its derived figures into a catalog folder")
-    dn.add_argument("--name", required=True)
-    dn.add_argument("--from", dest="template", default="xpu-hbm3")
-    dn.add_argument(
-        "--set",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="KEY=VALUE",
-        help="memory=HBM4 stacks=12 sync_us=0.5, or any hardware column (mem_bw=20TB/s)",
+    dn = _sub(
+        dsub, "new", "write a design row with its derived figures into a catalog folder", _EXAMPLES["design"]
     )
-    dn.add_argument("--catalogs", metavar="DIR", required=True)
-    dn.add_argument("--json", action="store_true")
-    e = sub.add_parser("explore", help="the study's sensitivity analyses and the UTPS-target question")
+    _add_new_design(
+        dn, "KEY=VALUE", "memory=HBM4 stacks=12 sync_us=0.5, or any hardware column (mem_bw=20TB/s)"
+    )
+    e = _sub(sub, "explore", "the study's sensitivity analyses and the UTPS-target question")
     esub = e.add_subparsers(dest="action", required=True, parser_class=Parser)
-    for name, what in (
-        ("bandwidth", "UTPS against memory bandwidth per chip"),
-        ("latency", "UTPS against collective latency"),
+    for name, what, example in (
+        ("bandwidth", "UTPS against memory bandwidth per chip (1 to 1000 TB/s)", _EXAMPLES["explore"]),
+        (
+            "latency",
+            "UTPS against collective latency (0.1 to 10 us)",
+            "python -m tco explore latency --model llama3-70b --tp 8 128 --target-utps 2000",
+        ),
     ):
-        x = esub.add_parser(name, help=what)
-        x.add_argument("--model", nargs="+", default=["llama3-70b", "llama3-405b", "deepseek-v3"])
+        x = _sub(esub, name, what, example)
+        x.add_argument(
+            "--model",
+            nargs="+",
+            action=Unique,
+            default=["llama3-70b", "llama3-405b", "deepseek-v3"],
+            help="models",
+        )
         x.add_argument("--hardware", default="xpu-hbm3", help="base chip (its other figures are kept)")
-        x.add_argument("--tp", type=positive_int, nargs="+", default=[8, 128])
-        x.add_argument("--context", type=positive_int, default=131072)
-        x.add_argument("--batch", default="1", help="sequences, or 'max'")
-        x.add_argument("--scenario", default="liminal-2025")
+        x.add_argument(
+            "--tp", type=CHIPS, nargs="+", action=Unique, default=[8, 128], help="tensor-parallel chips"
+        )
+        x.add_argument("--context", type=CONTEXT, default=131072, help="tokens per sequence")
+        x.add_argument("--batch", type=batch_spec, default=1, help="sequences per micro-batch, or max")
+        x.add_argument("--scenario", default="liminal-2025", help="named assumptions from scenarios.csv")
         _add_output(x)
-    esub.choices["latency"].add_argument("--target-utps", type=non_negative_float)
-    mt = esub.add_parser("memory-table", help="one model at a fixed chip count on each memory technology")
-    mt.add_argument("--model", default="llama3-405b")
+    esub.choices["latency"].add_argument(
+        "--target-utps", type=TARGET, help="also the latency that reaches this UTPS [tokens/s per user]"
+    )
+    mt = _sub(
+        esub,
+        "memory-table",
+        "one model at a fixed chip count on each memory technology",
+        "python -m tco explore memory-table --model llama3-405b --chips 128",
+    )
+    mt.add_argument("--model", default="llama3-405b", help="a model of models.csv")
     mt.add_argument(
-        "--hardware", nargs="+", default=["xpu-hbm3", "xpu-hbm4", "xpu-3d-dram", "xpu-sram", "xpu-cows"]
+        "--hardware",
+        nargs="+",
+        action=Unique,
+        default=["xpu-hbm3", "xpu-hbm4", "xpu-3d-dram", "xpu-sram", "xpu-cows"],
+        help="designs",
     )
-    mt.add_argument("--chips", type=positive_int, default=128)
-    mt.add_argument("--context", type=positive_int, default=131072)
-    mt.add_argument("--scenario", default="liminal-2025")
+    mt.add_argument("--chips", type=CHIPS, default=128, help="tensor-parallel chips of one instance")
+    mt.add_argument("--context", type=CONTEXT, default=131072, help="tokens per sequence")
+    mt.add_argument("--scenario", default="liminal-2025", help="named assumptions from scenarios.csv")
     _add_output(mt)
-    tg = esub.add_parser("target", help="which designs reach a UTPS target, for which models, at what cost")
-    tg.add_argument("--utps", type=non_negative_float, default=10000.0)
-    tg.add_argument("--model", nargs="+")
-    tg.add_argument("--context", type=positive_int, nargs="+", default=list(CONTEXTS))
-    tg.add_argument("--region")
-    tg.add_argument("--scenario")
-    _add_output(tg)
-    vs = esub.add_parser(
-        "against-dram", help="what-if designs against the best DRAM design: tokens per $, per J, gCO2e"
+    tg = _sub(
+        esub,
+        "target",
+        "which designs reach a UTPS target, for which models, at what cost",
+        "python -m tco explore target --utps 10000",
     )
-    vs.add_argument("--hardware", nargs="+", help="designs to compare (default: vendor 'What-if design')")
-    vs.add_argument("--model", nargs="+")
-    vs.add_argument("--context", type=positive_int, nargs="+", default=list(CONTEXTS))
-    vs.add_argument("--min-utps", type=non_negative_float, nargs="+", default=list(FLOORS))
+    tg.add_argument("--utps", type=TARGET, default=10000.0, help="UTPS target [tokens/s per user]")
+    tg.add_argument("--model", nargs="+", action=Unique, help="models (default: all)")
+    tg.add_argument(
+        "--context",
+        type=CONTEXT,
+        nargs="+",
+        action=Unique,
+        default=list(CONTEXTS),
+        help="tokens per sequence",
+    )
+    tg.add_argument("--region", help="site from datacenter.csv (default: us-average)")
+    tg.add_argument("--scenario", help="named assumptions from scenarios.csv (default: published)")
+    _add_output(tg)
+    vs = _sub(
+        esub,
+        "against-dram",
+        "what-if designs against the best DRAM design: tokens per $, per J, gCO2e",
+        "python -m tco explore against-dram --hardware xpu-pnm --model llama3-70b --min-utps 30 2000",
+    )
+    vs.add_argument(
+        "--hardware", nargs="+", action=Unique, help="designs to compare (default: vendor 'What-if design')"
+    )
+    vs.add_argument("--model", nargs="+", action=Unique, help="models (default: all)")
+    vs.add_argument(
+        "--context",
+        type=CONTEXT,
+        nargs="+",
+        action=Unique,
+        default=list(CONTEXTS),
+        help="tokens per sequence",
+    )
+    vs.add_argument(
+        "--min-utps",
+        type=FLOOR,
+        nargs="+",
+        action=Unique,
+        default=list(FLOORS),
+        help="UTPS floors [tokens/s per user]",
+    )
     vs.add_argument(
         "--objective",
         nargs="+",
+        action=Unique,
         choices=list(OBJECTIVES),
         default=list(EFFICIENCY_OBJECTIVES),
+        help="efficiencies to compare",
     )
-    vs.add_argument("--region")
-    vs.add_argument("--scenario")
+    vs.add_argument("--region", help="site from datacenter.csv (default: us-average)")
+    vs.add_argument("--scenario", help="named assumptions from scenarios.csv (default: published)")
     _add_output(vs)
     return p
 
 
+def _add_new_design(p: Parser, metavar: str, set_help: str) -> None:
+    """--name, --from, --set, --catalogs, --json: a new design written into a catalog folder."""
+    p.add_argument("--name", required=True, help="the new design's name (letters, digits, . _ + -)")
+    p.add_argument("--from", dest="template", default="xpu-hbm3", help="hardware row to start from")
+    p.add_argument("--set", action="extend", nargs="+", default=[], metavar=metavar, help=set_help)
+    add_catalogs(
+        p, required=True, what="folder to write (created if needed; missing files start from the defaults)"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of lines")
+
+
 def _add_output(p: Parser) -> None:
-    p.add_argument("--catalogs", metavar="DIR")
+    add_catalogs(p)
     p.add_argument("--out", type=Path, help="also write the table to this CSV file")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
-def fraction(text: str) -> float:
-    value = non_negative_float(text)
-    if value >= 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {text!r}")
-    return value
+def _load(directory):
+    """The catalogs of ``directory`` (else the defaults); their plausibility warnings on stderr."""
+    from tco.catalogs import load_catalogs
+
+    catalogs = load_catalogs(directory)
+    warn(catalogs.warnings())
+    return catalogs
 
 
-def _evaluate(args):
-    catalogs = load_catalogs(args.catalogs)
+def _report_plan(args, catalogs):
+    """The fleet plan of ``--demand`` for the report, under the report's mode, site and economics."""
+    if args.demand is None:
+        return None
+    from tco.plan import plan_forecast
+
+    return plan_forecast(
+        args.demand,
+        catalogs,
+        mode=args.mode,
+        cost_basis=args.cost_basis,
+        region=args.region,
+        scenario=args.scenario,
+        precision=args.precision,
+        power_model=args.power_model,
+    )
+
+
+def _names(catalogs, table: str, names):
+    """``names`` (one or a list, or None) in the catalog's spelling; unknown ones raise."""
+    if names is None:
+        return None
+    if isinstance(names, str):
+        return catalogs[table].resolve(names)
+    resolved = [catalogs[table].resolve(n) for n in names]
+    twice = {n for n in resolved if resolved.count(n) > 1}
+    if twice:
+        raise InvalidInput(f"{', '.join(sorted(twice))} named twice; name each design or model once")
+    return resolved
+
+
+def _evaluate(args, catalogs):
+    from tco.rank import evaluate
+
     return evaluate(
-        args.model,
+        _names(catalogs, "models", args.model),
         args.context,
         mode=args.mode,
         isl=args.isl,
         osl=args.osl,
         region=args.region,
-        hardware=args.hardware,
+        hardware=_names(catalogs, "hardware", args.hardware),
         catalogs=catalogs,
         scenario=args.scenario,
         precision=args.precision,
@@ -218,7 +361,7 @@ def _evaluate(args):
 
 def _header(ev, args) -> str:
     return (
-        f"{ev.model}, {ev.workload}, UTPS floor {args.min_utps:g} tokens/s; "
+        f"{ev.model}, {ev.workload}, UTPS floor {getattr(args, 'min_utps', 0.0):g} tokens/s; "
         f"site {ev.site.name}; cost basis {ev.cost_basis}; scenario {ev.scenario} ({ev.precision}); "
         f"power model {ev.power_model}; "
         f"catalogs {ev.catalogs.digest()}"
@@ -226,6 +369,8 @@ def _header(ev, args) -> str:
 
 
 def _catalog(args) -> int:
+    from tco.catalog_tools import add_chip, check, diff
+
     if args.action == "check":
         problems = check(args.directory)
         errors = [p for p in problems if p.severity == "error"]
@@ -244,6 +389,7 @@ def _catalog(args) -> int:
         d = diff(args.old, args.new, args.model)
         emit(d, args.json, _render_diff)
         return 0
+    output_dir(Path(args.catalogs), "--catalogs")
     result = add_chip(args.catalogs, args.name, args.template, args.set)
     emit(result, args.json, lambda r: f"added {r['name']} to " + " and ".join(r["written"]))
     return 0
@@ -265,30 +411,37 @@ def _render_diff(d: dict) -> str:
 
 
 def _explore(args) -> int:
-    cats = load_catalogs(args.catalogs)
+    if args.out:
+        output_file(args.out)
+    from perfmodel.api import prepare
+    from perfmodel.sweeps import bandwidth_sweep, latency_sweep
+    from tco.explore import against_best_dram, memory_table, utps_target
+    from tco.export import safe_csv, write_output
+    from tco.formatting import text_table
+
+    cats = _load(args.catalogs)
+    models = _names(cats, "models", args.model)
+    hardware = _names(cats, "hardware", getattr(args, "hardware", None))
     if args.action in ("bandwidth", "latency"):
-        batch = "max" if args.batch == "max" else positive_int(args.batch)
         common = dict(
-            base=args.hardware,
+            base=hardware,
             tps=args.tp,
             context=args.context,
-            batch=batch,
-            setup=prepare(cats, args.scenario, models=args.model, hardware=[args.hardware]),
+            batch=args.batch,
+            setup=prepare(cats, args.scenario, models=models, hardware=[hardware]),
         )
         if args.action == "bandwidth":
-            table = bandwidth_sweep(args.model, **common)
+            table = bandwidth_sweep(models, **common)
         else:
-            table = latency_sweep(args.model, target_utps=args.target_utps, **common)
+            table = latency_sweep(models, target_utps=args.target_utps, **common)
     elif args.action == "memory-table":
-        table = memory_table(args.model, args.hardware, args.chips, args.context, args.scenario, cats)
+        table = memory_table(models, hardware, args.chips, args.context, args.scenario, cats)
     elif args.action == "target":
-        table = utps_target(
-            args.utps, args.model, args.context, cats, region=args.region, scenario=args.scenario
-        )
+        table = utps_target(args.utps, models, args.context, cats, region=args.region, scenario=args.scenario)
     else:
         table = against_best_dram(
-            args.hardware,
-            args.model,
+            hardware,
+            models,
             args.context,
             args.min_utps,
             args.objective,
@@ -297,24 +450,34 @@ def _explore(args) -> int:
             scenario=args.scenario,
         )
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_bytes(safe_csv(table))
-    with pl.Config(
-        tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, tbl_hide_dataframe_shape=True, fmt_str_lengths=80
-    ):
-        emit(table.to_dicts(), args.json, lambda _: str(table))
+        write_output(args.out, safe_csv(table))
+    emit(table.to_dicts(), args.json, lambda _: text_table(table))
+    return 0
+
+
+def _list(args) -> int:
+    from tco.catalog_tools import listing
+    from tco.formatting import text_table
+
+    table = listing(_load(args.catalogs), args.what)
+    emit(table.to_dicts(), args.json, lambda _: text_table(table))
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "plan":
-        return run_plan(args)
+        return run_plan(args, _load(args.catalogs))
     if args.command == "catalog":
         return _catalog(args)
     if args.command == "explore":
         return _explore(args)
+    if args.command == "list":
+        return _list(args)
     if args.command == "design":
+        from tco.explore import new_design
+
+        output_dir(Path(args.catalogs), "--catalogs")
         result = new_design(args.catalogs, args.name, args.template, args.set)
         emit(
             result,
@@ -326,11 +489,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     if args.command == "report":
-        from tco.plan import plan_forecast
+        output_dir(args.out)
+        from tco.report import report
 
-        catalogs = load_catalogs(args.catalogs)
+        catalogs = _load(args.catalogs)
         paths = report(
-            args.model,
+            _names(catalogs, "models", args.model),
             args.out,
             args.context or (None,),
             args.min_utps,
@@ -340,22 +504,15 @@ def main(argv: list[str] | None = None) -> int:
             catalogs,
             args.scenario,
             args.precision,
+            command=shlex.join(["python", "-m", "tco", *(argv if argv is not None else sys.argv[1:])]),
+            progress=True,
+            hardware=_names(catalogs, "hardware", args.hardware),
+            power_model=args.power_model,
             mode=args.mode,
             isl=args.isl,
             osl=args.osl,
-            command=shlex.join(["python", "-m", "tco", *(argv or sys.argv[1:])]),
-            progress=True,
             cost_basis=args.cost_basis,
-            plan=plan_forecast(
-                args.demand,
-                catalogs,
-                mode=args.mode,
-                region=args.region,
-                scenario=args.scenario,
-                precision=args.precision,
-            )
-            if args.demand
-            else None,
+            plan=_report_plan(args, catalogs),
         )
         emit(
             {k: str(v) for k, v in paths.items()},
@@ -363,10 +520,17 @@ def main(argv: list[str] | None = None) -> int:
             lambda d: f"wrote {d['html']} and {d['markdown']}",
         )
         return 0
-    ev = _evaluate(args)
+    from tco.formatting import rank_table, text_table
+    from tco.rank import select
+
+    if args.command == "tradeoff" and (not args.hardware or len(args.hardware) != 1):
+        raise InvalidInput("tradeoff needs exactly one design: --hardware NAME")
+    ev = _evaluate(args, _load(args.catalogs))
     if args.command == "rank":
         ranked = select(ev, args.min_utps, args.objective, args.availability)
         if args.uncertainty:
+            from tco.uncertainty import uncertainty
+
             spread = uncertainty(ev, args.uncertainty, args.min_utps, availability=args.availability)
             ranked = ranked.join(spread, on="hardware", how="left")
         emit(
@@ -375,12 +539,16 @@ def main(argv: list[str] | None = None) -> int:
             lambda _: _header(ev, args) + "\n" + rank_table(ranked, args.objective),
         )
     elif args.command == "sensitivity":
+        from tco.sensitivity import sensitivity
+
         table = sensitivity(ev, args.min_utps, args.objective)
-        emit(table.to_dicts(), args.json, lambda _: _header(ev, args) + "\n" + str(table))
+        emit(table.to_dicts(), args.json, lambda _: _header(ev, args) + "\n" + text_table(table))
     elif args.command == "tradeoff":
-        if not args.hardware or len(args.hardware) != 1:
-            raise InvalidInput("tradeoff needs exactly one design: --hardware NAME")
-        result = tradeoff(ev, args.hardware[0], args.slowdown, args.objective)
+        from tco.tradeoff import tradeoff
+
+        result = tradeoff(
+            ev, ev.catalogs["hardware"].resolve(args.hardware[0]), args.slowdown, args.objective
+        )
         emit(result, args.json, lambda r: _header(ev, args) + "\n" + r["sentence"])
     return 0
 

@@ -36,10 +36,10 @@ from perfmodel.catalog_set import Catalogs
 from perfmodel.schemas import PRECISION_BYTES
 from perfmodel.units import Q_
 from tco import capital as eq
+from tco.options import COST_BASES  # light to import: the command line's help lists them
 
 PowerModel = Literal["activity", "tdp"]
 CostBasis = Literal["own", "rent"]
-COST_BASES = ("own", "rent")
 DEFAULT_REGION = "us-average"
 _BITS_PER_BYTE = Q_(1, "byte").to("bit").magnitude
 _MTOK = Q_(1, "Mtoken").to("token").magnitude

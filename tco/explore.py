@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -19,16 +20,15 @@ import polars as pl
 from perfmodel.api import decode, prepare
 from perfmodel.catalog import InvalidInput
 from perfmodel.catalog_set import Catalogs
+from perfmodel.units import Q_
 from tco.catalog_tools import add_chip, chip_rows
 from tco.catalogs import load_catalogs
-from tco.rank import OBJECTIVES, Evaluation, evaluate, rank, select
+from tco.options import CONTEXTS, EFFICIENCY_OBJECTIVES, FLOORS, OBJECTIVES
+from tco.rank import Evaluation, evaluate, rank, select
 
 DESIGN_KEYS = ("memory", "stacks", "sync_us")
-#: The contexts (tokens) and UTPS floors (tokens/s per user) the study's questions are asked at.
-CONTEXTS = (4096, 131072)
-FLOORS = (30.0, 2000.0)
-#: The three efficiencies a design is judged by: per dollar, per joule, per gram of CO2e.
-EFFICIENCY_OBJECTIVES = ("tokens_per_usd", "tokens_per_joule", "gco2e_per_mtok")
+#: Most memory stacks one package carries in a design (today's largest carry 8 to 12).
+MAX_STACKS = 64
 
 
 def design_settings(catalogs: Catalogs, settings: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -50,21 +50,23 @@ def design_settings(catalogs: Catalogs, settings: Sequence[str]) -> tuple[list[s
             stacks = int(pairs["stacks"])
         except ValueError:
             raise InvalidInput(f"stacks must be a whole number, got {pairs['stacks']!r}") from None
-        if stacks < 1:
-            raise InvalidInput(f"stacks must be >= 1, got {stacks}")
+        if not 1 <= stacks <= MAX_STACKS:
+            raise InvalidInput(f"stacks must be a whole number from 1 to {MAX_STACKS}, got {stacks}")
         if tech["stack_bw"] is None or tech["stack_capacity"] is None:
             raise InvalidInput(
                 f"{tech['name']} has no per-stack bandwidth and capacity in memory_technologies.csv"
             )
-        bw, cap = stacks * tech["stack_bw"], stacks * tech["stack_capacity"]
+        stack_bw = Q_(tech["stack_bw"], "B/s").to("TB/s").magnitude
+        stack_cap = Q_(tech["stack_capacity"], "B").to("GiB").magnitude
+        bw, cap = stacks * stack_bw, stacks * stack_cap
         columns |= {
             "memory_technology": tech["name"],
-            "mem_bw": f"{bw / 1e12:.10g} TB/s",
-            "mem_capacity": f"{cap / 2**30:.10g} GiB",
+            "mem_bw": f"{bw:.10g} TB/s",
+            "mem_capacity": f"{cap:.10g} GiB",
         }
         derivation.append(
-            f"mem_bw = {stacks} x {tech['stack_bw'] / 1e12:g} TB/s = {bw / 1e12:g} TB/s; "
-            f"mem_capacity = {stacks} x {tech['stack_capacity'] / 2**30:g} GiB = {cap / 2**30:g} GiB ({tech['name']})"
+            f"mem_bw = {stacks} x {stack_bw:g} TB/s = {bw:g} TB/s; "
+            f"mem_capacity = {stacks} x {stack_cap:g} GiB = {cap:g} GiB ({tech['name']})"
         )
     if "sync_us" in pairs:
         columns["sync_latency"] = f"{pairs['sync_us']} us"
@@ -217,13 +219,36 @@ def versus_best_dram(
     Columns: model, context, min_utps, objective, hardware, value, reference, reference_value,
     advantage, reason.
     """
+    reduced = {o: replace(ev, frame=f) for o, f in _frontiers(ev.frame, objectives).items()}
     return pl.concat(
-        _versus(select(ev, floor, objective), list(designs), objective, floor).select(
+        _versus(select(reduced[objective], floor, objective), list(designs), objective, floor).select(
             pl.lit(ev.model).alias("model"), pl.lit(ev.context).alias("context"), pl.all()
         )
         for floor in floors
         for objective in objectives
     )
+
+
+def _frontiers(frame: pl.DataFrame, objectives: Sequence[str]) -> dict[str, pl.DataFrame]:
+    """For each objective, the rows ``tco.rank.select`` can pick under any floor: per design,
+    the fitting configurations that no faster one beats on the objective (the UTPS-objective
+    frontier), plus the batch-1 rows of a design with no fitting configuration (its "does not
+    fit" line). Selecting from these gives the same answer as from all rows, many times faster.
+    """
+    slim = (
+        frame.select("hardware", "utps", "fits", "batch", *set(objectives))
+        .with_row_index("_row")
+        .filter("fits")
+        .sort("utps", descending=True)
+    )
+    unfit = pl.col("batch") == 1
+    unfit &= ~pl.col("hardware").is_in(slim["hardware"].unique().implode())
+    out = {}
+    for objective in objectives:
+        value = pl.col(objective) if OBJECTIVES[objective] else -pl.col(objective)
+        rows = slim.filter(value >= value.cum_max().over("hardware"))["_row"]
+        out[objective] = frame.filter(pl.int_range(pl.len()).is_in(rows.implode()) | unfit)
+    return out
 
 
 def _versus(ranked: pl.DataFrame, designs: list[str], objective: str, floor: float) -> pl.DataFrame:

@@ -81,7 +81,7 @@ def rank_table(ranked: pl.DataFrame, objective: str) -> str:
     """The ranking as an aligned text table with units in the headers."""
     rows = rank_rows(ranked)
     head = RANK_HEADER + (["$/Mtok p10-p90", "P(cheapest)"] if "usd_per_mtok_p10" in ranked.columns else [])
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
+    widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(head)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     basis = ranked["cost_basis"][0] if "cost_basis" in ranked.columns and ranked.height else "own"
@@ -89,4 +89,33 @@ def rank_table(ranked: pl.DataFrame, objective: str) -> str:
         f"ranked by {objective}; cost basis {basis}; * price is an estimate (vendor-derived or bottom-up); "
         "[hypothetical] marks a design no one can buy"
     )
+    return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):  # an infinite bound (no crossover, any latency) is no figure
+        return si(value, 4) if math.isfinite(value) else ("unbounded" if value > 0 else "-unbounded")
+    return str(value)
+
+
+def text_table(df: pl.DataFrame) -> str:
+    """Every row and column of ``df`` as an aligned text table: whole names, 4 significant
+    digits with SI prefixes (``1.234 M``), ``–`` for a missing value, ``unbounded`` for an
+    infinite bound, no truncation and no frame decoration."""
+    rows = [[_cell(v) for v in row] for row in df.iter_rows()]
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(df.columns)]
+    numeric = [t.is_numeric() for t in df.dtypes]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(df.columns, widths, strict=True)).rstrip()]
+    lines += [
+        "  ".join(
+            c.rjust(w) if num else c.ljust(w) for c, w, num in zip(r, widths, numeric, strict=True)
+        ).rstrip()
+        for r in rows
+    ]
     return "\n".join(lines)

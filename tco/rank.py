@@ -25,15 +25,9 @@ from perfmodel.serving_profile import check_mode
 from tco.catalogs import load_catalogs, require_economics
 from tco.chip_cost import chip_table
 from tco.economics import CAPEX_ITEMS, OTHER_ITEMS, CostBasis, PowerModel, Site, cost_frame, load_site
+from tco.options import OBJECTIVES
 from tco.rental import with_rentals
 
-#: Objective -> True when larger is better.
-OBJECTIVES = {
-    "tokens_per_usd": True,
-    "tokens_per_joule": True,
-    "usd_per_mtok": False,
-    "gco2e_per_mtok": False,
-}
 SEARCH_TP = tuple(2**i for i in range(11))  # 1 .. 1024
 SEARCH_PP = (1, 2, 4, 8, 16, 32, 64)
 SEARCH_EP = (1, 2, 4, 8, 16, 32, 64)

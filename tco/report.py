@@ -5,12 +5,17 @@ sentences ("Running 10% slower per user raises tokens per dollar 6.3x on xpu-hbm
 UTPS-efficiency frontier, and the cost and carbon breakdowns. The same content is written as
 Markdown (charts as PNG files beside it) and as one self-contained HTML file (charts inline as
 SVG), plus every chart as PNG and SVG. The header records everything needed to reproduce it.
+
+Safe by construction: every text is escaped for HTML (element text and attributes) and for
+Markdown (which passes raw HTML through), and file names are slugs of letters, digits, ``.``,
+``_`` and ``-`` that cannot leave the output folder (a model named ``../x`` writes ``x-...``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -27,7 +32,7 @@ from perfmodel.sweeps import bandwidth_sweep, latency_sweep
 from perfmodel.units import Q_
 from tco.catalogs import load_catalogs
 from tco.charts import carbon_breakdown_chart, cost_breakdown_chart, frontier_chart, sweep_chart
-from tco.economics import CostBasis
+from tco.economics import CostBasis, PowerModel
 from tco.formatting import RANK_HEADER, rank_rows, usd
 from tco.plan import Plan
 from tco.plan_report import plan_section
@@ -129,7 +134,7 @@ def build_section(ev: Evaluation, min_utps: float, objective: str, slowdown: flo
     ]
     return Section(
         title=title,
-        slug=f"{ev.model}-{ev.context}" if ev.mode == "limit" else f"{ev.model}-{ev.isl}-{ev.osl}",
+        slug=slug(f"{ev.model}-{ev.context}" if ev.mode == "limit" else f"{ev.model}-{ev.isl}-{ev.osl}"),
         answer=answer_sentence(ranked, ev.model, min_utps, objective),
         ranked=ranked,
         tradeoffs=tradeoffs,
@@ -180,6 +185,8 @@ def report(
     precision: str | None = None,
     command: str | None = None,
     progress: bool = False,
+    hardware: Sequence[str] | None = None,
+    power_model: PowerModel = "activity",
     mode: str | None = None,
     isl: int = DEFAULT_ISL,
     osl: int = DEFAULT_OSL,
@@ -188,13 +195,14 @@ def report(
 ) -> dict[str, Path]:
     """Write ``report.md``, ``report.html`` and every chart (PNG, SVG) into ``out``; returns paths.
 
+    ``hardware``: the designs to compare (default: all); ``power_model`` as :func:`tco.rank.evaluate`.
     ``plan``: a fleet plan (:func:`tco.plan.plan`) to add as the last section.
     """
     catalogs = catalogs or load_catalogs()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(m, c) for m in models for c in contexts]
-    sections, first = [], None
+    sections, first, paths = [], None, {}
     for model, context in tqdm(jobs, desc="report", disable=not progress, unit="section"):
         ev = evaluate(
             model,
@@ -203,16 +211,22 @@ def report(
             isl=isl,
             osl=osl,
             region=region,
+            hardware=hardware,
             catalogs=catalogs,
             scenario=scenario,
             precision=precision,
+            power_model=power_model,
             cost_basis=cost_basis,
         )
         first = first or ev
-        sections.append(build_section(ev, min_utps, objective, slowdown))
+        section = build_section(ev, min_utps, objective, slowdown)
+        taken = {s.slug for s in sections}
+        while section.slug in taken:  # two names with the same slug ("a/b", "a-b")
+            section.slug += "-"
+        sections.append(section)
+        paths |= _write_charts(section, out)  # inside the loop: the progress bar ends when the work does
     command = command or _command(models, contexts, min_utps, region, objective, slowdown, scenario, out)
     header = header_lines(catalogs, first, command)
-    paths = _write_charts(sections, out)
     blocks = _blocks(sections, header, objective, slowdown)
     if plan is not None:
         fleet = plan_section(plan)
@@ -234,19 +248,24 @@ def _command(models, contexts, min_utps, region, objective, slowdown, scenario, 
     return " ".join([*parts, f"--out {out}"])
 
 
-def _write_charts(sections: list[Section], out: Path) -> dict[str, Path]:
+def slug(text: str) -> str:
+    """A file-name part from ``text``: runs of anything but letters, digits, ``.``, ``_`` and ``-``
+    become ``-``, and no leading dot or dash (so never ``..``, a hidden file or an option)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).lstrip(".-")[:100] or "section"
+
+
+def _write_charts(s: Section, out: Path) -> dict[str, Path]:
     paths = {}
-    for s in sections:
-        for name, chart in s.charts.items():
-            spec = chart.to_json()
-            for ext, render in (
-                ("png", lambda j: vlc.vegalite_to_png(j, scale=2)),
-                ("svg", vlc.vegalite_to_svg),
-            ):
-                path = out / f"{s.slug}-{name}.{ext}"
-                data = render(spec)
-                path.write_bytes(data) if isinstance(data, bytes) else path.write_text(data, encoding="utf-8")
-                paths[f"{s.slug}-{name}.{ext}"] = path
+    for name, chart in s.charts.items():
+        spec = chart.to_json()
+        for ext, render in (
+            ("png", lambda j: vlc.vegalite_to_png(j, scale=2)),
+            ("svg", vlc.vegalite_to_svg),
+        ):
+            path = out / f"{s.slug}-{name}.{ext}"
+            data = render(spec)
+            path.write_bytes(data) if isinstance(data, bytes) else path.write_text(data, encoding="utf-8")
+            paths[f"{s.slug}-{name}.{ext}"] = path
     return paths
 
 
@@ -270,18 +289,44 @@ def _blocks(sections: list[Section], header: list[str], objective: str, slowdown
     return blocks
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def md_text(text: str) -> str:
+    """``text`` for Markdown: HTML characters as entities (Markdown passes raw HTML through, so
+    ``<script>`` would run), Markdown's own syntax characters backslash-escaped, one line."""
+    escaped = html.escape(" ".join(text.split()), quote=False)
+    return _MD_SPECIAL.sub(r"\\\1", escaped)
+
+
+def _md_inline(text: str) -> str:
+    """:func:`md_text`, except `code` spans, which stay code (shown literally by CommonMark; a
+    text with ``<``, ``>`` or ``&`` is escaped whole, so no raw markup reaches any renderer)."""
+    parts = text.split("`")
+    if len(parts) % 2 == 0 or re.search("[<>&]", text):  # unmatched backticks, or markup: plain text
+        return md_text(text)
+    out = []
+    for i, p in enumerate(parts):
+        if i % 2:
+            fence = "`" * (max((len(r) for r in re.findall("`+", p)), default=0) + 1)
+            out.append(f"{fence} {' '.join(p.split())} {fence}")
+        else:
+            out.append(md_text(p))
+    return "".join(out)
+
+
 def _markdown(blocks: list[tuple]) -> str:
     lines: list[str] = []
     for kind, *rest in blocks:
         if kind in ("h1", "h2", "h3"):
-            lines += ["#" * int(kind[1]) + " " + rest[0], ""]
+            lines += ["#" * int(kind[1]) + " " + md_text(rest[0]), ""]
         elif kind == "p":
-            lines += [rest[0], ""]
+            lines += [md_text(rest[0]), ""]
         elif kind == "list":
-            lines += [f"- {item}" for item in rest[0]] + [""]
+            lines += [f"- {_md_inline(item)}" for item in rest[0]] + [""]
         elif kind == "table":
             head, rows = rest
-            esc = [[c.replace("|", "\\|") for c in r] for r in [head, *rows]]
+            esc = [[md_text(c) for c in r] for r in [head, *rows]]
             lines += ["| " + " | ".join(esc[0]) + " |", "|" + "---|" * len(head)]
             lines += ["| " + " | ".join(r) + " |" for r in esc[1:]] + [""]
         elif kind == "chart":
@@ -317,7 +362,8 @@ def _html(blocks: list[tuple], out: Path) -> str:
             body.append(f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>")
         elif kind == "chart":
             svg = (out / f"{rest[0]}-{rest[1]}.svg").read_text(encoding="utf-8")
-            body.append(f'<div class="chart" id="{rest[0]}-{rest[1]}">{svg}</div>')
+            anchor = html.escape(f"{rest[0]}-{rest[1]}", quote=True)
+            body.append(f'<div class="chart" id="{anchor}">{svg}</div>')
     title = html.escape(blocks[0][1])
     return (
         f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{title}</title>"
@@ -326,6 +372,6 @@ def _html(blocks: list[tuple], out: Path) -> str:
 
 
 def _inline(text: str) -> str:
-    """Escape, then render `code` spans."""
-    parts = html.escape(text).split("`")
+    """Escape (quotes too), then render `code` spans."""
+    parts = html.escape(text, quote=True).split("`")
     return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))

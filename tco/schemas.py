@@ -25,6 +25,11 @@ _PER_KW_MONTH = Q_(1, "1/kW/month").to("1/W/s").magnitude
 PRICE_TYPES = ("market", "vendor-derived estimate", "bottom-up")
 
 
+def _band(lo: float, hi: float, unit: str, canonical: str) -> tuple[float, float]:
+    """A plausibility band given in ``unit``, in the column's ``canonical`` unit."""
+    return Q_(lo, unit).to(canonical).magnitude, Q_(hi, unit).to(canonical).magnitude
+
+
 def _range(
     name: str, unit: str | None, doc: str, strict: bool = True, plausible: tuple[float, float] | None = None
 ) -> tuple[Column, ...]:
@@ -71,8 +76,9 @@ def _economics_rules(r: dict) -> Iterable[tuple[str, str]]:
         yield (
             "die_area",
             (
-                f"at most {_LARGEST_DIE_M2 * 1e6:,.0f} mm^2, the largest die that fits once on a "
-                f"{WAFER_DIAMETER_M * 1e3:.0f} mm wafer; set wafer_scale=true for a wafer-scale part"
+                f"at most {Q_(_LARGEST_DIE_M2, 'm^2').to('mm^2').magnitude:,.0f} mm^2, the largest die that "
+                f"fits once on a {Q_(WAFER_DIAMETER_M, 'm').to('mm').magnitude:.0f} mm wafer; "
+                "set wafer_scale=true for a wafer-scale part"
             ),
         )
 

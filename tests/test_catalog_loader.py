@@ -108,11 +108,10 @@ def test_utf8_bom_and_crlf_load(tmp_path):
     assert table.row("chip-a")["mem_capacity"] == 80 * GIB
 
 
-def test_header_only_file_loads_with_zero_rows(tmp_path):
-    table = read_table(_write(tmp_path, _csv(HEADER)), HARDWARE)
-    assert table.df.height == 0
-    assert "mem_bw" in table.df.columns
-    assert table.names() == []
+def test_header_only_file_is_an_error(tmp_path):
+    # issue 14: a header-only hardware file gave an empty ranking and exit 0
+    p = _one(_write(tmp_path, _csv(HEADER)))
+    assert "at least one data row" in p.expected
 
 
 def test_bytes_source_is_named_by_file_argument():
@@ -223,7 +222,10 @@ def test_header_unit_with_a_non_positive_or_infinite_scale_is_refused(tmp_path, 
     header = [h if h != "mem_bw[TB/s]" else f"mem_bw[{scale}]" for h in HEADER]
     p = _one(_write(tmp_path, _csv(header, ROW_A)))
     assert (p.row, p.column, p.value) == (1, "mem_bw", scale)
-    assert p.expected == "a positive unit such as B/s"
+    # a sign is not part of a unit's grammar (issue 14: units are names, numbers, * / and powers)
+    assert p.expected == (
+        "a unit pint understands, such as B/s" if "-" in scale else "a positive unit such as B/s"
+    )
 
 
 def test_cell_that_overflows_in_base_units_is_refused(tmp_path):
@@ -471,6 +473,16 @@ def test_row_of_unknown_name_lists_valid_names(tmp_path):
         table.row("nope")
     assert isinstance(info.value, UnknownName)
     assert str(info.value) == "unknown hardware entry 'nope'; valid names: chip-a, chip-b"
+
+
+def test_row_is_found_ignoring_case_and_a_near_miss_gets_a_suggestion(tmp_path):
+    # issue 14: `h100` or `H100` got the list of names but no "did you mean h100-sxm"
+    table = read_table(_write(tmp_path, _csv(HEADER, ROW_A, ROW_B)), HARDWARE)
+    assert table.resolve("CHIP-A") == "chip-a"
+    assert table.row("Chip-B")["name"] == "chip-b"
+    with pytest.raises(UnknownName) as info:
+        table.row("chip")
+    assert "did you mean 'chip-" in str(info.value) and "?); valid names" in str(info.value)
 
 
 def test_folder_with_some_files_falls_back_to_defaults(tmp_path):

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from perfmodel.catalog import CatalogError, read_table
 from perfmodel.catalog_set import DEFAULT_DIR
 from perfmodel.schemas import HARDWARE
-from tco.catalog_tools import add_chip, check, diff, to_csv, write_atomic
+from tco.catalog_tools import add_chip, check, diff, to_csv, write_files
 from tco.catalogs import load_catalogs
 from tco.cli import main as tco_main
 from tco.export import safe_csv
@@ -128,12 +128,13 @@ def test_new_chip_gets_bottom_up_price_and_is_ranked(tmp_path):
     assert not (tmp_path / "hardware.csv").read_text().count("\nbad,")
 
 
-def test_write_atomic_keeps_previous_version(tmp_path):
+def test_write_files_keeps_previous_version(tmp_path):
     path = tmp_path / "x.csv"
-    assert write_atomic(path, b"one\n") is None
-    backup = write_atomic(path, b"two\n")
-    assert path.read_bytes() == b"two\n" and backup.read_bytes() == b"one\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.csv", "x.csv.bak"]  # no temporary left
+    assert write_files(tmp_path, {"x.csv": b"one\n"}) == [path]
+    write_files(tmp_path, {"x.csv": b"two\n"})
+    assert path.read_bytes() == b"two\n" and (tmp_path / "x.csv.bak").read_bytes() == b"one\n"
+    # no staged file or journal left; the lock file stays
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".catalog.lock", "x.csv", "x.csv.bak"]
 
 
 @pytest.mark.parametrize("name", list(SCHEMAS))
@@ -212,7 +213,7 @@ def test_fuzz_edits_of_a_good_file(encoding, newline, row, cell, column):
 def test_duplicate_columns_and_header_only_and_empty():
     head = GOOD.decode().splitlines()
     header = next(x for x in head if not x.startswith("#"))
-    assert _load_bytes((header + "\n").encode()).df.height == 0
+    assert _load_bytes((header + "\n").encode()) is None  # issue 14: a header-only file is an error
     assert _load_bytes(b"") is None
     dup = header.replace("tdp[W]", "tdp[W],tdp[kW]") + "\n"
     with pytest.raises(CatalogError, match="duplicate header"):

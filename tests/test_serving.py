@@ -192,9 +192,11 @@ def test_more_bandwidth_never_lowers_the_utps_of_one_user(scale):
 @LAWS
 @given(isl=st.integers(1, 16384), osl=st.integers(2, 4096), c=st.integers(1, 512))
 def test_the_limit_is_never_below_the_calibrated_model(isl, osl, c):
+    """Throughput and latency; UTPS at a fixed concurrency is not ordered in a closed loop
+    (docs/model.md, section 3)."""
     lim = serve("llama3-70b", "h200-sxm", tp=8, isl=isl, osl=osl, concurrency=c, mode="limit")
     cal = serve("llama3-70b", "h200-sxm", tp=8, isl=isl, osl=osl, concurrency=c)
-    assert lim.output_tps >= cal.output_tps and lim.utps >= cal.utps and lim.ttft <= cal.ttft
+    assert lim.output_tps >= cal.output_tps and lim.request_latency <= cal.request_latency
 
 
 def _scaled_bandwidth(scale: float):
