@@ -47,7 +47,12 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
         "--cost-basis", choices=COST_BASES, default="own", help="own (default) or rent the servers"
     )
     p.add_argument("--hardware", nargs="+", action=Unique, help="chips to plan with (default: all)")
-    p.add_argument("--power-model", choices=("activity", "tdp"), default="activity")
+    p.add_argument(
+        "--power-model",
+        choices=("activity", "tdp"),
+        default="activity",
+        help="chip power from its activity (FLOPs, bytes moved, static power) or at its TDP",
+    )
     add_catalogs(p)
     p.add_argument("--scenario", help="named assumptions from scenarios.csv (default: published)")
     p.add_argument("--precision", choices=PRECISIONS, help="weight precision (default: the scenario's)")

@@ -230,7 +230,7 @@ def report(
     blocks = _blocks(sections, header, objective, slowdown)
     if plan is not None:
         fleet = plan_section(plan)
-        paths |= _write_charts([fleet], out)
+        paths |= _write_charts(fleet, out)
         blocks += fleet.blocks
     md, page = out / "report.md", out / "report.html"
     md.write_text(_markdown(blocks), encoding="utf-8")
