@@ -17,6 +17,7 @@ from perfmodel.catalog import CatalogError, InvalidInput, UnknownName
 PAGES = (
     ("compare", "Compare"),
     ("tradeoff", "Trade-off"),
+    ("plan", "Plan"),
     ("capacity", "Capacity and performance"),
     ("design", "Design"),
     ("explore", "Explore the limits"),

@@ -1,4 +1,4 @@
-"""``python -m tco {rank,sensitivity,tradeoff,report,catalog,design,explore}``: the economics from the shell."""
+"""``python -m tco {rank,plan,sensitivity,tradeoff,report,catalog,design,explore}``: the economics from the shell."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from perfmodel.cli_common import (
 )
 from perfmodel.cli_serve import add_workload
 from perfmodel.inputs import PRECISIONS, InvalidInput
+from tco.cli_plan import PLAN_EXAMPLE, PLAN_HELP, add_plan_arguments, run_plan
 from tco.options import CONTEXTS, COST_BASES, EFFICIENCY_OBJECTIVES, FLOORS, OBJECTIVES
 
 _EXAMPLES = {
@@ -125,6 +126,7 @@ def _parser() -> Parser:
     )
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     _add_question(_add_economics(_sub(sub, "rank", "rank every design under a UTPS floor")))
+    add_plan_arguments(_add_economics(_sub(sub, "plan", PLAN_HELP, PLAN_EXAMPLE)))
     _add_question(_sub(sub, "sensitivity", "tornado table over the catalog's low/high values"))
     t = _sub(sub, "tradeoff", "efficiency gained by running a little slower per user")
     _add_question(t, floor=False)
@@ -133,6 +135,7 @@ def _parser() -> Parser:
     _add_question(r, many=True)
     r.add_argument("--slowdown", type=FRACTION, default=0.10, help="fraction of the fastest UTPS given up")
     r.add_argument("--out", type=Path, required=True, help="output folder (created if needed)")
+    r.add_argument("--demand", type=Path, help="also plan the fleet for this demand forecast (see plan)")
     ls = _sub(sub, "list", "list the names of the catalogs' models, hardware, sites or scenarios")
     ls.add_argument("what", choices=LISTS, help="which names to list")
     add_catalogs(ls)
@@ -305,6 +308,24 @@ def _load(directory):
     return catalogs
 
 
+def _report_plan(args, catalogs):
+    """The fleet plan of ``--demand`` for the report, under the report's mode, site and economics."""
+    if args.demand is None:
+        return None
+    from tco.plan import plan_forecast
+
+    return plan_forecast(
+        args.demand,
+        catalogs,
+        mode=args.mode,
+        cost_basis=args.cost_basis,
+        region=args.region,
+        scenario=args.scenario,
+        precision=args.precision,
+        power_model=args.power_model,
+    )
+
+
 def _names(catalogs, table: str, names):
     """``names`` (one or a list, or None) in the catalog's spelling; unknown ones raise."""
     if names is None:
@@ -445,6 +466,8 @@ def _list(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "plan":
+        return run_plan(args, _load(args.catalogs))
     if args.command == "catalog":
         return _catalog(args)
     if args.command == "explore":
@@ -489,6 +512,7 @@ def main(argv: list[str] | None = None) -> int:
             isl=args.isl,
             osl=args.osl,
             cost_basis=args.cost_basis,
+            plan=_report_plan(args, catalogs),
         )
         emit(
             {k: str(v) for k, v in paths.items()},

@@ -35,6 +35,8 @@ from tco.charts import buyer_chart, carbon_breakdown_chart, cost_breakdown_chart
 from tco.curves import buyer_curves
 from tco.economics import CostBasis, PowerModel, Site
 from tco.formatting import RANK_HEADER, rank_rows, usd
+from tco.plan import Plan
+from tco.plan_report import plan_section
 from tco.rank import Evaluation, evaluate, select
 from tco.tradeoff import frontier, tradeoff
 
@@ -194,11 +196,13 @@ def report(
     osl: int = DEFAULT_OSL,
     cost_basis: CostBasis = "own",
     site: Site | None = None,
+    plan: Plan | None = None,
 ) -> dict[str, Path]:
     """Write ``report.md``, ``report.html`` and every chart (PNG, SVG) into ``out``; returns paths.
 
     ``hardware``: the designs to compare (default: all); ``power_model`` as :func:`tco.rank.evaluate`;
     ``site`` (default: ``region``'s row): the site the app has in force.
+    ``plan``: a fleet plan (:func:`tco.plan.plan`) to add as the last section.
     """
     catalogs = catalogs or load_catalogs()
     out = Path(out)
@@ -231,6 +235,10 @@ def report(
     command = command or _command(models, contexts, min_utps, region, objective, slowdown, scenario, out)
     header = header_lines(catalogs, first, command)
     blocks = _blocks(sections, header, objective, slowdown)
+    if plan is not None:
+        fleet = plan_section(plan)
+        paths |= _write_charts(fleet, out)
+        blocks += fleet.blocks
     md, page = out / "report.md", out / "report.html"
     md.write_text(_markdown(blocks), encoding="utf-8")
     page.write_text(_html(blocks, out), encoding="utf-8")

@@ -33,3 +33,18 @@ UNCERTAINTY_KEYS = (
     "tokens_per_joule_p90",
     "p_cheapest",
 )
+
+#: Keys of every entry of ``python -m tco plan --json``'s ``plans`` (issue 15).
+PLAN_KEYS = (
+    "hardware",
+    "servers",
+    "chips",
+    "capex_usd",
+    "tco_usd",
+    "usd_per_mtok",
+    "peak_mw",
+    "tco2e",
+    "meets_demand",
+)
+#: Keys of every row of its ``monthly`` list (issue 15).
+PLAN_MONTHLY_KEYS = ("month", "hardware", "servers_owned", "servers_bought", "capex_usd", "opex_usd", "mw")

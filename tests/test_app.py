@@ -18,7 +18,7 @@ from tco.explore import versus_best_dram, what_if_designs
 from tco.rank import RANK_COLUMNS, evaluate, rank, select
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGES = ("compare", "tradeoff", "capacity", "design", "explore", "catalogs", "assumptions", "export")
+PAGES = ("compare", "tradeoff", "plan", "capacity", "design", "explore", "catalogs", "assumptions", "export")
 TIMEOUT_S = 120
 #: Metric values are shown to 4 significant digits ($0.06268).
 SHOWN_RTOL = 5e-4

@@ -39,6 +39,7 @@ QUERY = "?model=llama3-70b&context=4096&min_utps=30"
 PAGES = {
     "compare": ("the best chip you can buy", 6),
     "tradeoff": ("slower per user raises tokens per dollar", 1),
+    "plan": ("the cheapest fleet is", 1),
     "capacity": ("Fewest chips that hold one instance", 2),
     "design": ("Add to this session's catalogs and rank it", 0),
     "explore": ("collectives overtake memory time", 2),
