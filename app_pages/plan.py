@@ -5,7 +5,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from app_support import MAX_UPLOAD_BYTES, catalogs_for, overrides, site_changes
+from app_support import MAX_UPLOAD_BYTES, catalogs_for, overrides, site_changes, table
 from perfmodel.catalog import CatalogError
 from tco.demand import demand_arrays, load_demand
 from tco.economics import load_site
@@ -102,7 +102,8 @@ result = plan(
     draws=int(draws) or None,
 )
 st.success(plan_sentence(result))
-st.dataframe(result.plans.select(*PLAN_COLUMNS), column_config=PLAN_COLUMNS, hide_index=True, width="stretch")
+shown = {k: v for k, v in PLAN_COLUMNS.items() if draws or k not in ("tco_usd_p10", "tco_usd_p90")}
+table(result.plans.select(*shown), shown)
 fleets = result.plans["fleet"].to_list()
 if fleets:
     if s.get("plan_fleet") not in fleets:
