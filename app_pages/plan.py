@@ -102,8 +102,9 @@ result = plan(
     draws=int(draws) or None,
 )
 st.success(plan_sentence(result))
-shown = {k: v for k, v in PLAN_COLUMNS.items() if draws or k not in ("tco_usd_p10", "tco_usd_p90")}
-table(result.plans.select(*shown), shown)
+# Columns without a figure (the p10/p90 spread when uncertainty is off) are left out, not shown empty.
+shown_columns = [c for c in PLAN_COLUMNS if c in result.plans.columns and result.plans[c].null_count() == 0]
+table(result.plans.select(shown_columns), PLAN_COLUMNS)
 fleets = result.plans["fleet"].to_list()
 if fleets:
     if s.get("plan_fleet") not in fleets:
