@@ -5,7 +5,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from app_support import MAX_UPLOAD_BYTES, catalogs_for, overrides, site_changes
+from app_support import MAX_UPLOAD_BYTES, catalogs_for, overrides, site_changes, table
 from perfmodel.catalog import CatalogError
 from tco.demand import demand_arrays, load_demand
 from tco.economics import load_site
@@ -102,7 +102,9 @@ result = plan(
     draws=int(draws) or None,
 )
 st.success(plan_sentence(result))
-st.dataframe(result.plans.select(*PLAN_COLUMNS), column_config=PLAN_COLUMNS, hide_index=True, width="stretch")
+# Columns without a figure (the p10/p90 spread when uncertainty is off) are left out, not shown empty.
+shown_columns = [c for c in PLAN_COLUMNS if c in result.plans.columns and result.plans[c].null_count() == 0]
+table(result.plans.select(shown_columns), PLAN_COLUMNS)
 fleets = result.plans["fleet"].to_list()
 if fleets:
     if s.get("plan_fleet") not in fleets:

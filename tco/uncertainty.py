@@ -43,8 +43,11 @@ _MTOK = Q_(1, "Mtoken").to("token").magnitude
 
 
 def triangular(rng: np.random.Generator, low, mode, high, size) -> np.ndarray:
-    """Triangular draws that accept a zero-width range (low == mode == high gives the mode)."""
+    """Triangular draws that accept a zero-width range (low == mode == high gives the mode) and a
+    mode outside [low, high] (a value set in the app beyond the catalog's range widens the range
+    to it, rather than drawing NaN)."""
     low, mode, high = (np.broadcast_to(np.asarray(x, dtype=np.float64), size) for x in (low, mode, high))
+    low, high = np.minimum(low, mode), np.maximum(high, mode)
     width = high - low
     safe = np.where(width > 0, width, 1.0)
     c = np.where(width > 0, (mode - low) / safe, 0.5)

@@ -111,3 +111,12 @@ def test_calibrated_throughput_adds_spread_where_prices_have_none():
     u = uncertainty(ev, 4_000, 0.0)
     ratio = (u["usd_per_mtok_p90"] / u["usd_per_mtok_p10"]).to_numpy()
     assert (ratio > 1.1).all() and (ratio < 1.25 / 0.75).all()
+
+
+def test_a_mode_outside_the_range_widens_it_instead_of_drawing_nan():
+    import numpy as np
+
+    from tco.uncertainty import triangular
+
+    draws = triangular(np.random.default_rng(0), 0.06, 0.30, 0.186, 10_000)  # mode above high
+    assert np.isfinite(draws).all() and draws.min() >= 0.06 and draws.max() <= 0.30
