@@ -207,9 +207,7 @@ def _visible_text(at: AppTest) -> list[str]:
     return out
 
 
-# Catalogs shows the files as written; Plan (issue 15) edits its forecast file as written and its plan
-# table still has empty p10/p90 cells when uncertainty is off: left to that page's owner.
-@pytest.mark.parametrize("page", [p for p in PAGES if p not in ("catalogs", "plan")])
+@pytest.mark.parametrize("page", [p for p in PAGES if p != "catalogs"])  # Catalogs shows the files as written
 def test_no_page_shows_internal_names_base_units_or_none(app, page):
     app.switch_page(f"app_pages/{page}.py").run()
     text = "\n".join(_visible_text(app))
