@@ -293,14 +293,42 @@ def chip_rows(
     return new
 
 
+def resembling(efficiencies: Table, name: str, template: str) -> bytes:
+    """efficiencies.csv with a row for design ``name`` that resembles what ``template`` resembles
+    (``template`` itself when it is fitted): a new design serves in calibrated mode with a
+    measured chip's efficiencies, never a silent 1.0 (docs/model.md, section 7)."""
+    rows = efficiencies.df.filter(pl.col("hardware") == template)
+    if rows.height == 0:
+        raise InvalidInput(
+            f"{template} has no row in efficiencies.csv to take a new design's efficiencies from"
+        )
+    first = rows.row(0, named=True)
+    like = first["resembles"] or template
+    header = next(
+        line for line in efficiencies.raw.decode("utf-8-sig").splitlines() if not line.startswith("#")
+    )
+    cells = dict.fromkeys(header.split(","), "")
+    cells.update(
+        {
+            "hardware": name,
+            "precision": "any",
+            "engine": first["engine"],
+            "resembles": like,
+            "fit": f"resembles {like}",
+            "source": f"estimate: design built from {template}",
+        }
+    )
+    return efficiencies.raw.rstrip(b"\n") + b"\n" + ",".join(cells.values()).encode() + b"\n"
+
+
 def add_chip(
     directory: Path | str, name: str, template: str = "xpu-hbm3", settings: list[str] | None = None
 ) -> dict:
     """Add design ``name`` (see :func:`chip_rows`) to the catalogs in ``directory``.
 
-    Writes ``hardware.csv`` and ``hardware_economics.csv`` there (starting from the defaults
-    where absent) only after the whole folder validates with the new rows. Returns the new rows
-    (as loaded) and the paths written.
+    Writes ``hardware.csv``, ``hardware_economics.csv`` and ``efficiencies.csv`` there (starting
+    from the defaults where absent) only after the whole folder validates with the new rows.
+    Returns the new rows (as loaded) and the paths written.
     """
     if not NAME.fullmatch(name):
         raise InvalidInput(f"--name {name!r}: expected {NAME_TEXT}")
@@ -312,9 +340,10 @@ def add_chip(
             source = file_source(folder, SCHEMAS[cat].file, {})[1]
             raw[cat] = source.read_bytes()
         new = chip_rows(raw, name, template, settings)
+        new["efficiencies"] = resembling(load_catalogs(folder)["efficiencies"], name, template)
         catalogs = load_catalogs(folder, overrides=new)  # validate before writing
         written = write_files(folder, {SCHEMAS[cat].file: data for cat, data in new.items()})
-    rows = {cat: catalogs[cat].row(name) for cat in new}
+    rows = {cat: catalogs[cat].row(name) for cat in ("hardware", "hardware_economics")}
     return {"name": name, "rows": rows, "written": [str(p) for p in written]}
 
 

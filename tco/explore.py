@@ -21,7 +21,7 @@ from perfmodel.api import decode, prepare
 from perfmodel.catalog import InvalidInput
 from perfmodel.catalog_set import Catalogs
 from perfmodel.units import Q_
-from tco.catalog_tools import add_chip, chip_rows
+from tco.catalog_tools import add_chip, chip_rows, resembling
 from tco.catalogs import load_catalogs
 from tco.options import CONTEXTS, EFFICIENCY_OBJECTIVES, FLOORS, OBJECTIVES
 from tco.rank import Evaluation, evaluate, rank, select
@@ -102,33 +102,8 @@ def design_overrides(
     """
     columns, derivation = _design_columns(catalogs, template, settings)
     raw = {cat: catalogs[cat].raw for cat in ("hardware", "hardware_economics")}
-    return chip_rows(raw, name, template, columns) | _resembling(catalogs, name, template), derivation
-
-
-def _resembling(catalogs: Catalogs, name: str, template: str) -> dict[str, bytes]:
-    """efficiencies.csv with a row for ``name`` that resembles what ``template`` resembles."""
-    table = catalogs["efficiencies"]
-    rows = table.df.filter(pl.col("hardware") == template)
-    if rows.height == 0:
-        raise InvalidInput(
-            f"{template} has no row in efficiencies.csv to take a what-if design's efficiencies from"
-        )
-    first = rows.row(0, named=True)
-    like = first["resembles"] or template
-    header = next(line for line in table.raw.decode("utf-8-sig").splitlines() if not line.startswith("#"))
-    cells = dict.fromkeys(header.split(","), "")
-    cells.update(
-        {
-            "hardware": name,
-            "precision": "any",
-            "engine": first["engine"],
-            "resembles": like,
-            "fit": f"resembles {like}",
-            "source": f"estimate: what-if design from {template}",
-        }
-    )
-    line = ",".join(cells.values())
-    return {"efficiencies": table.raw.rstrip(b"\n") + b"\n" + line.encode() + b"\n"}
+    efficiencies = {"efficiencies": resembling(catalogs["efficiencies"], name, template)}
+    return chip_rows(raw, name, template, columns) | efficiencies, derivation
 
 
 def memory_table(
