@@ -12,7 +12,7 @@ from app_support import (
     spread,
     table,
 )
-from tco.buyer import buyer_answer, chips, design_label, own_against_rent
+from tco.buyer import buyer_answer, can_buy, chips, design_label, own_against_rent
 from tco.charts import buyer_chart, carbon_breakdown_chart, cost_breakdown_chart, efficiency_bars
 from tco.curves import buyer_curves
 from tco.formatting import si, usd
@@ -35,7 +35,7 @@ st.radio(
 shown = shown_designs(ranked)
 meeting = shown.filter("meets_floor")
 (st.success if meeting.height else st.warning)(buyer_answer(ranked, s.model, s.min_utps, s.objective))
-buyable = meeting.filter(pl.col("availability") == "shipping")
+buyable = meeting.filter(can_buy())
 if buyable.height:
     top = buyable.row(0, named=True)
     c = st.columns(4)

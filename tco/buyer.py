@@ -23,17 +23,27 @@ def design_label(name: str, availability: str) -> str:
     return name if availability == "shipping" else f"{name} ({availability})"
 
 
+def can_buy() -> pl.Expr:
+    """Rows of a ranking one can order: shipping and, when owned, priced by the market or its
+    vendor (a rental-only chip has only a bottom-up estimate)."""
+    purchasable = (pl.col("cost_basis") == "rent") | (pl.col("price_type") != "bottom-up")
+    return (pl.col("availability") == "shipping") & purchasable
+
+
 def buyer_answer(ranked: pl.DataFrame, model: str, min_utps: float, objective: str) -> str:
     """The best chip a buyer can order and, beside it, the best design of any kind, in one sentence.
 
-    ``ranked`` is :func:`tco.rank.select`'s ranking with an ``availability`` column.
+    ``ranked`` is :func:`tco.rank.select`'s ranking with an ``availability`` column. A chip one
+    can buy ships and, when owned, has a market or vendor-derived price: a chip that is only
+    rented (TPUs) has no owner's price beyond the bottom-up estimate and is not offered as a
+    purchase.
     """
     meeting = ranked.filter("meets_floor")
     floor = f"at least {min_utps:,.0f} tokens/s per user" if min_utps > 0 else "no floor on tokens/s per user"
     if meeting.height == 0:
         return f"No design in the catalog serves {model} with {floor}; the tables say what each one reaches."
     words = METRIC_WORDS[objective][1]
-    buyable = meeting.filter(pl.col("availability") == "shipping")
+    buyable = meeting.filter(can_buy())
     if buyable.height:
         b = buyable.row(0, named=True)
         text = (
