@@ -26,9 +26,9 @@ from perfmodel.cli_common import (
     whole,
 )
 from perfmodel.cli_serve import add_workload
-from perfmodel.inputs import PRECISIONS, InvalidInput
+from perfmodel.inputs import InvalidInput
 from tco.cli_plan import PLAN_EXAMPLE, PLAN_HELP, add_plan_arguments, run_plan
-from tco.options import CONTEXTS, COST_BASES, EFFICIENCY_OBJECTIVES, FLOORS, OBJECTIVES
+from tco.options import CONTEXTS, COST_BASES, EFFICIENCY_OBJECTIVES, FLOORS, OBJECTIVES, add_deployment_flags
 
 _EXAMPLES = {
     "rank": "python -m tco rank --model llama3-70b --context 4096 --min-utps 2000",
@@ -71,18 +71,7 @@ def _add_question(p: Parser, many: bool = False, floor: bool = True) -> None:
         p.add_argument("--min-utps", type=FLOOR, default=0.0, help="UTPS floor [tokens/s per user]")
     p.add_argument("--region", help="site from datacenter.csv (default: us-average)")
     p.add_argument("--objective", choices=tuple(OBJECTIVES), default="tokens_per_usd", help="what to rank by")
-    p.add_argument("--hardware", nargs="+", action=Unique, help="designs to compare (default: all)")
-    p.add_argument(
-        "--power-model",
-        choices=("activity", "tdp"),
-        default="activity",
-        help="chip power from its activity (FLOPs, bytes moved, static power) or at its TDP",
-    )
-    add_catalogs(p)
-    p.add_argument("--scenario", help="named assumptions from scenarios.csv (default: published)")
-    p.add_argument(
-        "--precision", choices=PRECISIONS, help="weight and KV precision (default: the scenario's)"
-    )
+    add_deployment_flags(p, "designs to compare (default: all)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument(
         "--cost-basis", choices=COST_BASES, default="own", help="all-in owner cost or rental prices"

@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from perfmodel.cli_common import Unique, add_catalogs, emit, number, output_file, whole
+from perfmodel.cli_common import emit, number, output_file, whole
 from perfmodel.inputs import MODES, PRECISIONS
-from tco.options import COST_BASES
+from tco.options import COST_BASES, add_deployment_flags
 
 PLAN_HELP = "fleets to buy for a demand forecast: servers, TCO, MW and CO2e month by month"
 PLAN_EXAMPLE = "python -m tco plan --demand examples/demand.csv --max-mw 5 --json"
@@ -46,16 +46,7 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--cost-basis", choices=COST_BASES, default="own", help="own (default) or rent the servers"
     )
-    p.add_argument("--hardware", nargs="+", action=Unique, help="chips to plan with (default: all)")
-    p.add_argument(
-        "--power-model",
-        choices=("activity", "tdp"),
-        default="activity",
-        help="chip power from its activity (FLOPs, bytes moved, static power) or at its TDP",
-    )
-    add_catalogs(p)
-    p.add_argument("--scenario", help="named assumptions from scenarios.csv (default: published)")
-    p.add_argument("--precision", choices=PRECISIONS, help="weight precision (default: the scenario's)")
+    add_deployment_flags(p, "chips to plan with (default: all)")
     p.add_argument("--kv-precision", choices=PRECISIONS, help="KV-cache precision (default: the weights')")
     p.add_argument("--out", type=Path, help="also write the monthly plan of every fleet to this CSV file")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
