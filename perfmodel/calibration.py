@@ -17,7 +17,14 @@ profile. The fit (docs/model.md §7):
 - fits and gates the *current* points only: those measured within :data:`CURRENT_WINDOW_DAYS`
   of the newest measurement. Serving software moves fast (the same chip and model gain 1.5-3x
   within a year as kernels and schedulers mature), and the calibrated mode predicts what today's
-  software reaches; older points stay in the catalog and in the report, marked as history.
+  software reaches; older points stay in the catalog and in the report, marked as history;
+- screens out *stalled* runs: where a source publishes the mean and median request latency,
+  a run whose mean exceeds its median by more than :data:`STALL_RATIO` had requests stuck far
+  longer than the typical one (a warm-up or scheduler stall), so its throughput is not the
+  steady state the model predicts. The points stay in the report, marked ``steady = false``;
+- pools a measured chip whose ``efficiencies.csv`` row ``resembles`` another into that chip's
+  fit (the same GPU and software in another system, e.g. GB200 NVL72 and B200 HGX), so that
+  both take one set of efficiencies fitted on both chips' points.
 """
 
 from __future__ import annotations
@@ -60,6 +67,10 @@ BOUNDS = {
 PRIOR_WEIGHT = 0.1
 MIN_POINTS_PER_PRECISION = 20
 CURRENT_WINDOW_DAYS = 270
+#: With lengths drawn from [0.8, 1.0] x nominal, a steady run's mean request latency stays within
+#: 5 % of its median (271 of the 281 InferenceMAX runs with both figures); the other ten are 13-86 %
+#: over, with p99 time-to-first-token of 70-80 s against a median under 1.2 s.
+STALL_RATIO = 1.10
 #: Acceptance of the calibrated mode (issue 11): median ratio model / measured in this band,
 #: at least 70 % of the points within 25 %, none off by more than 2x.
 MEDIAN_BAND = (0.8, 1.25)
@@ -80,10 +91,12 @@ class Points:
 
 
 def measurements(catalogs: Catalogs, current_only: bool = True) -> pl.DataFrame:
-    """``measurements.csv`` with a row id, the concurrency as a number (NaN for ``max``) and
-    ``current`` (measured within :data:`CURRENT_WINDOW_DAYS` of the newest point); only the
-    current points unless ``current_only`` is false. Points whose model or chip the catalogs
-    do not have (a user's smaller folder) cannot be predicted and are left out."""
+    """``measurements.csv`` with a row id, the concurrency as a number (NaN for ``max``),
+    ``current`` (measured within :data:`CURRENT_WINDOW_DAYS` of the newest point), ``steady``
+    (not a stalled run), ``fitted`` (both) and ``fit_chip`` (the chip whose efficiencies row
+    the point is fitted into: the one its row ``resembles``, else its own); only the fitted points unless ``current_only`` is
+    false. Points whose model or chip the catalogs do not have (a user's smaller folder) cannot
+    be predicted and are left out."""
     df = catalogs["measurements"].df.filter(
         pl.col("model").is_in(catalogs["models"].names()),
         pl.col("hardware").is_in(catalogs["hardware"].names()),
@@ -96,8 +109,15 @@ def measurements(catalogs: Catalogs, current_only: bool = True) -> pl.DataFrame:
         .otherwise(pl.col("concurrency"))
         .cast(pl.Float64),
         current=pl.col("day") >= pl.lit(newest) - pl.duration(days=CURRENT_WINDOW_DAYS),
+        steady=(pl.col("latency_mean") <= STALL_RATIO * pl.col("latency_median")).fill_null(True),
     )
-    return df.filter("current") if current_only else df
+    eff = catalogs["efficiencies"].df.filter(pl.col("resembles").is_not_null())
+    pooled = dict(zip(eff["hardware"], eff["resembles"], strict=True))
+    df = df.with_columns(
+        fitted=pl.col("current") & pl.col("steady"),
+        fit_chip=pl.col("hardware").replace(pooled),
+    )
+    return df.filter("fitted") if current_only else df
 
 
 def _groups(catalogs: Catalogs, df: pl.DataFrame) -> Iterable[Points]:
@@ -168,7 +188,7 @@ def _value_keys(values: dict, df: pl.DataFrame) -> list[tuple[str, str]]:
     """The fitted row each point of ``df`` takes: its chip at its precision, else its chip's ``any``."""
     return [
         (h, p) if (h, p) in values else (h, "any")
-        for h, p in zip(df["hardware"], df["precision"], strict=True)
+        for h, p in zip(df["fit_chip"], df["precision"], strict=True)
     ]
 
 
@@ -179,15 +199,15 @@ def fit_key(hardware: str, precision: str, precise: set[tuple[str, str]]) -> tup
 
 def precise_keys(df: pl.DataFrame) -> set[tuple[str, str]]:
     """(chip, precision) pairs with enough points to be fitted apart from the chip's other points."""
-    counts = df.group_by("hardware", "precision").len()
-    per_chip = df.group_by("hardware").len().rename({"len": "chip_len"})
-    c = counts.join(per_chip, on="hardware")
+    counts = df.group_by("fit_chip", "precision").len()
+    per_chip = df.group_by("fit_chip").len().rename({"len": "chip_len"})
+    c = counts.join(per_chip, on="fit_chip")
     # A pair is fitted apart only if the chip keeps enough other points for its ``any`` row too.
     ok = c.filter(
         (pl.col("len") >= MIN_POINTS_PER_PRECISION)
         & (pl.col("chip_len") - pl.col("len") >= MIN_POINTS_PER_PRECISION)
     )
-    return {(r["hardware"], r["precision"]) for r in ok.iter_rows(named=True)}
+    return {(r["fit_chip"], r["precision"]) for r in ok.iter_rows(named=True)}
 
 
 def fit(catalogs: Catalogs, df: pl.DataFrame | None = None) -> dict[tuple[str, str], dict[str, float]]:
@@ -201,15 +221,15 @@ def fit(catalogs: Catalogs, df: pl.DataFrame | None = None) -> dict[tuple[str, s
 
     df = measurements(catalogs) if df is None else df
     precise = precise_keys(df)
-    keys = [fit_key(h, pr, precise) for h, pr in zip(df["hardware"], df["precision"], strict=True)]
+    keys = [fit_key(h, pr, precise) for h, pr in zip(df["fit_chip"], df["precision"], strict=True)]
     df = df.with_columns(key=pl.Series([f"{h}/{p}" for h, p in keys]))
     # Every chip gets an ``any`` row (for precisions it was not measured at): over its points
     # outside the precision rows, or over all its points when the precision rows take them all.
-    covered = set(df.filter(pl.col("key").str.ends_with("/any"))["hardware"])
+    covered = set(df.filter(pl.col("key").str.ends_with("/any"))["fit_chip"])
     df = pl.concat(
         [
             df,
-            df.filter(~pl.col("hardware").is_in(list(covered))).with_columns(key=pl.col("hardware") + "/any"),
+            df.filter(~pl.col("fit_chip").is_in(list(covered))).with_columns(key=pl.col("fit_chip") + "/any"),
         ]
     )
     prior = np.log([PRIOR[f] for f in EFFICIENCY_FIELDS])
@@ -291,7 +311,7 @@ def held_out(catalogs: Catalogs) -> pl.DataFrame:
     for source in df["source_id"].unique(maintain_order=True):
         train = df.filter(pl.col("source_id") != source)
         test = df.filter(pl.col("source_id") == source)
-        test = test.filter(pl.col("hardware").is_in(train["hardware"].unique().implode()))
+        test = test.filter(pl.col("fit_chip").is_in(train["fit_chip"].unique().implode()))
         if test.height == 0:
             continue
         values = fit(catalogs, train)

@@ -171,7 +171,7 @@ def run_fit(args, catalogs) -> int:
     values = fit(catalogs)
     heldout = held_out(catalogs)
     write_output(args.out, efficiency_rows_csv(catalogs, values, heldout_by_key(values, heldout)))
-    fitted = compare(catalogs, values).filter("current")
+    fitted = compare(catalogs, values).filter("fitted")
     emit(
         {
             "out": str(args.out),
@@ -200,7 +200,7 @@ def run_validate_measured(catalogs, as_json: bool) -> int:
     from perfmodel.calibration import MEDIAN_BAND, compare, summary
 
     df = compare(catalogs)
-    current = df.filter("current")
+    current = df.filter("fitted")
     eff = catalogs["efficiencies"].df.filter(pl.col("heldout_points") > 0)
     per_chip = (
         current.group_by("hardware")
@@ -239,6 +239,8 @@ def run_validate_measured(catalogs, as_json: bool) -> int:
             "limit_tps_per_chip",
             "limit_ratio",
             "current",
+            "steady",
+            "fitted",
         ]
         emit(
             {
@@ -280,11 +282,11 @@ def run_validate_measured(catalogs, as_json: bool) -> int:
                     predicted=pl.col("model_tps_per_chip"),
                     ratio=pl.col("ratio"),
                     limit_ratio=pl.col("limit_ratio"),
-                    fitted=pl.col("current"),
+                    fitted=pl.col("fitted"),
                 )
             )
             print(
-                "\nper chip (current points; limit_ratio_min >= 1: the limit is never below a measurement):"
+                "\nper chip (fitted points: current and steady; limit_ratio_min >= 1: the limit is never below a measurement):"
             )
             print(per_chip)
             print("\nheld out (leave one source out, from efficiencies.csv):")
@@ -292,7 +294,11 @@ def run_validate_measured(catalogs, as_json: bool) -> int:
         print(
             "\n"
             + key_values(
-                {"points (current)": overall["points"], "points (history)": df.height - current.height}
+                {
+                    "points (fitted)": overall["points"],
+                    "points (history)": df.height - df["current"].sum(),
+                    "points (stalled runs)": df.height - df["steady"].sum(),
+                }
                 | {k: v for k, v in overall.items() if k != "points"}
                 | {"limit_ratio_min": limit_min}
             )

@@ -189,6 +189,14 @@ MEASUREMENTS = Schema(
             required=False,
             doc="measured energy per output token",
         ),
+        Column(
+            "latency_mean",
+            "float",
+            "s",
+            required=False,
+            doc="mean request latency (end to end), where the source publishes it",
+        ),
+        Column("latency_median", "float", "s", required=False, doc="median request latency, likewise"),
         Column("notes", "text", required=False),
     ),
     key=(

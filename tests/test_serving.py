@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from perfmodel import Q_, decode, load_catalogs
 from perfmodel import serving_equations as eq
-from perfmodel.calibration import MEDIAN_BAND, SHARE_WITHIN, WORST, compare, fit, summary
+from perfmodel.calibration import MEDIAN_BAND, SHARE_WITHIN, STALL_RATIO, WORST, compare, fit, summary
 from perfmodel.catalog import InvalidInput
 from perfmodel.cli import main as perfmodel_main
 from perfmodel.serve_api import serve, serve_grid
@@ -214,35 +214,57 @@ def _scaled_bandwidth(scale: float):
 # --- Calibration against public measurements ----------------------------------------------------
 
 COMPARED = compare(CATS)
-CURRENT = COMPARED.filter("current")
+FITTED = COMPARED.filter("fitted")
 
 
 def test_calibrated_mode_meets_the_acceptance_on_current_points():
-    s = summary(CURRENT["ratio"].to_numpy())
+    s = summary(FITTED["ratio"].to_numpy())
     assert s["points"] >= 30
     assert MEDIAN_BAND[0] <= s["median_ratio"] <= MEDIAN_BAND[1]
     assert s["share_within_25pct"] >= SHARE_WITHIN
 
 
 @pytest.mark.xfail(
-    reason="known miss: qwen3-30b-a3b on B200 FP4 at 128/128 (TensorRT-LLM 1.0) is 2.06x over; "
-    "tiny-expert MoE at batch 2048 is slower than any per-chip efficiency explains",
+    reason="known misses: qwen3-30b-a3b at 128/128 and llama4-scout at 1000/1000 on GB200 (TensorRT-LLM 1.0, "
+    "offline) are 2.32x and 2.12x over; the same table has the same GPU in B200 HGX 1.6x and 1.4x faster "
+    "there, while GB200 is 1.01-1.18x B200 on 50 of the 57 paired points (docs/model.md, section 7)",
     strict=True,
 )
 def test_no_current_point_is_off_by_more_than_2x():
-    assert summary(CURRENT["ratio"].to_numpy())["worst_factor"] <= WORST
+    assert summary(FITTED["ratio"].to_numpy())["worst_factor"] <= WORST
+
+
+def test_a_stalled_run_is_reported_but_not_fitted():
+    """A run whose mean request latency exceeds its median by more than STALL_RATIO is kept in the
+    comparison, marked steady = false, and left out of the fit (docs/model.md, section 7)."""
+    stalled = COMPARED.filter(~pl.col("steady"))
+    assert stalled.height >= 1
+    assert (stalled["latency_mean"] > STALL_RATIO * stalled["latency_median"]).all()
+    assert not stalled["fitted"].any()
+    steady = COMPARED.filter(pl.col("latency_mean").is_not_null(), pl.col("steady"))
+    assert (steady["latency_mean"] <= STALL_RATIO * steady["latency_median"]).all()
+
+
+def test_the_same_gpu_in_a_rack_system_serves_one_user_as_fast():
+    """GB200 NVL72 pools its points with B200 HGX (same GPU and software): at one request in flight
+    it decodes at least as fast as B200 HGX, whose bandwidth it matches (it was 40 % slower when
+    fitted alone on offline max-batch points only, with a 9.5 ms step overhead)."""
+    kw = {"tp": 4, "isl": 1024, "osl": 1024, "concurrency": 1, "precision": "fp8"}
+    hgx = serve("llama3-70b", "b200-hgx", **kw)
+    rack = serve("llama3-70b", "b200-nvl72", **kw)
+    assert rack.utps >= 0.99 * hgx.utps
 
 
 def test_the_limit_is_at_or_above_every_measurement():
-    assert CURRENT["limit_ratio"].min() >= 1.0
+    assert FITTED["limit_ratio"].min() >= 1.0
 
 
 def test_measurements_cover_the_chips_and_kinds_the_issue_names():
-    hw = set(CURRENT["hardware"])
+    hw = set(FITTED["hardware"])
     assert {"h100-sxm", "h200-sxm", "b200-hgx", "mi300x"} <= hw
-    moe = {"deepseek-v3", "gpt-oss-120b", "qwen3-30b-a3b"} & set(CURRENT["model"])
-    dense = {"llama3-8b", "llama3-70b", "llama3-405b"} & set(CURRENT["model"])
-    assert moe and dense and CURRENT["source_id"].n_unique() >= 3
+    moe = {"deepseek-v3", "gpt-oss-120b", "qwen3-30b-a3b"} & set(FITTED["model"])
+    dense = {"llama3-8b", "llama3-70b", "llama3-405b"} & set(FITTED["model"])
+    assert moe and dense and FITTED["source_id"].n_unique() >= 3
 
 
 def test_every_chip_has_efficiencies_and_none_is_a_silent_one():
