@@ -180,13 +180,14 @@ def run_fit(args, catalogs) -> int:
         },
         False,
         lambda d: (
-            f"wrote {d['out']}\nfitted points:   {_line(d['fitted'])}\nheld-out points: {_line(d['held_out'])}"
+            f"wrote {d['out']}\nfitted points:   {summary_line(d['fitted'])}\nheld-out points: {summary_line(d['held_out'])}"
         ),
     )
     return 0
 
 
-def _line(s: dict) -> str:
+def summary_line(s: dict) -> str:
+    """One line of a fit summary: points, median ratio, share within 25 %, worst factor."""
     return (
         f"{s['points']} points, median ratio {s['median_ratio']:.3f}, "
         f"{s['share_within_25pct']:.0%} within 25%, worst {s['worst_factor']:.2f}x"

@@ -61,18 +61,53 @@ ENGINE_PROFILES = Schema(
 )
 
 
-def _efficiency_rules(r: dict) -> Iterable[tuple[str, str]]:
-    values = [r[f] for f in EFFICIENCY_FIELDS]
+def resembles_rules(r: dict, fields: Iterable[str]) -> Iterable[tuple[str, str]]:
+    """A fitted row has every figure in ``fields``; a row that ``resembles`` a measured chip has none."""
     if r["resembles"] is not None:
         if r["resembles"] == r["hardware"]:
             yield "resembles", "another chip (a measured one), not the row's own"
-        for f, v in zip(EFFICIENCY_FIELDS, values, strict=True):
-            if v is not None:
+        for f in fields:
+            if r[f] is not None:
                 yield f, "empty: the row takes every figure from the chip it resembles"
     else:
-        for f, v in zip(EFFICIENCY_FIELDS, values, strict=True):
-            if v is None:
+        for f in fields:
+            if r[f] is None:
                 yield f, "a value, or the name of a measured chip in resembles"
+
+
+def heldout_columns(what: str) -> tuple[Column, ...]:
+    """``points`` behind a fit and the held-out error of fits that left ``what`` out."""
+    return (
+        Column("points", "int", required=False, minimum=0, strict=False, doc="measurements behind the fit"),
+        Column(
+            "heldout_points",
+            "int",
+            required=False,
+            minimum=0,
+            strict=False,
+            doc=f"points predicted by fits that left their {what} out",
+        ),
+        Column(
+            "heldout_median_ratio",
+            "float",
+            None,
+            required=False,
+            doc="median model / measured on those held-out points",
+        ),
+        Column(
+            "heldout_within_25pct",
+            "float",
+            None,
+            required=False,
+            minimum=0,
+            strict=False,
+            doc="share of those held-out points within 25 %",
+        ),
+    )
+
+
+def _efficiency_rules(r: dict) -> Iterable[tuple[str, str]]:
+    yield from resembles_rules(r, EFFICIENCY_FIELDS)
     for f in ("bw_efficiency", "prefill_efficiency", "decode_efficiency"):
         if r[f] is not None and r[f] > 1:
             yield f, "at most 1 (a fraction of the peak)"
@@ -116,31 +151,7 @@ EFFICIENCIES = Schema(
             doc="latency of one all-reduce inside the scale-up domain, as seen",
             plausible=(1e-7, 1e-3),
         ),
-        Column("points", "int", required=False, minimum=0, strict=False, doc="measurements behind the fit"),
-        Column(
-            "heldout_points",
-            "int",
-            required=False,
-            minimum=0,
-            strict=False,
-            doc="points predicted by fits that left their source out",
-        ),
-        Column(
-            "heldout_median_ratio",
-            "float",
-            None,
-            required=False,
-            doc="median model / measured on those held-out points",
-        ),
-        Column(
-            "heldout_within_25pct",
-            "float",
-            None,
-            required=False,
-            minimum=0,
-            strict=False,
-            doc="share of those held-out points within 25 %",
-        ),
+        *heldout_columns("source"),
         Column("fit", "text", doc="how the figures were obtained"),
         Column("source", "text"),
     ),

@@ -12,6 +12,9 @@ References
    Morgan & Claypool, 2018, sec. 6.1-6.3 (capital and operational cost of a data center;
    facility cost per W of provisioned IT power; PUE).
 .. [3] The Green Grid, *PUE: a comprehensive examination of the metric*, white paper 49, 2012.
+.. [4] J. Chung et al., "The ML.ENERGY Benchmark: Toward Automated Inference Energy Measurement
+   and Optimization", arXiv 2505.06371, 2025 (accelerator power measured while serving; the
+   fit of the serving floor and dynamic scale is in docs/model.md, section 8).
 """
 
 from __future__ import annotations
@@ -148,6 +151,59 @@ def facility_cost(provisioned_power, facility, colocation_price, build_cost, rat
     if facility == "build":
         return building_cost(provisioned_power, build_cost, rate, build_lifetime)
     raise ValueError(f"facility must be 'colocation' or 'build', got {facility!r}")
+
+
+def dynamic_power(energy_per_flop, flop_rate, energy_per_bit, bit_rate, tier2_energy_per_bit=0.0, tier2_bit_rate=0.0):
+    """Power of the work itself: ``e_FLOP x FLOP/s + e_bit x bit/s + e_bit,2 x bit/s_2``
+    (arithmetic, memory traffic, and a second memory tier's traffic where a chip has one).
+
+    Parameters
+    ----------
+    energy_per_flop : numeric
+        Energy of one operation at the process node [J/FLOP].
+    flop_rate : numeric
+        Operations per second [FLOP/s].
+    energy_per_bit : numeric
+        Energy of moving one bit to or from memory [J/bit].
+    bit_rate : numeric
+        Memory traffic [bit/s].
+    tier2_energy_per_bit : numeric, optional
+        Energy per bit of the second tier [J/bit].
+    tier2_bit_rate : numeric, optional
+        Second-tier traffic [bit/s].
+
+    Returns
+    -------
+    numeric
+        Dynamic power [W].
+    """
+    return energy_per_flop * flop_rate + energy_per_bit * bit_rate + tier2_energy_per_bit * tier2_bit_rate
+
+
+def serving_power(tdp, serving_floor, dynamic_scale, dynamic):
+    """Power of a chip while serving: ``min(f x TDP + s x P_dynamic, TDP)`` [4]_.
+
+    A serving chip draws far more than its work's physical energy: clocks, caches and the
+    data movement on the die run whether a step is big or small. ``f`` and ``s`` are fitted
+    to measured power (docs/model.md, section 8).
+
+    Parameters
+    ----------
+    tdp : numeric
+        Thermal design power, the cap [W].
+    serving_floor : numeric
+        Power of a chip serving at almost no load, as a fraction of its TDP [-].
+    dynamic_scale : numeric
+        Multiplier on the physical dynamic power [-].
+    dynamic : numeric
+        Dynamic power, :func:`dynamic_power` [W].
+
+    Returns
+    -------
+    numeric
+        Power while serving [W].
+    """
+    return np.minimum(serving_floor * tdp + dynamic_scale * dynamic, tdp)
 
 
 def average_power(active, idle, utilization):

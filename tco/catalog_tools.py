@@ -293,32 +293,38 @@ def chip_rows(
     return new
 
 
-def resembling(efficiencies: Table, name: str, template: str) -> bytes:
-    """efficiencies.csv with a row for design ``name`` that resembles what ``template`` resembles
-    (``template`` itself when it is fitted): a new design serves in calibrated mode with a
-    measured chip's efficiencies, never a silent 1.0 (docs/model.md, section 7)."""
-    rows = efficiencies.df.filter(pl.col("hardware") == template)
+#: Catalogs whose rows give a chip its measured figures; a new design ``resembles`` a measured chip in each.
+RESEMBLING = ("efficiencies", "power_calibration")
+
+
+def resembling(catalogs: Catalogs, name: str, template: str) -> dict[str, bytes]:
+    """``efficiencies.csv`` and ``power_calibration.csv`` with a row for design ``name`` that
+    resembles what ``template`` resembles (``template`` itself when it is fitted): a new design
+    serves in calibrated mode with a measured chip's efficiencies and draws a measured chip's
+    power, never a silent 1.0 (docs/model.md, sections 7 and 8)."""
+    return {cat: _resembling_row(catalogs[cat], name, template) for cat in RESEMBLING}
+
+
+def _resembling_row(table: Table, name: str, template: str) -> bytes:
+    rows = table.df.filter(pl.col("hardware") == template)
     if rows.height == 0:
-        raise InvalidInput(
-            f"{template} has no row in efficiencies.csv to take a new design's efficiencies from"
-        )
+        raise InvalidInput(f"{template} has no row in {table.path.name} to take a new design's figures from")
     first = rows.row(0, named=True)
     like = first["resembles"] or template
-    header = next(
-        line for line in efficiencies.raw.decode("utf-8-sig").splitlines() if not line.startswith("#")
-    )
+    header = next(line for line in table.raw.decode("utf-8-sig").splitlines() if not line.startswith("#"))
     cells = dict.fromkeys(header.split(","), "")
     cells.update(
         {
             "hardware": name,
-            "precision": "any",
-            "engine": first["engine"],
             "resembles": like,
             "fit": f"resembles {like}",
             "source": f"estimate: design built from {template}",
         }
     )
-    return efficiencies.raw.rstrip(b"\n") + b"\n" + ",".join(cells.values()).encode() + b"\n"
+    for column in ("precision", "engine"):  # efficiencies.csv: one row for every precision
+        if column in cells:
+            cells[column] = "any" if column == "precision" else first[column]
+    return table.raw.rstrip(b"\n") + b"\n" + ",".join(cells.values()).encode() + b"\n"
 
 
 def add_chip(
@@ -326,7 +332,8 @@ def add_chip(
 ) -> dict:
     """Add design ``name`` (see :func:`chip_rows`) to the catalogs in ``directory``.
 
-    Writes ``hardware.csv``, ``hardware_economics.csv`` and ``efficiencies.csv`` there (starting
+    Writes ``hardware.csv``, ``hardware_economics.csv``, ``efficiencies.csv`` and
+    ``power_calibration.csv`` there (starting
     from the defaults where absent) only after the whole folder validates with the new rows.
     Returns the new rows (as loaded) and the paths written.
     """
@@ -340,7 +347,7 @@ def add_chip(
             source = file_source(folder, SCHEMAS[cat].file, {})[1]
             raw[cat] = source.read_bytes()
         new = chip_rows(raw, name, template, settings)
-        new["efficiencies"] = resembling(load_catalogs(folder)["efficiencies"], name, template)
+        new |= resembling(load_catalogs(folder), name, template)
         catalogs = load_catalogs(folder, overrides=new)  # validate before writing
         written = write_files(folder, {SCHEMAS[cat].file: data for cat, data in new.items()})
     rows = {cat: catalogs[cat].row(name) for cat in ("hardware", "hardware_economics")}

@@ -38,6 +38,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from perfmodel.catalog import InvalidInput
+
 from perfmodel.catalog_set import Catalogs
 
 #: Diameter of the wafers every node in the catalog is priced for [m].
@@ -115,8 +117,8 @@ def chip_table(catalogs: Catalogs) -> pl.DataFrame:
     Columns: hardware, memory_technology, memory_class (SRAM when on-die, else DRAM), die_cost_usd, memory_cost_usd, packaging_cost_usd,
     bottom_up_cost_usd, market_price_usd, price_usd, price_low_usd, price_high_usd,
     price_is_estimate, price_type, price_includes_system, markup, plus the power and carbon
-    inputs (tdp_w, static_power_w, energy_per_flop_j, memory_energy_j_per_bit,
-    embodied_chip_g).
+    inputs (tdp_w, static_power_w, serving_floor, dynamic_scale, energy_per_flop_j,
+    memory_energy_j_per_bit, embodied_chip_g).
     """
     hw = catalogs["hardware"].df.select(
         pl.col("name").alias("hardware"),
@@ -186,12 +188,40 @@ def chip_table(catalogs: Catalogs) -> pl.DataFrame:
             **network,
             "tdp_w": t["tdp"],
             "static_power_w": t["static_power"],
+            **power_figures(catalogs, t["hardware"].to_list()),
             "energy_per_flop_j": t["energy_per_flop"],
             "memory_energy_j_per_bit": t["energy"],
             "tier2_energy_j_per_bit": t["tier2_energy"].fill_null(0.0),
             "embodied_chip_g": embodied,
         }
     )
+
+
+def power_figures(catalogs: Catalogs, names: list[str]) -> dict[str, np.ndarray]:
+    """``serving_floor`` and ``dynamic_scale`` of each chip in ``names`` from power_calibration.csv:
+    its own fitted row, or the row of the measured chip it ``resembles`` (docs/model.md, section 8).
+
+    Raises ``InvalidInput`` for a chip without a row: its power is never silently the uncalibrated
+    physics."""
+    table = catalogs["power_calibration"]
+    rows = {r["hardware"]: r for r in table.df.iter_rows(named=True)}
+    out = {"serving_floor": np.empty(len(names)), "dynamic_scale": np.empty(len(names))}
+    for i, name in enumerate(names):
+        row = rows.get(name)
+        if row is None:
+            raise InvalidInput(
+                f"{table.path.name}: no row for {name}; add one that names the measured chip it "
+                f"resembles (e.g. {name},b200-hgx,,,...) or fit it with python -m tco power-fit"
+            )
+        if row["resembles"] is not None:
+            row = rows.get(row["resembles"])
+            if row is None or row["resembles"] is not None:
+                raise InvalidInput(
+                    f"{table.path.name}: {name} resembles {rows[name]['resembles']}, which has no fitted row"
+                )
+        out["serving_floor"][i] = row["serving_floor"]
+        out["dynamic_scale"][i] = row["dynamic_scale"]
+    return out
 
 
 def _system_items(catalogs: Catalogs, t: pl.DataFrame) -> tuple[dict, dict]:

@@ -25,7 +25,7 @@ from perfmodel.cli_common import (
     warn,
     whole,
 )
-from perfmodel.cli_serve import add_workload
+from perfmodel.cli_serve import add_workload, summary_line
 from perfmodel.inputs import InvalidInput
 from tco.cli_plan import PLAN_EXAMPLE, PLAN_HELP, add_plan_arguments, run_plan
 from tco.options import CONTEXTS, COST_BASES, EFFICIENCY_OBJECTIVES, FLOORS, OBJECTIVES, add_deployment_flags
@@ -125,6 +125,15 @@ def _parser() -> Parser:
     r.add_argument("--slowdown", type=FRACTION, default=0.10, help="fraction of the fastest UTPS given up")
     r.add_argument("--out", type=Path, required=True, help="output folder (created if needed)")
     r.add_argument("--demand", type=Path, help="also plan the fleet for this demand forecast (see plan)")
+    pf = _sub(
+        sub,
+        "power-fit",
+        "fit power_calibration.csv to power_measurements.csv (leave-one-model-out error too)",
+        "python -m tco power-fit --out out/power_calibration.csv",
+    )
+    pf.add_argument("--out", type=Path, required=True, help="power calibration CSV to write")
+    add_catalogs(pf)
+    pf.add_argument("--json", action="store_true", help="print JSON instead of lines")
     ls = _sub(sub, "list", "list the names of the catalogs' models, hardware, sites or scenarios")
     ls.add_argument("what", choices=LISTS, help="which names to list")
     add_catalogs(ls)
@@ -286,6 +295,41 @@ def _add_output(p: Parser) -> None:
     add_catalogs(p)
     p.add_argument("--out", type=Path, help="also write the table to this CSV file")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _power_fit(args) -> int:
+    """Fit the power model, write the calibration, print fitted and held-out errors."""
+    from perfmodel.export import write_output
+    from tco.power_fit import calibration_csv, fit, held_out, power_points, predict, summary
+
+    output_file(args.out)
+    catalogs = _load(args.catalogs)
+    points = power_points(catalogs)
+    values = fit(points)
+    heldout = held_out(points)
+    write_output(args.out, calibration_csv(catalogs, values, heldout))
+    fitted = predict(points, values.__getitem__) / points["power_per_chip"].to_numpy()
+    result = {
+        "out": str(args.out),
+        "chips": {k: {f: v[f] for f in ("serving_floor", "dynamic_scale", "points")} for k, v in values.items()},
+        "fitted": summary(fitted),
+        "held_out": summary(heldout["ratio"].to_numpy()),
+    }
+
+    emit(
+        result,
+        args.json,
+        lambda r: "\n".join(
+            [f"wrote {r['out']}"]
+            + [
+                f"{k}: serving floor {v['serving_floor']:.3f} x TDP, dynamic scale {v['dynamic_scale']:.3f} "
+                f"({v['points']} points)"
+                for k, v in r["chips"].items()
+            ]
+            + [f"fitted points:   {summary_line(r['fitted'])}", f"held-out points: {summary_line(r['held_out'])}"]
+        ),
+    )
+    return 0
 
 
 def _load(directory):
@@ -463,6 +507,8 @@ def main(argv: list[str] | None = None) -> int:
         return _explore(args)
     if args.command == "list":
         return _list(args)
+    if args.command == "power-fit":
+        return _power_fit(args)
     if args.command == "design":
         from tco.explore import new_design
 

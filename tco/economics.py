@@ -9,9 +9,11 @@ Per chip, with ``u`` the utilization, ``L`` the hardware lifetime and ``r`` the 
 - facility, sized by provisioned power ``P_prov = TDP + host + network`` per chip: colocation
   rent ``P_prov x $/kW-month``, or an owned building ``build_cost x P_prov x CRF(r, L_building)``;
 - maintenance ``capital x rate``; operations (staff, software, support) per chip-hour;
-- power (activity model): ``P = min(P_static + e_flop x FLOP/s + e_bit x bits/s, TDP)``, with
-  ``e_flop`` scaled by bytes per element of the precision and each memory tier's bits at its
-  own energy per bit; ``tdp`` model: ``P = TDP``. Average ``u x P + (1 - u) x P_static``, plus
+- power (activity model): ``P = min(f x TDP + s x (e_flop x FLOP/s + e_bit x bits/s), TDP)``,
+  with ``e_flop`` scaled by bytes per element of the precision, each memory tier's bits at its
+  own energy per bit, and the serving floor ``f`` and dynamic scale ``s`` fitted to measured
+  power (``power_calibration.csv``, docs/model.md section 8); ``tdp`` model: ``P = TDP``.
+  Average ``u x P + (1 - u) x P_static``, plus
   host and network power (a system's host power never includes the chips', and a rack's
   published power is split that way in ``systems.csv``); at the wall ``x PUE``;
 - energy cost = average wall power x price; operational carbon = wall energy x grid intensity;
@@ -111,13 +113,19 @@ def cost_frame(
         c = c.filter(pl.col("rental_usd_per_s").is_not_null())
     df = perf.join(c, on="hardware", how="inner")
     flop_scale = PRECISION_BYTES[precision]
-    active = (
-        pl.col("static_power_w")
-        + pl.col("energy_per_flop_j") * flop_scale * pl.col("flop_per_s_chip")
-        + pl.col("memory_energy_j_per_bit") * _BITS_PER_BYTE * pl.col("bytes_per_s_chip")
-        + pl.col("tier2_energy_j_per_bit") * _BITS_PER_BYTE * pl.col("tier2_bytes_per_s_chip")
+    dynamic = eq.dynamic_power(
+        pl.col("energy_per_flop_j") * flop_scale,
+        pl.col("flop_per_s_chip"),
+        pl.col("memory_energy_j_per_bit"),
+        _BITS_PER_BYTE * pl.col("bytes_per_s_chip"),
+        pl.col("tier2_energy_j_per_bit"),
+        _BITS_PER_BYTE * pl.col("tier2_bytes_per_s_chip"),
     )
-    active = pl.min_horizontal(active, pl.col("tdp_w")) if power_model == "activity" else pl.col("tdp_w")
+    active = (
+        eq.serving_power(pl.col("tdp_w"), pl.col("serving_floor"), pl.col("dynamic_scale"), dynamic)
+        if power_model == "activity"
+        else pl.col("tdp_w")
+    )
     idle = pl.col("static_power_w") if power_model == "activity" else pl.col("tdp_w")
     u = site.utilization
     n = pl.col("chips")

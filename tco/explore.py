@@ -97,13 +97,13 @@ def design_overrides(
 ) -> tuple[dict[str, bytes], list[str]]:
     """Catalog overrides (CSV bytes) that add design ``name`` to ``catalogs``, and its derivation.
 
-    In the calibrated mode the design serves with the achieved efficiencies of the measured chip
-    its template resembles (efficiencies.csv gets a ``resembles`` row, never a silent 1.0).
+    In the calibrated mode the design serves with the achieved efficiencies, and draws the power,
+    of the measured chip its template resembles (``resembles`` rows in efficiencies.csv and
+    power_calibration.csv, never a silent 1.0).
     """
     columns, derivation = _design_columns(catalogs, template, settings)
     raw = {cat: catalogs[cat].raw for cat in ("hardware", "hardware_economics")}
-    efficiencies = {"efficiencies": resembling(catalogs["efficiencies"], name, template)}
-    return chip_rows(raw, name, template, columns) | efficiencies, derivation
+    return chip_rows(raw, name, template, columns) | resembling(catalogs, name, template), derivation
 
 
 def memory_table(

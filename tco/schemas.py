@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from perfmodel.catalog import Column, Schema
 from perfmodel.catalog_set import REFERENCES as PERF_REFERENCES
 from perfmodel.schemas import SCHEMAS as PERF_SCHEMAS
+from perfmodel.serving_schemas import heldout_columns, resembles_rules
 from perfmodel.units import Q_
 from tco.chip_cost import WAFER_DIAMETER_M, largest_die_m2
 
@@ -327,6 +328,68 @@ RENTALS = Schema(
     ),
 )
 
+#: Fitted figures of the power model under load (tco.power_fit, docs/model.md section 8).
+POWER_FIELDS = ("serving_floor", "dynamic_scale")
+
+
+def _power_rules(r: dict) -> Iterable[tuple[str, str]]:
+    yield from resembles_rules(r, POWER_FIELDS)
+    if r["serving_floor"] is not None and r["serving_floor"] > 1:
+        yield "serving_floor", "at most 1 (a fraction of the TDP)"
+
+
+POWER_CALIBRATION = Schema(
+    "power_calibration.csv",
+    (
+        Column("hardware", "text", doc="chip from hardware.csv"),
+        Column("resembles", "text", required=False, doc="measured chip whose figures this chip takes"),
+        Column(
+            "serving_floor",
+            "float",
+            None,
+            required=False,
+            doc="power of a chip that is serving but barely busy, as a fraction of its TDP",
+            plausible=(0.1, 1.0),
+        ),
+        Column(
+            "dynamic_scale",
+            "float",
+            None,
+            required=False,
+            doc="multiplier on the physical energy of the FLOPs and memory traffic done",
+            plausible=(0.05, 20.0),
+        ),
+        *heldout_columns("model"),
+        Column("fit", "text", doc="how the figures were obtained"),
+        Column("source", "text"),
+    ),
+    key=("hardware",),
+    row_check=_power_rules,
+)
+
+POWER_MEASUREMENTS = Schema(
+    "power_measurements.csv",
+    (
+        Column("source_id", "text", doc="short name of the source"),
+        Column("source", "text", doc="URL or repository path"),
+        Column("date", "text", doc="YYYY-MM-DD"),
+        Column("engine", "text"),
+        Column("model", "text", doc="model from models.csv"),
+        Column("precision", "text", choices=("bf16", "fp8", "fp4"), doc="weights"),
+        Column("hardware", "text", doc="chip from hardware.csv"),
+        Column("chips", "int", doc="chips of one model instance"),
+        Column("tp", "int"),
+        Column("isl", "float", "token", doc="input tokens per request (mean)"),
+        Column("osl", "float", "token", doc="output tokens per request (mean)"),
+        Column("concurrency", "float", None, doc="mean requests in one step (the measured batch)"),
+        Column("output_tps_per_chip", "float", "token/s", doc="measured output tokens/s per chip"),
+        Column("power_per_chip", "float", "W", doc="measured mean accelerator power per chip"),
+        Column("joules_per_output_token", "float", "J/token", doc="measured accelerator energy per output token"),
+        Column("notes", "text", required=False),
+    ),
+    key=("source_id", "model", "precision", "hardware", "tp", "concurrency", "osl"),
+)
+
 #: Catalogs the economics adds to the performance catalogs.
 ECONOMICS_SCHEMAS = {
     s.file.removesuffix(".csv"): s
@@ -339,6 +402,8 @@ ECONOMICS_SCHEMAS = {
         SYSTEMS,
         NETWORKS,
         RENTALS,
+        POWER_CALIBRATION,
+        POWER_MEASUREMENTS,
     )
 }
 SCHEMAS = PERF_SCHEMAS | ECONOMICS_SCHEMAS

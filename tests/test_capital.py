@@ -69,3 +69,15 @@ def test_facility_cost_by_site_kind():
     assert build.to("USD/year").magnitude == pytest.approx(1_365 * 10.7 * 0.1 / (1 - 1.1**-15), rel=PAPER)
     with pytest.raises(ValueError, match="facility"):
         eq.facility_cost(p, "tent", Q_(1, "USD/kW/month"), Q_(1, "USD/W"), Q_(0.1, "1/year"), Q_(1, "year"))
+
+
+def test_serving_power_on_quantities():
+    """H100 at 1 PFLOP/s FP8 (0.2 pJ/FLOP) and 2 TB/s (5 pJ/bit): 200 + 80 = 280 W dynamic;
+    0.766 x 700 W + 0.62 x 280 W = 536.2 + 173.6 = 709.8 W, capped at the 700 W TDP."""
+    dyn = eq.dynamic_power(Q_(0.2, "pJ/FLOP"), Q_(1, "PFLOP/s"), Q_(5, "pJ/bit"), Q_(2, "TB/s"))
+    assert dyn.to("W").m == pytest.approx(280.0)
+    assert eq.serving_power(Q_(700, "W"), 0.766, 0.62, dyn).to("W").m == pytest.approx(700.0)
+    light = eq.serving_power(Q_(700, "W"), 0.766, 0.62, dyn / 10)
+    assert light.to("W").m == pytest.approx(536.2 + 17.36)
+    with pytest.raises(pint.DimensionalityError):
+        eq.dynamic_power(Q_(0.2, "pJ/FLOP"), Q_(1, "PFLOP/s"), Q_(5, "pJ/bit"), Q_(2, "TB"))

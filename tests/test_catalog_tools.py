@@ -20,6 +20,7 @@ from perfmodel.catalog import CatalogError, read_table
 from perfmodel.catalog_set import DEFAULT_DIR
 from perfmodel.schemas import HARDWARE
 from tco.catalog_tools import add_chip, check, diff, to_csv, write_files
+from tco.chip_cost import chip_table
 from tco.catalogs import load_catalogs
 from tco.cli import main as tco_main
 from tco.export import safe_csv
@@ -121,6 +122,11 @@ def test_new_chip_gets_bottom_up_price_and_is_ranked(tmp_path):
     ranked = rank("llama3-70b", 4096, 30, catalogs=cats)
     row = ranked.filter(pl.col("hardware") == "my-hbm4").row(0, named=True)
     assert row["price_is_estimate"] and row["price_type"] == "bottom-up"
+    # it serves and draws power as the measured chip its template resembles (b200-hgx)
+    for cat in ("efficiencies", "power_calibration"):
+        assert cats[cat].df.filter(pl.col("hardware") == "my-hbm4")["resembles"].to_list() == ["b200-hgx"]
+    figures = chip_table(cats).filter(pl.col("hardware").is_in(["my-hbm4", "b200-hgx"]))
+    assert figures["serving_floor"].n_unique() == 1 and figures["dynamic_scale"].n_unique() == 1
     with pytest.raises(Exception, match="already has a row"):
         add_chip(tmp_path, "my-hbm4")
     with pytest.raises(Exception, match="convertible to TB/s"):

@@ -13,6 +13,7 @@ from contracts import ECONOMICS_KEYS, RANK_KEYS, UNCERTAINTY_KEYS
 
 from perfmodel.catalog import InvalidInput
 from perfmodel.catalog_set import load_catalogs as load_performance_catalogs
+from perfmodel.units import Q_
 from tco.catalog_tools import add_chip
 from tco.catalogs import EconomicsCatalogs, load_catalogs
 from tco.rank import buyable_first, evaluate, select
@@ -37,7 +38,10 @@ def rent(own):
 
 def test_rent_prices_each_chip_hour_at_its_median_offer(rent):
     """Under rent, a chip-hour costs the median published offer, and nothing else is added."""
-    medians = {r["hardware"]: r["rental_usd_per_s"] * 3600 for r in rental_table(CATS).iter_rows(named=True)}
+    medians = {
+        r["hardware"]: Q_(r["rental_usd_per_s"], "1/s").to("1/hour").m
+        for r in rental_table(CATS).iter_rows(named=True)
+    }
     f = rent.frame
     assert set(f["hardware"].cast(pl.String).unique()) == set(medians)
     for name, price in medians.items():
@@ -45,9 +49,9 @@ def test_rent_prices_each_chip_hour_at_its_median_offer(rent):
         assert rows["usd_per_chip_hour"].to_numpy() == pytest.approx(price, rel=EXACT)
         for item in ("capex", "energy", "facility", "maintenance"):
             assert (rows[f"{item}_usd_per_mtok"] == 0).all(), item
-    # H100: offers 2.35, 2.95, 2.99 -> median 2.95 USD per GPU-hour
+    # H100: offers 1.30 (3-year), 2.35 (1-year), 2.95, 2.99 -> median 2.65 USD per GPU-hour
     h100 = f.filter(pl.col("hardware") == "h100-sxm")["usd_per_chip_hour"][0]
-    assert h100 == pytest.approx(2.95, rel=EXACT)
+    assert h100 == pytest.approx(2.65, rel=EXACT)
     assert (f["cost_basis"] == "rent").all()
 
 

@@ -63,6 +63,8 @@ def _chips(
     price=10_000.0,
     tdp=800.0,
     static=240.0,
+    floor=0.3,
+    scale=1.0,
     e_flop=0.2e-12,
     e_bit=5e-12,
     embodied=50_000.0,
@@ -81,6 +83,8 @@ def _chips(
         network_power_w=pl.lit(network_w),
         tdp_w=pl.lit(tdp),
         static_power_w=pl.lit(static),
+        serving_floor=pl.lit(floor),
+        dynamic_scale=pl.lit(scale),
         energy_per_flop_j=pl.lit(e_flop),
         memory_energy_j_per_bit=pl.lit(e_bit),
         tier2_energy_j_per_bit=pl.lit(0.0),
@@ -140,7 +144,8 @@ def test_usd_per_mtok_on_paper_tdp_power():
 def test_every_term_on_paper_activity_power():
     """Every term switched on, activity power model, FP8 (1 byte per element).
 
-    chip: 10,000 USD, TDP 800 W, static 240 W, 0.2 pJ/FLOP, 5 pJ/bit, 50 kg embodied; 2 chips;
+    chip: 10,000 USD, TDP 800 W, static 240 W, serving floor 0.3 x TDP, dynamic scale 1,
+          0.2 pJ/FLOP, 5 pJ/bit, 50 kg embodied; 2 chips;
           system share 3,000 USD and network 2,000 USD per chip; host 100 W and network 20 W per chip.
     site: 2-year life (17,532 h), cost of capital 10 %/year, utilization 0.5, PUE 1.5, building
           10 USD/W over 10 years at 10 %, maintenance 5 %/year, operations 0.05 USD per chip-hour,
@@ -148,7 +153,7 @@ def test_every_term_on_paper_activity_power():
     activity: 1e15 FLOP/s and 1e12 B/s per chip.
 
     CRF(10 %, 2 y) = 0.1 / (1 - 1.1^-2) = 0.5761905/y;  CRF(10 %, 10 y) = 0.1627454/y
-    active power = 240 + 0.2e-12 x 1e15 + 5e-12 x 8 x 1e12 = 480 W (< TDP)
+    active power = 0.3 x 800 + 1 x (0.2e-12 x 1e15 + 5e-12 x 8 x 1e12) = 480 W (< TDP)
     average IT   = 0.5 x 480 + 0.5 x 240 + 100 + 20          = 480 W per chip
     wall         = 480 x 1.5 x 2 chips                         = 1,440 W
     chip capex   = 2 x 10,000 x 0.5761905 / 8766 h             = 1.314603 USD/h
