@@ -16,7 +16,7 @@ import time
 
 import polars as pl
 
-from perfmodel import iter_decode_grid, load_catalogs, prepare
+from perfmodel import Q_, iter_decode_grid, load_catalogs, prepare
 
 AXES = {
     "tp": [1, 2, 4, 8, 16, 32, 64, 128],
@@ -47,7 +47,7 @@ def main() -> None:
         print(
             f"run {i + 1}: {rows:,} configurations in {elapsed:.2f} s = {rows / elapsed / 1e6:.2f} M configurations/s"
         )
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    peak = Q_(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "KiB").to("GiB").m  # Linux: KiB
     print(
         f"peak resident memory: {peak:.2f} GiB ({len(setup.models.names)} models x {len(setup.hardware.names)} chips)"
     )

@@ -21,7 +21,7 @@ import time
 import numpy as np
 import polars as pl
 
-from perfmodel import load_catalogs, prepare
+from perfmodel import Q_, load_catalogs, prepare
 from perfmodel.serve_api import iter_serve_grid, profile_for
 
 AXES = {
@@ -59,7 +59,7 @@ def main() -> None:
             f"run {i + 1}: {kept:,} deployable configurations (of {grid:,} grid points) in {elapsed:.2f} s = "
             f"{kept / elapsed / 1e6:.2f} M configurations/s"
         )
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    peak = Q_(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "KiB").to("GiB").m  # Linux: KiB
     print(
         f"peak resident memory: {peak:.2f} GiB ({len(setup.models.names)} models x {len(setup.hardware.names)} chips)"
     )

@@ -22,7 +22,7 @@ from perfmodel.scenario import Scenario, load_scenario
 from perfmodel.serving import check_deployable, deployable
 from perfmodel.units import Q_
 
-GIB = float(2**30)
+GIB = Q_(1, "GiB").to("B").m
 BatchSpec = int | str
 
 

@@ -41,14 +41,25 @@ def weight_bytes_total(m: ModelArrays, s: Scenario, mi):
     return s.weight_bytes * m.total_params[mi]
 
 
-def distinct_experts(experts, per_token, batch):
+def expert_miss_log(experts, per_token):
+    """``ln(1 - k/E)``: the log of the chance that one token leaves a given routed expert alone."""
+    e = np.maximum(experts, 1.0)
+    with np.errstate(divide="ignore"):
+        return np.log1p(-np.minimum(per_token / e, 1.0))
+
+
+def distinct_experts(experts, per_token, batch, miss_log=None):
     """Expected distinct routed experts that ``batch`` tokens touch under uniform routing.
 
     ``E * (1 - (1 - k/E)^B)`` (docs/model.md, section 1); 0 for dense models (``E = 0``).
+    ``miss_log``: :func:`expert_miss_log` computed once for many batches.
     """
-    e = np.maximum(experts, 1.0)
-    with np.errstate(divide="ignore"):
-        untouched = np.exp(batch * np.log1p(-np.minimum(per_token / e, 1.0)))
+    if np.ndim(experts) == 0 and experts <= 0:  # one dense model: nothing to route
+        return np.zeros(np.shape(batch))
+    miss = expert_miss_log(experts, per_token) if miss_log is None else miss_log
+    untouched = np.exp(batch * miss)
+    if np.ndim(experts) == 0:
+        return experts * (1.0 - untouched)
     return np.where(experts > 0, experts * (1.0 - untouched), 0.0)
 
 

@@ -257,12 +257,11 @@ def iter_serve_grid(
                     )
                 )
             if numeric.size:
-                bh, bb = np.repeat(lh, numeric.size), np.tile(numeric, lh.size)
-                rep = [np.repeat(a, numeric.size) for a in (ltp, lpp, lep)]
-                cap = rep[1] * bb <= prof.max_concurrency[bh]
+                admitted = lpp[:, None] * numeric[None, :] <= prof.max_concurrency[lh][:, None]
+                batches = np.broadcast_to(numeric, admitted.shape)[admitted]
                 frames.append(
                     _grid_block(
-                        m, h, s, prof, mi, bh[cap], *(a[cap] for a in rep), dp, bb[cap], fi, fo, sync_s
+                        m, h, s, prof, mi, lh, ltp, lpp, lep, dp, batches, fi, fo, sync_s, admitted.sum(axis=1)
                     )
                 )
         out = pl.concat(frames)
@@ -300,10 +299,16 @@ GRID_COLUMNS = (
 )
 
 
-def _grid_block(m, h, s, prof, mi, hi, tp, pp, ep, dp, batch, isl, osl, sync_s) -> pl.DataFrame:
-    """One block of flat layouts (hardware index, TP, PP, EP, batch per micro-batch) evaluated."""
-    users = pp * batch
-    r = serve_arrays(m, h, s, prof, mi, hi, tp, pp, ep, users, isl, osl, sync_s, attn_dp=dp)
+def _grid_block(m, h, s, prof, mi, hi, tp, pp, ep, dp, batch, isl, osl, sync_s, per_layout=None) -> pl.DataFrame:
+    """One block of flat layouts (hardware index, TP, PP, EP) evaluated at their batches per
+    micro-batch: one each, or ``per_layout[i]`` of ``batch`` for layout ``i`` in turn."""
+    if per_layout is not None:
+        expanded = [np.repeat(a, per_layout) for a in (hi, tp, pp, ep)]
+    else:
+        expanded = [hi, tp, pp, ep]
+    users = expanded[2] * batch
+    r = serve_arrays(m, h, s, prof, mi, hi, tp, pp, ep, users, isl, osl, sync_s, attn_dp=dp, per_layout=per_layout)
+    hi, tp, pp, ep = expanded
     chips = (tp * pp).astype(np.int32)
     cols = {
         "hardware": hi.astype(np.uint32),
@@ -321,9 +326,8 @@ def _grid_block(m, h, s, prof, mi, hi, tp, pp, ep, dp, batch, isl, osl, sync_s) 
     cols["memory_needed_gib"] = np.broadcast_to(r["memory_needed_bytes"], hi.shape) / GIB
     cols["memory_available_gib"] = np.broadcast_to(r["memory_available_bytes"], hi.shape) / GIB
     cols["fits"] = np.broadcast_to(r["fits"], hi.shape)
-    cols["bound"] = pl.Series(cols["t_compute_s"] > cols["t_mem_s"]).replace_strict(
-        {True: "compute", False: "memory"}, return_dtype=BOUND
-    )
+    memory_bound = (cols["t_compute_s"] <= cols["t_mem_s"]).astype(np.uint32)  # BOUND: compute, memory
+    cols["bound"] = _enum(memory_bound, BOUND)
     return pl.DataFrame(cols)
 
 

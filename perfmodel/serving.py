@@ -28,7 +28,13 @@ import numpy as np
 from perfmodel import serving_equations as eq
 from perfmodel.architecture import ModelArrays
 from perfmodel.catalog import InvalidInput
-from perfmodel.decode import collective_costs, distinct_experts, kv_bytes_per_sequence, weight_bytes_total
+from perfmodel.decode import (
+    collective_costs,
+    distinct_experts,
+    expert_miss_log,
+    kv_bytes_per_sequence,
+    weight_bytes_total,
+)
 from perfmodel.hardware import HardwareArrays
 from perfmodel.scenario import Scenario
 from perfmodel.serving_profile import ServingProfile
@@ -84,8 +90,9 @@ def concurrency_limit(
 
 
 def _layout(m, h, s, prof, mi, hi, tp, pp, ep, attn_dp, isl, osl, sync_s) -> dict:
-    """What a step costs per token and per step on one layout, independent of its tokens:
-    gathered once per layout, so the steps below are arithmetic on flat arrays."""
+    """What a step costs per token and per step on one layout, and what the layout holds,
+    independent of its tokens: gathered once per layout, so the steps below are arithmetic on
+    flat arrays."""
     ctx = eq.mean_decode_context(isl, osl)
     pctx = eq.mean_prefill_context(isl)
     repl = kv_replicas(m, mi, tp, prof, attn_dp)
@@ -96,10 +103,12 @@ def _layout(m, h, s, prof, mi, hi, tp, pp, ep, attn_dp, isl, osl, sync_s) -> dic
     soft_pf = m.softmax_full[mi] * pctx + m.softmax_window[mi] * np.minimum(pctx, window)
     within = None if prof.collective_latency is None else prof.collective_latency[hi]
     tier2_bw = h.tier2_bw[hi]
+    usable = eq.usable_memory(h.mem_capacity[hi], prof.memory_fraction[hi], prof.workspace[hi])
     return {
         "tp": tp,
+        "pp": pp,
         "experts": m.experts[mi],
-        "per_token": m.experts_per_token[mi],
+        "miss_log": expert_miss_log(m.experts[mi], m.experts_per_token[mi]),
         "always_bytes": wb * attention_copies(tp, attn_dp) * (m.always_params[mi] + m.lm_head_params[mi]),
         "expert_bytes": wb * m.expert_params[mi],
         "kv_read_per_token": kv_bytes_per_sequence(m, s, mi, ctx) * repl,
@@ -109,53 +118,67 @@ def _layout(m, h, s, prof, mi, hi, tp, pp, ep, attn_dp, isl, osl, sync_s) -> dic
         "flop_prefill": 2.0 * (m.active_params[mi] - m.lm_head_params[mi]) + attn_pf,
         "scalar_decode": m.scalar_per_token[mi] + soft_dec,
         "scalar_prefill": m.scalar_per_token[mi] + soft_pf,
-        "tensor": h.tensor[hi],
-        "scalar": h.scalar[hi],
-        "decode_eff": prof.decode_efficiency[hi],
-        "prefill_eff": prof.prefill_efficiency[hi],
-        "bw": h.mem_bw[hi],
-        "bw_eff": prof.bw_efficiency[hi],
-        "tier2": tier2_bw > 0,
-        "tier2_bw": np.where(tier2_bw > 0, tier2_bw, 1.0),
+        "decode_rate": eq.achieved_rate(tp, h.tensor[hi], prof.decode_efficiency[hi]),
+        "prefill_rate": eq.achieved_rate(tp, h.tensor[hi], prof.prefill_efficiency[hi]),
+        "scalar_rate": eq.achieved_rate(tp, h.scalar[hi], 1.0),
+        "bw": eq.achieved_rate(tp, h.mem_bw[hi], prof.bw_efficiency[hi]),
+        # A second tier (weights there, KV cache in main memory) only where a chip has one.
+        "tier2": tier2_bw > 0 if np.any(tier2_bw > 0) else None,
+        "tier2_bw": eq.achieved_rate(tp, np.where(tier2_bw > 0, tier2_bw, 1.0), prof.bw_efficiency[hi]),
         "collectives": collective_costs(m, h, s, mi, hi, tp, pp, ep, sync_s, within, attn_dp),
         "step_overhead": prof.step_overhead[hi],
         "token_overhead": prof.token_overhead[hi],
+        "weights": weights_held(m, s, mi, tp, attn_dp),
+        "kv_worst": kv_bytes_per_sequence(m, s, mi, isl + osl) * repl,
+        "usable": usable,
+        "tier2_capacity": h.tier2_capacity[hi],
+        "max_step_tokens": prof.max_step_tokens[hi],
+        "max_concurrency": prof.max_concurrency[hi],
     }
 
 
-def _step(L: dict, decode_tokens, prefill_tokens) -> dict:
-    """One step carrying ``decode_tokens`` and ``prefill_tokens`` per micro-batch: its time and work."""
+def _repeat(L: dict, counts: np.ndarray) -> dict:
+    """``L`` of layouts with each layout's arrays repeated ``counts`` times (a grid's batch axis)."""
+
+    def rep(v):
+        return np.repeat(v, counts) if np.ndim(v) else v
+
+    return {k: tuple(rep(x) for x in v) if isinstance(v, tuple) else rep(v) for k, v in L.items()}
+
+
+def _step(L: dict, decode_tokens, prefill_tokens, work: bool = True) -> dict:
+    """One step carrying ``decode_tokens`` and ``prefill_tokens`` per micro-batch: its time and,
+    with ``work``, its parts and the FLOPs and bytes it moves."""
     tokens = decode_tokens + prefill_tokens
-    touched = distinct_experts(L["experts"], L["per_token"], tokens)
+    touched = distinct_experts(L["experts"], None, tokens, L["miss_log"])
     weights_read = L["always_bytes"] + touched * L["expert_bytes"]
     kv_bytes = decode_tokens * L["kv_read_per_token"] + prefill_tokens * L["kv_write_per_token"]
     f_dec = decode_tokens * L["flop_decode"]
     f_pf = prefill_tokens * L["flop_prefill"]
     f_sc = decode_tokens * L["scalar_decode"] + prefill_tokens * L["scalar_prefill"]
-    tp = L["tp"]
-    t_compute = eq.compute_time(
-        f_dec, f_pf, f_sc, tp, L["tensor"], L["decode_eff"], L["prefill_eff"], L["scalar"]
-    )
+    t_compute = eq.compute_time(f_dec, f_pf, f_sc, L["decode_rate"], L["prefill_rate"], L["scalar_rate"])
     tier2 = L["tier2"]
-    t_mem = np.where(
-        tier2,
-        np.maximum(
-            eq.memory_time(weights_read, tp, L["tier2_bw"], L["bw_eff"]),
-            eq.memory_time(kv_bytes, tp, L["bw"], L["bw_eff"]),
-        ),
-        eq.memory_time(weights_read + kv_bytes, tp, L["bw"], L["bw_eff"]),
-    )
+    t_mem = eq.memory_time(weights_read + kv_bytes, L["bw"])
+    if tier2 is not None:
+        t_mem = np.where(
+            tier2,
+            np.maximum(eq.memory_time(weights_read, L["tier2_bw"]), eq.memory_time(kv_bytes, L["bw"])),
+            t_mem,
+        )
     latency, per_token = L["collectives"]
     t_exposed = latency + tokens * per_token
     overhead = eq.step_overhead(L["step_overhead"], L["token_overhead"], tokens)
+    t = eq.step_time(t_compute, t_mem, t_exposed, overhead)
+    if not work:
+        return {"t": t}
     return {
-        "t": eq.step_time(t_compute, t_mem, t_exposed, overhead),
+        "t": t,
         "t_compute": t_compute,
         "t_mem": t_mem,
         "t_exposed": t_exposed,
         "flop": f_dec + f_pf,
-        "bytes": np.where(tier2, kv_bytes, weights_read + kv_bytes),
-        "tier2_bytes": np.where(tier2, weights_read, 0.0),
+        "bytes": weights_read + kv_bytes if tier2 is None else np.where(tier2, kv_bytes, weights_read + kv_bytes),
+        "tier2_bytes": 0.0 if tier2 is None else np.where(tier2, weights_read, 0.0),
     }
 
 
@@ -167,8 +190,9 @@ def _mean_step(L: dict, decode_tokens, chunk, isl, osl, keys=("t",)) -> tuple[di
     shares; ``keys`` of the step's figures averaged) and the time of a step with chunks."""
     prefill = eq.prefill_tokens_per_step(decode_tokens, isl, osl)
     share = eq.chunk_share(prefill, chunk)
-    decode_only = _step(L, decode_tokens, 0.0)
-    with_chunk = _step(L, decode_tokens, np.maximum(prefill, chunk))
+    work = keys != ("t",)
+    decode_only = _step(L, decode_tokens, 0.0, work)
+    with_chunk = _step(L, decode_tokens, np.maximum(prefill, chunk), work)
     return {k: eq.mean_step_time(decode_only[k], with_chunk[k], share) for k in keys}, with_chunk["t"]
 
 
@@ -187,8 +211,13 @@ def serve_arrays(
     osl,
     sync_s: float | None = None,
     attn_dp=False,
+    per_layout: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Evaluate the serving model for broadcastable index/parameter arrays (see module doc).
+
+    ``per_layout``: ``hi, tp, pp, ep`` are layouts and the ``concurrency`` array lists
+    ``per_layout[i]`` values for layout ``i`` in turn (a grid's batch axis); each layout's terms
+    are then computed once.
 
     Returns arrays of ``ttft_s, tpot_s, utps, request_latency_s, output_tps, t_compute_s,
     t_mem_s, t_exposed_s, t_batch_s (= TPOT), memory_needed_bytes, memory_available_bytes,
@@ -198,27 +227,28 @@ def serve_arrays(
     tp, pp, ep, concurrency, isl, osl = (
         np.asarray(a, dtype=np.float64) for a in (tp, pp, ep, concurrency, isl, osl)
     )
-    b = concurrency / pp
     attn_dp = np.asarray(attn_dp, dtype=bool)
     L = _layout(m, h, s, prof, mi, hi, tp, pp, ep, attn_dp, isl, osl, sync_s)
-    chunk = np.minimum(isl, np.maximum(prof.max_step_tokens[hi] - b, 1.0))
+    if per_layout is not None:
+        L = _repeat(L, per_layout)
+    tp, pp = L["tp"], L["pp"]
+    b = concurrency / pp
+    chunk = np.minimum(isl, np.maximum(L["max_step_tokens"] - b, 1.0))
     first, chunk_step = _mean_step(L, b, chunk, isl, osl)
     ttft = eq.prefill_chunks(isl, chunk) * chunk_step
     b_dec = b * eq.decoding_share(ttft, first["t"], osl)
     steady, _ = _mean_step(L, b_dec, chunk, isl, osl, keys=STEP_KEYS)
     tpot = steady["t"]
     latency = eq.request_latency(ttft, tpot, osl)
-    weights = weights_held(m, s, mi, tp, attn_dp)
-    kv_worst = kv_bytes_per_sequence(m, s, mi, isl + osl) * kv_replicas(m, mi, tp, prof, attn_dp)
+    weights, kv_worst, usable, tier2_cap = L["weights"], L["kv_worst"], L["usable"], L["tier2_capacity"]
     chips = tp * pp
-    usable = eq.usable_memory(h.mem_capacity[hi], prof.memory_fraction[hi], prof.workspace[hi])
-    tier2 = h.tier2_capacity[hi] > 0
+    tier2 = tier2_cap > 0
     needed = weights + concurrency * kv_worst
     fits = np.where(
         tier2,
-        (weights <= chips * h.tier2_capacity[hi]) & (concurrency * kv_worst <= chips * usable),
+        (weights <= chips * tier2_cap) & (concurrency * kv_worst <= chips * usable),
         needed <= chips * usable,
-    ) & (concurrency <= prof.max_concurrency[hi])
+    ) & (concurrency <= L["max_concurrency"])
     per_chip_step = tp * tpot
     return {
         "ttft_s": ttft,
@@ -231,7 +261,7 @@ def serve_arrays(
         "t_exposed_s": steady["t_exposed"],
         "t_batch_s": tpot,
         "memory_needed_bytes": needed,
-        "memory_available_bytes": chips * (usable + h.tier2_capacity[hi]),
+        "memory_available_bytes": chips * (usable + tier2_cap),
         "fits": fits,
         "flop_per_s_chip": steady["flop"] / per_chip_step,
         "bytes_per_s_chip": steady["bytes"] / per_chip_step,

@@ -194,10 +194,29 @@ def step_time(t_compute, t_mem, t_exposed, t_overhead):
     return np.maximum(t_compute, t_mem) + t_exposed + t_overhead
 
 
-def compute_time(
-    flop_decode, flop_prefill, flop_scalar, tp, tensor_peak, decode_eff, prefill_eff, scalar_peak
-):
-    """``T_compute = F_dec / (TP eta_d R) + F_pf / (TP eta_p R) + F_sc / (TP R_sc)`` (§4).
+def achieved_rate(tp, peak, efficiency):
+    """What the ``TP`` chips sharing a layer reach together, ``TP eta peak`` (§4).
+
+    Parameters
+    ----------
+    tp : numeric
+        Chips sharing each layer (tensor parallelism).
+    peak : numeric
+        Peak throughput per chip: tensor or scalar FLOP/s [FLOP/s], or memory bandwidth [B/s].
+    efficiency : numeric
+        Fraction of the peak the kernels reach.
+
+    Returns
+    -------
+    numeric
+        Achieved rate of the layer's chips [FLOP/s] or [B/s].
+    """
+    return tp * peak * efficiency
+
+
+def compute_time(flop_decode, flop_prefill, flop_scalar, decode_rate, prefill_rate, scalar_rate):
+    """``T_compute = F_dec / (TP eta_d R) + F_pf / (TP eta_p R) + F_sc / (TP R_sc)`` (§4),
+    each denominator an :func:`achieved_rate`.
 
     Parameters
     ----------
@@ -205,45 +224,35 @@ def compute_time(
         Tensor FLOPs of the step's decode and prompt tokens [FLOP].
     flop_scalar : numeric
         Non-tensor FLOPs (softmax, norms, activations) [FLOP].
-    tp : numeric
-        Chips sharing each layer (tensor parallelism).
-    tensor_peak, scalar_peak : numeric
-        Peak tensor and scalar throughput per chip [FLOP/s].
-    decode_eff, prefill_eff : numeric
-        Fraction of the tensor peak reached by decode and prefill matmuls.
+    decode_rate, prefill_rate : numeric
+        Tensor FLOP/s the layer's chips reach in decode and prefill matmuls [FLOP/s].
+    scalar_rate : numeric
+        Scalar FLOP/s of the layer's chips [FLOP/s].
 
     Returns
     -------
     numeric
         Compute time of the step [s].
     """
-    return (
-        flop_decode / (tp * tensor_peak * decode_eff)
-        + flop_prefill / (tp * tensor_peak * prefill_eff)
-        + flop_scalar / (tp * scalar_peak)
-    )
+    return flop_decode / decode_rate + flop_prefill / prefill_rate + flop_scalar / scalar_rate
 
 
-def memory_time(bytes_moved, tp, bandwidth, bandwidth_eff):
-    """``T_mem = M / (TP eta_m BW)`` (§4).
+def memory_time(bytes_moved, bandwidth):
+    """``T_mem = M / (TP eta_m BW)`` (§4), the denominator an :func:`achieved_rate`.
 
     Parameters
     ----------
     bytes_moved : numeric
         Weights and KV cache read, KV cache written in the step [B].
-    tp : numeric
-        Chips sharing each layer.
     bandwidth : numeric
-        Peak memory bandwidth per chip [B/s].
-    bandwidth_eff : numeric
-        Fraction of the peak that kernels reach.
+        Memory bandwidth the layer's chips reach together [B/s].
 
     Returns
     -------
     numeric
         Memory time of the step [s].
     """
-    return bytes_moved / (tp * bandwidth * bandwidth_eff)
+    return bytes_moved / bandwidth
 
 
 def kv_replication(tp, kv_groups):

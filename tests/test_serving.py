@@ -31,13 +31,11 @@ def test_step_equations_carry_units():
         Q_(2e12, "FLOP"),
         Q_(4e12, "FLOP"),
         Q_(1e9, "FLOP"),
-        2,
-        Q_(1e15, "FLOP/s"),
-        0.5,
-        0.8,
-        Q_(6e13, "FLOP/s"),
+        eq.achieved_rate(2, Q_(1e15, "FLOP/s"), 0.5),
+        eq.achieved_rate(2, Q_(1e15, "FLOP/s"), 0.8),
+        eq.achieved_rate(2, Q_(6e13, "FLOP/s"), 1.0),
     )
-    t_m = eq.memory_time(Q_(70, "GB"), 2, Q_(3.35, "TB/s"), 0.7)
+    t_m = eq.memory_time(Q_(70, "GB"), eq.achieved_rate(2, Q_(3.35, "TB/s"), 0.7))
     overhead = eq.step_overhead(Q_(1, "ms"), Q_(5, "us"), 300)
     t = eq.step_time(t_c, t_m, Q_(0.2, "ms"), overhead)
     assert t.check("[time]")
@@ -46,7 +44,7 @@ def test_step_equations_carry_units():
 
 
 def test_equations_refuse_a_wrong_unit():
-    t_m = eq.memory_time(Q_(70, "GB"), 2, Q_(3.35, "TFLOP/s"), 0.7)  # bandwidth given as FLOP/s
+    t_m = eq.memory_time(Q_(70, "GB"), eq.achieved_rate(2, Q_(3.35, "TFLOP/s"), 0.7))  # bandwidth as FLOP/s
     with pytest.raises(pint.DimensionalityError):
         eq.step_time(Q_(1, "ms"), t_m, Q_(0, "s"), Q_(0, "s"))
 
