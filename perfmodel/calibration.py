@@ -90,13 +90,13 @@ class Points:
     engine_rows: list[dict]
 
 
-def measurements(catalogs: Catalogs, current_only: bool = True) -> pl.DataFrame:
+def measurements(catalogs: Catalogs, fitted_only: bool = True) -> pl.DataFrame:
     """``measurements.csv`` with a row id, the concurrency as a number (NaN for ``max``),
     ``current`` (measured within :data:`CURRENT_WINDOW_DAYS` of the newest point), ``steady``
     (not a stalled run), ``fitted`` (both) and ``fit_chip`` (the chip whose efficiencies row
-    the point is fitted into: the one its row ``resembles``, else its own); only the fitted points unless ``current_only`` is
-    false. Points whose model or chip the catalogs do not have (a user's smaller folder) cannot
-    be predicted and are left out."""
+    the point is fitted into: the one its row ``resembles``, else its own); only the fitted
+    points unless ``fitted_only`` is false. Points whose model or chip the catalogs do not have
+    (a user's smaller folder) cannot be predicted and are left out."""
     df = catalogs["measurements"].df.filter(
         pl.col("model").is_in(catalogs["models"].names()),
         pl.col("hardware").is_in(catalogs["hardware"].names()),
@@ -117,7 +117,7 @@ def measurements(catalogs: Catalogs, current_only: bool = True) -> pl.DataFrame:
         fitted=pl.col("current") & pl.col("steady"),
         fit_chip=pl.col("hardware").replace(pooled),
     )
-    return df.filter("fitted") if current_only else df
+    return df.filter("fitted") if fitted_only else df
 
 
 def _groups(catalogs: Catalogs, df: pl.DataFrame) -> Iterable[Points]:
@@ -270,7 +270,7 @@ def compare(
     """
     from perfmodel.serving_profile import efficiency_row
 
-    df = measurements(catalogs, current_only=False)
+    df = measurements(catalogs, fitted_only=False)
     out = []
     for g in _groups(catalogs, df):
         if values is None:

@@ -261,7 +261,21 @@ def iter_serve_grid(
                 batches = np.broadcast_to(numeric, admitted.shape)[admitted]
                 frames.append(
                     _grid_block(
-                        m, h, s, prof, mi, lh, ltp, lpp, lep, dp, batches, fi, fo, sync_s, admitted.sum(axis=1)
+                        m,
+                        h,
+                        s,
+                        prof,
+                        mi,
+                        lh,
+                        ltp,
+                        lpp,
+                        lep,
+                        dp,
+                        batches,
+                        fi,
+                        fo,
+                        sync_s,
+                        admitted.sum(axis=1),
                     )
                 )
         out = pl.concat(frames)
@@ -299,7 +313,9 @@ GRID_COLUMNS = (
 )
 
 
-def _grid_block(m, h, s, prof, mi, hi, tp, pp, ep, dp, batch, isl, osl, sync_s, per_layout=None) -> pl.DataFrame:
+def _grid_block(
+    m, h, s, prof, mi, hi, tp, pp, ep, dp, batch, isl, osl, sync_s, per_layout=None
+) -> pl.DataFrame:
     """One block of flat layouts (hardware index, TP, PP, EP) evaluated at their batches per
     micro-batch: one each, or ``per_layout[i]`` of ``batch`` for layout ``i`` in turn."""
     if per_layout is not None:
@@ -307,7 +323,9 @@ def _grid_block(m, h, s, prof, mi, hi, tp, pp, ep, dp, batch, isl, osl, sync_s, 
     else:
         expanded = [hi, tp, pp, ep]
     users = expanded[2] * batch
-    r = serve_arrays(m, h, s, prof, mi, hi, tp, pp, ep, users, isl, osl, sync_s, attn_dp=dp, per_layout=per_layout)
+    r = serve_arrays(
+        m, h, s, prof, mi, hi, tp, pp, ep, users, isl, osl, sync_s, attn_dp=dp, per_layout=per_layout
+    )
     hi, tp, pp, ep = expanded
     chips = (tp * pp).astype(np.int32)
     cols = {

@@ -177,7 +177,9 @@ def _step(L: dict, decode_tokens, prefill_tokens, work: bool = True) -> dict:
         "t_mem": t_mem,
         "t_exposed": t_exposed,
         "flop": f_dec + f_pf,
-        "bytes": weights_read + kv_bytes if tier2 is None else np.where(tier2, kv_bytes, weights_read + kv_bytes),
+        "bytes": weights_read + kv_bytes
+        if tier2 is None
+        else np.where(tier2, kv_bytes, weights_read + kv_bytes),
         "tier2_bytes": 0.0 if tier2 is None else np.where(tier2, weights_read, 0.0),
     }
 

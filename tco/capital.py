@@ -153,7 +153,9 @@ def facility_cost(provisioned_power, facility, colocation_price, build_cost, rat
     raise ValueError(f"facility must be 'colocation' or 'build', got {facility!r}")
 
 
-def dynamic_power(energy_per_flop, flop_rate, energy_per_bit, bit_rate, tier2_energy_per_bit=0.0, tier2_bit_rate=0.0):
+def dynamic_power(
+    energy_per_flop, flop_rate, energy_per_bit, bit_rate, tier2_energy_per_bit=0.0, tier2_bit_rate=0.0
+):
     """Power of the work itself: ``e_FLOP x FLOP/s + e_bit x bit/s + e_bit,2 x bit/s_2``
     (arithmetic, memory traffic, and a second memory tier's traffic where a chip has one).
 

@@ -39,7 +39,6 @@ import numpy as np
 import polars as pl
 
 from perfmodel.catalog import InvalidInput
-
 from perfmodel.catalog_set import Catalogs
 
 #: Diameter of the wafers every node in the catalog is priced for [m].

@@ -311,7 +311,9 @@ def _power_fit(args) -> int:
     fitted = predict(points, values.__getitem__) / points["power_per_chip"].to_numpy()
     result = {
         "out": str(args.out),
-        "chips": {k: {f: v[f] for f in ("serving_floor", "dynamic_scale", "points")} for k, v in values.items()},
+        "chips": {
+            k: {f: v[f] for f in ("serving_floor", "dynamic_scale", "points")} for k, v in values.items()
+        },
         "fitted": summary(fitted),
         "held_out": summary(heldout["ratio"].to_numpy()),
     }
@@ -326,7 +328,10 @@ def _power_fit(args) -> int:
                 f"({v['points']} points)"
                 for k, v in r["chips"].items()
             ]
-            + [f"fitted points:   {summary_line(r['fitted'])}", f"held-out points: {summary_line(r['held_out'])}"]
+            + [
+                f"fitted points:   {summary_line(r['fitted'])}",
+                f"held-out points: {summary_line(r['held_out'])}",
+            ]
         ),
     )
     return 0

@@ -80,7 +80,9 @@ def power_points(catalogs: Catalogs) -> pl.DataFrame:
             )
         )
         tdp.append(c["tdp_w"])
-    return df.with_columns(tdp_w=pl.Series(tdp, dtype=pl.Float64), dynamic_w=pl.Series(dynamic, dtype=pl.Float64))
+    return df.with_columns(
+        tdp_w=pl.Series(tdp, dtype=pl.Float64), dynamic_w=pl.Series(dynamic, dtype=pl.Float64)
+    )
 
 
 def predict(points: pl.DataFrame, figures: Callable[[str], dict[str, float]]) -> np.ndarray:
@@ -155,9 +157,11 @@ def calibration_csv(catalogs: Catalogs, values: dict[str, dict], heldout: pl.Dat
     buf.write("\n".join([ln for ln in lines if ln.startswith("#")] + [header]) + "\n")
     w = csv.writer(buf, lineterminator="\n")
     for chip, v in sorted(values.items()):
-        h = summary(heldout.filter(pl.col("hardware") == chip)["ratio"].to_numpy()) if chip in set(
-            heldout["hardware"]
-        ) else None
+        h = (
+            summary(heldout.filter(pl.col("hardware") == chip)["ratio"].to_numpy())
+            if chip in set(heldout["hardware"])
+            else None
+        )
         row = {
             "hardware": chip,
             "resembles": "",

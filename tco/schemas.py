@@ -384,7 +384,9 @@ POWER_MEASUREMENTS = Schema(
         Column("concurrency", "float", None, doc="mean requests in one step (the measured batch)"),
         Column("output_tps_per_chip", "float", "token/s", doc="measured output tokens/s per chip"),
         Column("power_per_chip", "float", "W", doc="measured mean accelerator power per chip"),
-        Column("joules_per_output_token", "float", "J/token", doc="measured accelerator energy per output token"),
+        Column(
+            "joules_per_output_token", "float", "J/token", doc="measured accelerator energy per output token"
+        ),
         Column("notes", "text", required=False),
     ),
     key=("source_id", "model", "precision", "hardware", "tp", "concurrency", "osl"),

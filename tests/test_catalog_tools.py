@@ -20,8 +20,8 @@ from perfmodel.catalog import CatalogError, read_table
 from perfmodel.catalog_set import DEFAULT_DIR
 from perfmodel.schemas import HARDWARE
 from tco.catalog_tools import add_chip, check, diff, to_csv, write_files
-from tco.chip_cost import chip_table
 from tco.catalogs import load_catalogs
+from tco.chip_cost import chip_table
 from tco.cli import main as tco_main
 from tco.export import safe_csv
 from tco.rank import rank

@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from perfmodel.catalog import InvalidInput
 from tco.catalogs import load_catalogs
 from tco.chip_cost import chip_table
 from tco.power_fit import calibration_csv, fit, held_out, power_points, predict, summary
@@ -69,3 +70,12 @@ def test_more_work_never_draws_less_and_never_more_than_tdp():
     busier = predict(pts.with_columns(pl.col("dynamic_w") * 2), VALUES.__getitem__)
     assert (busier >= base).all()
     assert (busier <= pts["tdp_w"].to_numpy()).all()
+
+
+def test_a_chip_without_a_power_row_is_refused_by_name():
+    """No silent fallback to the uncalibrated physics: the file and the chip are named."""
+    raw = CATS["power_calibration"].raw.decode()
+    kept = "\n".join(line for line in raw.splitlines() if not line.startswith("mi300x,"))
+    cats = load_catalogs(overrides={"power_calibration": kept.encode()})
+    with pytest.raises(InvalidInput, match=r"power_calibration.csv: no row for mi300x"):
+        chip_table(cats)

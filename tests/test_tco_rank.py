@@ -201,7 +201,15 @@ def test_hardware_subset_is_respected():
 
 # --- sensitivity ----------------------------------------------------------------------------------
 
-FACTORS = {"chip price", "energy_price", "pue", "lifetime", "utilization", "cost_of_capital", "colocation_price"}
+FACTORS = {
+    "chip price",
+    "energy_price",
+    "pue",
+    "lifetime",
+    "utilization",
+    "cost_of_capital",
+    "colocation_price",
+}
 
 
 @pytest.fixture(scope="module")
