@@ -236,48 +236,17 @@ def iter_serve_grid(
         for dp in dp_attention:
             ok = deployable(m, h, mi, hi, tpv, ppv, epv, calibrated, dp)
             lh, ltp, lpp, lep = hi[ok], tpv[ok], ppv[ok], epv[ok]
+            # (batches, how many per layout): one per layout at "max", the admitted numeric ones
+            blocks = []
             if "max" in batch:
                 limit = concurrency_limit(m, h, s, prof, mi, lh, ltp, lpp, fi, fo, dp)
-                frames.append(
-                    _grid_block(
-                        m,
-                        h,
-                        s,
-                        prof,
-                        mi,
-                        lh,
-                        ltp,
-                        lpp,
-                        lep,
-                        dp,
-                        np.maximum(np.floor(limit / lpp), 1.0),
-                        fi,
-                        fo,
-                        sync_s,
-                    )
-                )
+                blocks.append((np.maximum(np.floor(limit / lpp), 1.0), None))
             if numeric.size:
                 admitted = lpp[:, None] * numeric[None, :] <= prof.max_concurrency[lh][:, None]
-                batches = np.broadcast_to(numeric, admitted.shape)[admitted]
-                frames.append(
-                    _grid_block(
-                        m,
-                        h,
-                        s,
-                        prof,
-                        mi,
-                        lh,
-                        ltp,
-                        lpp,
-                        lep,
-                        dp,
-                        batches,
-                        fi,
-                        fo,
-                        sync_s,
-                        admitted.sum(axis=1),
-                    )
-                )
+                blocks.append((np.broadcast_to(numeric, admitted.shape)[admitted], admitted.sum(axis=1)))
+            frames += [
+                _grid_block(m, h, s, prof, mi, lh, ltp, lpp, lep, dp, b, fi, fo, sync_s, n) for b, n in blocks
+            ]
         out = pl.concat(frames)
         yield out.with_columns(
             model=_enum(np.full(out.height, mi, np.uint32), model_enum),

@@ -170,17 +170,26 @@ def _measurement_rules(r: dict) -> Iterable[tuple[str, str]]:
         yield "osl", "at least 2 tokens (one from the prefill, one decoded)"
 
 
+#: The columns every catalog of measured runs opens with: where, when, what served and on what.
+SOURCE_COLUMNS = (
+    Column("source_id", "text", doc="short name of the source document; a fit leaves one out at a time"),
+    Column("source", "text", doc="URL or repository path"),
+    Column("date", "text", doc="YYYY-MM-DD"),
+    Column("engine", "text"),
+    Column("model", "text", doc="model from models.csv"),
+    Column("precision", "text", choices=("bf16", "fp8", "fp4"), doc="weights"),
+)
+#: A run's workload and its measured output throughput.
+WORKLOAD_COLUMNS = (
+    Column("isl", "float", "token", doc="input tokens per request"),
+    Column("osl", "float", "token", doc="output tokens per request"),
+)
+OUTPUT_TPS = Column("output_tps_per_chip", "float", "token/s", doc="measured output tokens/s per chip")
+
 MEASUREMENTS = Schema(
     "measurements.csv",
     (
-        Column(
-            "source_id", "text", doc="short name of the source document; the fit leaves one out at a time"
-        ),
-        Column("source", "text", doc="URL or repository path"),
-        Column("date", "text", doc="YYYY-MM-DD"),
-        Column("engine", "text"),
-        Column("model", "text", doc="model from models.csv"),
-        Column("precision", "text", choices=("bf16", "fp8", "fp4"), doc="weights"),
+        *SOURCE_COLUMNS,
         Column("kv_precision", "text", choices=("bf16", "fp8", "fp4"), doc="KV cache"),
         Column("hardware", "text", doc="chip from hardware.csv"),
         Column("chips", "int", doc="chips of one model instance"),
@@ -188,10 +197,9 @@ MEASUREMENTS = Schema(
         Column("pp", "int"),
         Column("ep", "int"),
         Column("dp_attention", "bool", doc="attention data-parallel across the expert-parallel group (DEP)"),
-        Column("isl", "float", "token", doc="input tokens per request"),
-        Column("osl", "float", "token", doc="output tokens per request"),
+        *WORKLOAD_COLUMNS,
         Column("concurrency", "text", doc="requests in flight per instance, or max"),
-        Column("output_tps_per_chip", "float", "token/s", doc="measured output tokens/s per chip"),
+        OUTPUT_TPS,
         Column("utps", "float", "token/s", required=False, doc="measured tokens/s per user"),
         Column(
             "joules_per_output_token",

@@ -10,7 +10,13 @@ from collections.abc import Iterable
 from perfmodel.catalog import Column, Schema
 from perfmodel.catalog_set import REFERENCES as PERF_REFERENCES
 from perfmodel.schemas import SCHEMAS as PERF_SCHEMAS
-from perfmodel.serving_schemas import heldout_columns, resembles_rules
+from perfmodel.serving_schemas import (
+    OUTPUT_TPS,
+    SOURCE_COLUMNS,
+    WORKLOAD_COLUMNS,
+    heldout_columns,
+    resembles_rules,
+)
 from perfmodel.units import Q_
 from tco.chip_cost import WAFER_DIAMETER_M, largest_die_m2
 
@@ -370,19 +376,13 @@ POWER_CALIBRATION = Schema(
 POWER_MEASUREMENTS = Schema(
     "power_measurements.csv",
     (
-        Column("source_id", "text", doc="short name of the source"),
-        Column("source", "text", doc="URL or repository path"),
-        Column("date", "text", doc="YYYY-MM-DD"),
-        Column("engine", "text"),
-        Column("model", "text", doc="model from models.csv"),
-        Column("precision", "text", choices=("bf16", "fp8", "fp4"), doc="weights"),
+        *SOURCE_COLUMNS,
         Column("hardware", "text", doc="chip from hardware.csv"),
         Column("chips", "int", doc="chips of one model instance"),
         Column("tp", "int"),
-        Column("isl", "float", "token", doc="input tokens per request (mean)"),
-        Column("osl", "float", "token", doc="output tokens per request (mean)"),
+        *WORKLOAD_COLUMNS,
         Column("concurrency", "float", None, doc="mean requests in one step (the measured batch)"),
-        Column("output_tps_per_chip", "float", "token/s", doc="measured output tokens/s per chip"),
+        OUTPUT_TPS,
         Column("power_per_chip", "float", "W", doc="measured mean accelerator power per chip"),
         Column(
             "joules_per_output_token", "float", "J/token", doc="measured accelerator energy per output token"
