@@ -7,7 +7,10 @@ prefill counted, plus ``isl``, ``osl``, ``mode``, ``ttft_s``, ``tpot_s``, ``requ
 
 from __future__ import annotations
 
+import os
+from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -208,7 +211,8 @@ def iter_serve_grid(
     ``batch`` is per pipeline micro-batch (concurrency = PP x batch) and may include ``"max"``
     (the largest concurrency that fits and the engine admits). Layouts that cannot be deployed
     in ``mode`` are left out before anything is evaluated, and so is a numeric batch above the
-    engine's cap; the model then runs on flat arrays of the layouts that remain.
+    engine's cap; the model then runs on flat arrays of the layouts that remain. Models are
+    evaluated on every core (one thread each) and yielded in order.
     """
     check_mode(mode)
     isl, osl = check_workload(isl, osl)
@@ -231,7 +235,8 @@ def iter_serve_grid(
     sync_s = None if sync is None else float(Q_(sync).to("s").m)
     model_enum, hw_enum = pl.Enum(m.names), pl.Enum(h.names)
     fi, fo = float(isl), float(osl)
-    for mi in range(len(m.names)):
+
+    def model_frame(mi: int) -> pl.DataFrame:
         frames = []
         for dp in dp_attention:
             ok = deployable(m, h, mi, hi, tpv, ppv, epv, calibrated, dp)
@@ -248,14 +253,25 @@ def iter_serve_grid(
                 _grid_block(m, h, s, prof, mi, lh, ltp, lpp, lep, dp, b, fi, fo, sync_s, n) for b, n in blocks
             ]
         out = pl.concat(frames)
-        yield out.with_columns(
-            model=_enum(np.full(out.height, mi, np.uint32), model_enum),
+        return out.with_columns(
+            model=pl.lit(m.names[mi], dtype=model_enum),
             hardware=_enum(out["hardware"].to_numpy().astype(np.uint32), hw_enum),
             isl=pl.lit(isl, pl.Int64),
             osl=pl.lit(osl, pl.Int64),
             context=pl.lit(isl + osl, pl.Int64),
             mode=pl.lit(mode),
         ).select(GRID_COLUMNS)
+
+    # numpy's array loops release the GIL: one model per core, the next submitted as one is taken,
+    # so at most ``workers`` models' frames are held at once.
+    workers = min(os.cpu_count() or 1, len(m.names))
+    with ThreadPoolExecutor(workers) as pool:
+        pending = deque(pool.submit(model_frame, mi) for mi in range(workers))
+        for mi in range(workers, len(m.names) + workers):
+            frame = pending.popleft().result()
+            if mi < len(m.names):
+                pending.append(pool.submit(model_frame, mi))
+            yield frame
 
 
 GRID_COLUMNS = (
