@@ -263,7 +263,7 @@ def iter_serve_grid(
         ).select(GRID_COLUMNS)
 
     # numpy's array loops release the GIL: one model per core, the next submitted as one is taken,
-    # so at most ``workers`` models' frames are held at once.
+    # so at most ``workers`` frames are computed or waiting beside the one the caller holds.
     workers = min(os.cpu_count() or 1, len(m.names))
     with ThreadPoolExecutor(workers) as pool:
         pending = deque(pool.submit(model_frame, mi) for mi in range(workers))
