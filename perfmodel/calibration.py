@@ -40,7 +40,7 @@ from perfmodel.catalog import split_header
 from perfmodel.catalog_set import Catalogs
 from perfmodel.hardware import HardwareArrays
 from perfmodel.serving import concurrency_limit, serve_arrays
-from perfmodel.serving_profile import ServingProfile, limit_profile
+from perfmodel.serving_profile import ServingProfile, fitted_profile, limit_profile
 from perfmodel.serving_schemas import EFFICIENCY_FIELDS
 from perfmodel.units import Q_
 
@@ -141,21 +141,7 @@ def _profile(p: Points, params: dict[str, np.ndarray] | None) -> ServingProfile:
     n = p.df.height
     if params is None:
         return limit_profile(n)
-
-    def eng(key: str) -> np.ndarray:
-        return np.array([e[key] for e in p.engine_rows], dtype=np.float64)
-
-    return ServingProfile(
-        "calibrated",
-        *(params[f] for f in EFFICIENCY_FIELDS[:-1]),
-        collective_latency=params["collective_latency"],
-        memory_fraction=eng("memory_fraction"),
-        workspace=eng("workspace"),
-        max_concurrency=eng("max_concurrency"),
-        max_step_tokens=eng("max_step_tokens"),
-        engine=tuple(p.df["engine"]),
-        basis=("fit",) * n,
-    )
+    return fitted_profile(params, p.engine_rows, tuple(p.df["engine"]), ("fit",) * n)
 
 
 def predict_points(p: Points, params: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:

@@ -91,28 +91,36 @@ def efficiency_row(catalogs: Catalogs, hardware: str, precision: str) -> dict:
     return {f: row[f] for f in EFFICIENCY_FIELDS} | {"engine": row["engine"], "basis": basis}
 
 
+def fitted_profile(
+    efficiencies: dict, engines: list[dict], engine: tuple[str, ...], basis: tuple[str, ...]
+) -> ServingProfile:
+    """A calibrated profile from per-entry efficiency arrays (``EFFICIENCY_FIELDS``), the entries'
+    engine-profile rows (memory fraction, workspace and batch bounds) and engine names."""
+
+    def col(key: str) -> np.ndarray:
+        return np.array([e[key] for e in engines], dtype=np.float64)
+
+    return ServingProfile(
+        "calibrated",
+        **{f: np.asarray(efficiencies[f], dtype=np.float64) for f in EFFICIENCY_FIELDS},
+        memory_fraction=col("memory_fraction"),
+        workspace=col("workspace"),
+        max_concurrency=col("max_concurrency"),
+        max_step_tokens=col("max_step_tokens"),
+        engine=engine,
+        basis=basis,
+    )
+
+
 def calibrated_profile(catalogs: Catalogs, hardware: HardwareArrays, precision: str) -> ServingProfile:
     """Fitted efficiencies and engine bounds for every chip of ``hardware`` at ``precision``."""
     rows = [efficiency_row(catalogs, name, precision) for name in hardware.names]
     engines = [catalogs["engine_profiles"].row(r["engine"]) for r in rows]
-
-    def col(values) -> np.ndarray:
-        return np.array(list(values), dtype=np.float64)
-
-    return ServingProfile(
-        "calibrated",
-        bw_efficiency=col(r["bw_efficiency"] for r in rows),
-        prefill_efficiency=col(r["prefill_efficiency"] for r in rows),
-        decode_efficiency=col(r["decode_efficiency"] for r in rows),
-        step_overhead=col(r["step_overhead"] for r in rows),
-        token_overhead=col(r["token_overhead"] for r in rows),
-        collective_latency=col(r["collective_latency"] for r in rows),
-        memory_fraction=col(e["memory_fraction"] for e in engines),
-        workspace=col(e["workspace"] for e in engines),
-        max_concurrency=col(e["max_concurrency"] for e in engines),
-        max_step_tokens=col(e["max_step_tokens"] for e in engines),
-        engine=tuple(r["engine"] for r in rows),
-        basis=tuple(r["basis"] for r in rows),
+    return fitted_profile(
+        {f: [r[f] for r in rows] for f in EFFICIENCY_FIELDS},
+        engines,
+        tuple(r["engine"] for r in rows),
+        tuple(r["basis"] for r in rows),
     )
 
 

@@ -228,15 +228,7 @@ def _parser() -> Parser:
         "python -m tco explore target --utps 10000",
     )
     tg.add_argument("--utps", type=TARGET, default=10000.0, help="UTPS target [tokens/s per user]")
-    tg.add_argument("--model", nargs="+", action=Unique, help="models (default: all)")
-    tg.add_argument(
-        "--context",
-        type=CONTEXT,
-        nargs="+",
-        action=Unique,
-        default=list(CONTEXTS),
-        help="tokens per sequence",
-    )
+    _add_models_contexts(tg)
     tg.add_argument("--region", help="site from datacenter.csv (default: us-average)")
     tg.add_argument("--scenario", help="named assumptions from scenarios.csv (default: published)")
     _add_output(tg)
@@ -249,15 +241,7 @@ def _parser() -> Parser:
     vs.add_argument(
         "--hardware", nargs="+", action=Unique, help="designs to compare (default: vendor 'What-if design')"
     )
-    vs.add_argument("--model", nargs="+", action=Unique, help="models (default: all)")
-    vs.add_argument(
-        "--context",
-        type=CONTEXT,
-        nargs="+",
-        action=Unique,
-        default=list(CONTEXTS),
-        help="tokens per sequence",
-    )
+    _add_models_contexts(vs)
     vs.add_argument(
         "--min-utps",
         type=FLOOR,
@@ -278,6 +262,19 @@ def _parser() -> Parser:
     vs.add_argument("--scenario", help="named assumptions from scenarios.csv (default: published)")
     _add_output(vs)
     return p
+
+
+def _add_models_contexts(p: Parser) -> None:
+    """``--model`` (default: all) and ``--context`` (default: the study's contexts), both lists."""
+    p.add_argument("--model", nargs="+", action=Unique, help="models (default: all)")
+    p.add_argument(
+        "--context",
+        type=CONTEXT,
+        nargs="+",
+        action=Unique,
+        default=list(CONTEXTS),
+        help="tokens per sequence",
+    )
 
 
 def _add_new_design(p: Parser, metavar: str, set_help: str) -> None:
