@@ -12,7 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_support import catalogs_for, init_state, overrides, sidebar, sync_url
-from perfmodel.catalog import CatalogError, InvalidInput, UnknownName
+from perfmodel.inputs import CatalogError, InvalidInput, UnknownName
 
 PAGES = (
     ("compare", "Compare"),

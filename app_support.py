@@ -11,24 +11,25 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from perfmodel.catalog import CatalogError, Table
-from perfmodel.catalog_set import Catalogs
-from perfmodel.schemas import AVAILABILITY
-from perfmodel.serve_api import DEFAULT_ISL, DEFAULT_OSL
+from perfmodel.api.serving import DEFAULT_ISL, DEFAULT_OSL
+from perfmodel.catalog.economics_schemas import SCHEMAS
+from perfmodel.catalog.economics_set import load_catalogs
+from perfmodel.catalog.folder import Catalogs
+from perfmodel.catalog.schemas import AVAILABILITY
+from perfmodel.catalog.table import Table
+from perfmodel.inputs import CatalogError
 from perfmodel.units import ureg
-from tco.catalogs import load_catalogs
-from tco.economics import DEFAULT_REGION, Site, load_site
-from tco.formatting import si, usd
-from tco.rank import OBJECTIVES, Evaluation, evaluate, select
-from tco.schemas import SCHEMAS
-from tco.tradeoff import METRIC_WORDS
-from tco.uncertainty import uncertainty
+from tco.economics.costs import DEFAULT_REGION, Site, load_site
+from tco.questions.monte_carlo import uncertainty
+from tco.questions.ranking import OBJECTIVES, Evaluation, evaluate, select
+from tco.questions.tradeoffs import METRIC_WORDS
+from tco.reporting.formatting import si, usd
 
 #: Draws of the uncertain inputs behind the p10/p90 figures (seeded: a link gives the same figures).
 UNCERTAINTY_DRAWS = 10_000
 MAX_UPLOAD_BYTES = int(ureg.Quantity(2, "MiB").to("B").magnitude)
 CONTEXTS = (1024, 4096, 8192, 32768, 131072)
-#: Performance models the app offers, the default first (see ``tco.rank.evaluate``).
+#: Performance models the app offers, the default first (see ``tco.questions.ranking.evaluate``).
 MODES = ("calibrated", "limit")
 #: Which designs are shown: the choices of ``tco rank --availability``, widest last.
 AVAILABILITY_CHOICES = tuple(",".join(AVAILABILITY[: i + 1]) for i in range(len(AVAILABILITY)))

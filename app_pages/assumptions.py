@@ -3,7 +3,7 @@
 import streamlit as st
 
 from app_support import SITE_FIELDS, as_written, catalogs_for, overrides, shown, table
-from tco.economics import load_site
+from tco.economics.costs import load_site
 
 cats = catalogs_for(overrides())
 s = st.session_state

@@ -4,7 +4,7 @@ import polars as pl
 import streamlit as st
 
 from app_support import assumptions_line, current, shown_designs, table
-from tco.charts import memory_chart, time_breakdown_chart
+from tco.reporting.charts import memory_chart, time_breakdown_chart
 
 ev, ranked = current()
 s = st.session_state

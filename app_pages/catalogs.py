@@ -8,7 +8,7 @@ import polars as pl
 import streamlit as st
 
 from app_support import MAX_UPLOAD_BYTES, apply_catalog, catalogs_for, overrides
-from tco.schemas import SCHEMAS
+from perfmodel.catalog.economics_schemas import SCHEMAS
 
 cats = catalogs_for(overrides())
 s = st.session_state

@@ -12,10 +12,10 @@ from app_support import (
     spread,
     table,
 )
-from tco.buyer import buyer_answer, can_buy, chips, design_label, own_against_rent
-from tco.charts import buyer_chart, carbon_breakdown_chart, cost_breakdown_chart, efficiency_bars
-from tco.curves import buyer_curves
-from tco.formatting import si, usd
+from tco.questions.cost_curves import buyer_curves
+from tco.reporting.buyer_text import buyer_answer, can_buy, chips, design_label, own_against_rent
+from tco.reporting.charts import buyer_chart, carbon_breakdown_chart, cost_breakdown_chart, efficiency_bars
+from tco.reporting.formatting import si, usd
 
 ev, ranked = current()
 s = st.session_state

@@ -5,9 +5,9 @@ import polars as pl
 import streamlit as st
 
 from app_support import apply_catalogs, catalogs_for, current, overrides, ranking_tables, table
-from perfmodel.catalog import InvalidInput
-from tco.explore import design_overrides
-from tco.formatting import usd
+from perfmodel.inputs import InvalidInput
+from tco.designs.parts import design_overrides
+from tco.reporting.formatting import usd
 
 cats = catalogs_for(overrides())
 s = st.session_state

@@ -6,10 +6,10 @@ import polars as pl
 import streamlit as st
 
 from app_support import OBJECTIVE_LABELS, catalogs_for, current, overrides, table
-from perfmodel.api import prepare
-from perfmodel.sweeps import bandwidth_sweep, latency_sweep
-from tco.charts import sweep_chart
-from tco.explore import memory_table, utps_target, versus_best_dram, what_if_designs
+from perfmodel.api.setup import prepare
+from perfmodel.api.sweeps import bandwidth_sweep, latency_sweep
+from tco.questions.study import memory_table, utps_target, versus_best_dram, what_if_designs
+from tco.reporting.charts import sweep_chart
 
 s = st.session_state
 cats = catalogs_for(overrides())

@@ -6,8 +6,8 @@ from pathlib import Path
 import streamlit as st
 
 from app_support import assumptions_line, current, report_command
-from tco.export import safe_csv
-from tco.report import report
+from perfmodel.outputs import safe_csv
+from tco.reporting.document import report
 
 ev, ranked = current()
 s = st.session_state

@@ -6,13 +6,13 @@ import polars as pl
 import streamlit as st
 
 from app_support import MAX_UPLOAD_BYTES, catalogs_for, overrides, site_changes, table
-from perfmodel.catalog import CatalogError
-from tco.demand import demand_arrays, load_demand
-from tco.economics import load_site
-from tco.export import safe_csv
-from tco.plan import DEFAULT_HEADROOM, Headroom, evaluate_streams, plan
-from tco.plan_charts import plan_chart
-from tco.plan_report import plan_sentence
+from perfmodel.inputs import CatalogError
+from perfmodel.outputs import safe_csv
+from tco.economics.costs import load_site
+from tco.planning.demand import demand_arrays, load_demand
+from tco.planning.fleet import DEFAULT_HEADROOM, Headroom, evaluate_streams, plan
+from tco.reporting.fleet_charts import plan_chart
+from tco.reporting.fleet_text import plan_sentence
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "demand.csv"
 HEADROOMS = (DEFAULT_HEADROOM, "0", "0.1", "0.2", "0.3")

@@ -4,9 +4,16 @@ import polars as pl
 import streamlit as st
 
 from app_support import OBJECTIVE_LABELS, assumptions_line, current, table
-from tco.buyer import design_label
-from tco.charts import frontier_chart
-from tco.tradeoff import CONFIG_KEYS, METRIC_WORDS, default_max_chips, deployable, frontier, tradeoff
+from tco.questions.tradeoffs import (
+    CONFIG_KEYS,
+    METRIC_WORDS,
+    default_max_chips,
+    deployable,
+    frontier,
+    tradeoff,
+)
+from tco.reporting.buyer_text import design_label
+from tco.reporting.charts import frontier_chart
 
 ev, ranked = current()
 s = st.session_state

@@ -40,15 +40,16 @@ sys.path.insert(0, str(ROOT))
 
 import polars as pl  # noqa: E402
 
-from perfmodel.catalog import CatalogError, read_table  # noqa: E402
-from perfmodel.catalog_set import DEFAULT_DIR  # noqa: E402
-from perfmodel.cli import main as perf_main  # noqa: E402
-from perfmodel.cli_common import run  # noqa: E402
-from perfmodel.export import FORMULA_TRIGGERS, safe_csv  # noqa: E402
-from perfmodel.schemas import HARDWARE  # noqa: E402
-from tco.catalogs import load_catalogs  # noqa: E402
-from tco.cli import main as tco_main  # noqa: E402
-from tco.report import md_text, slug  # noqa: E402
+from liminal_cli.arguments import run  # noqa: E402
+from liminal_cli.perfmodel_commands import main as perf_main  # noqa: E402
+from liminal_cli.tco_commands import main as tco_main  # noqa: E402
+from perfmodel.catalog.economics_set import load_catalogs  # noqa: E402
+from perfmodel.catalog.folder import DEFAULT_DIR  # noqa: E402
+from perfmodel.catalog.schemas import HARDWARE  # noqa: E402
+from perfmodel.catalog.table import read_table  # noqa: E402
+from perfmodel.inputs import CatalogError  # noqa: E402
+from perfmodel.outputs import FORMULA_TRIGGERS, safe_csv  # noqa: E402
+from tco.reporting.document import md_text, slug  # noqa: E402
 
 CATS = load_catalogs()
 MODELS = CATS["models"].names()

@@ -14,9 +14,9 @@ import time
 import numpy as np
 import polars as pl
 
-from tco.catalogs import load_catalogs
-from tco.demand import demand_arrays
-from tco.plan import evaluate_streams, plan
+from perfmodel.catalog.economics_set import load_catalogs
+from tco.planning.demand import demand_arrays
+from tco.planning.fleet import evaluate_streams, plan
 
 #: (model, isl, osl, min_utps, output tokens per day in month 1, monthly growth, peak/mean)
 WORKLOADS = (

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from tco.catalogs import load_catalogs
-from tco.rank import evaluate, select
+from perfmodel.catalog.economics_set import load_catalogs
+from tco.questions.ranking import evaluate, select
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Benchmark: configurations per second of the vectorized serving grid, and peak memory.
 
 Evaluates models x hardware x tp x pp x ep x concurrency at nine workloads (ISL, OSL in
-{1k, 8k, 32k} x {128, 1k, 8k}) in calibrated mode through ``perfmodel.serve_api.iter_serve_grid``
+{1k, 8k, 32k} x {128, 1k, 8k}) in calibrated mode through ``perfmodel.api.serving.iter_serve_grid``
 (deployable layouts only), keeping per model, chip and workload the best output tokens/s that
 fits. Layouts that cannot be deployed (TP beyond the scale-up domain or not splitting the
 heads, attention data-parallel on a dense model, ...) are dropped before evaluation; the
@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from perfmodel import Q_, load_catalogs, prepare
-from perfmodel.serve_api import iter_serve_grid, profile_for
+from perfmodel.api.serving import iter_serve_grid, profile_for
 
 AXES = {
     "tp": [1, 2, 4, 8, 16, 32, 64],

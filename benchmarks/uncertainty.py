@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from tco.rank import evaluate
-from tco.uncertainty import uncertainty
+from tco.questions.monte_carlo import uncertainty
+from tco.questions.ranking import evaluate
 
 
 def main() -> None:

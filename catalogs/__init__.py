@@ -1,1 +1,1 @@
-"""Default catalogs (CSV), shipped as package data; ``perfmodel.catalog_set`` finds them here."""
+"""Default catalogs (CSV), shipped as package data; ``perfmodel.catalog.folder`` finds them here."""

@@ -1,34 +1,38 @@
 """Analytical performance model of LLM serving: the Liminal limit study's decode step
 (arXiv 2507.14397) and a calibrated serving model with prefill (docs/model.md).
 
+Layers, each importing only those before it: :mod:`perfmodel.units`, :mod:`perfmodel.inputs` and
+:mod:`perfmodel.outputs` (the unit registry, what a user types, the files the project writes);
+:mod:`perfmodel.catalog` (CSV tables and their folder); :mod:`perfmodel.model` (the physics);
+:mod:`perfmodel.api` (the functions below); :mod:`perfmodel.calibration` (the fit and the
+study's tables). The command line is :mod:`liminal_cli`; ``python -m perfmodel`` starts it.
+
 The public names load on first use (PEP 562), so ``python -m perfmodel --help`` and the other
 entry points start without importing numpy, polars or pint. A missing dependency raises its
 ``ModuleNotFoundError`` on first access; the entry points turn it into one line
-(:mod:`perfmodel.launch`).
+(:mod:`liminal_cli.launch`).
 """
 
-import sys
-import types
 from importlib import import_module
 
 _WHERE = {
-    "Capacity": "perfmodel.api",
-    "Decode": "perfmodel.api",
-    "Setup": "perfmodel.api",
-    "capacity": "perfmodel.api",
-    "decode": "perfmodel.api",
-    "decode_grid": "perfmodel.api",
-    "iter_decode_grid": "perfmodel.api",
-    "prepare": "perfmodel.api",
+    "Capacity": "perfmodel.api.decoding",
+    "Decode": "perfmodel.api.decoding",
+    "capacity": "perfmodel.api.decoding",
+    "decode": "perfmodel.api.decoding",
+    "decode_grid": "perfmodel.api.decoding",
+    "iter_decode_grid": "perfmodel.api.decoding",
+    "Setup": "perfmodel.api.setup",
+    "prepare": "perfmodel.api.setup",
     "CatalogError": "perfmodel.inputs",
-    "Catalogs": "perfmodel.catalog_set",
-    "load_catalogs": "perfmodel.catalog_set",
-    "Scenario": "perfmodel.scenario",
-    "load_scenario": "perfmodel.scenario",
-    "Serve": "perfmodel.serve_api",
-    "iter_serve_grid": "perfmodel.serve_api",
-    "serve": "perfmodel.serve_api",
-    "serve_grid": "perfmodel.serve_api",
+    "Catalogs": "perfmodel.catalog.folder",
+    "load_catalogs": "perfmodel.catalog.folder",
+    "Scenario": "perfmodel.model.scenario",
+    "load_scenario": "perfmodel.model.scenario",
+    "Serve": "perfmodel.api.serving",
+    "iter_serve_grid": "perfmodel.api.serving",
+    "serve": "perfmodel.api.serving",
+    "serve_grid": "perfmodel.api.serving",
     "Q_": "perfmodel.units",
     "ureg": "perfmodel.units",
 }
@@ -40,19 +44,6 @@ def __getattr__(name: str):
     value = getattr(import_module(_WHERE[name]), name)
     globals()[name] = value
     return value
-
-
-class _Package(types.ModuleType):
-    """The package module: a submodule named like a public function (``perfmodel.decode``) does
-    not hide the function once imported (as it did not when the API was imported eagerly)."""
-
-    def __setattr__(self, name: str, value) -> None:
-        if name in _WHERE and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 
 def __dir__() -> list[str]:

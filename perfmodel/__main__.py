@@ -1,3 +1,3 @@
-from perfmodel.launch import launch
+from liminal_cli.launch import launch
 
-launch("perfmodel.cli")
+launch("liminal_cli.perfmodel_commands")

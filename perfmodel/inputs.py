@@ -1,7 +1,7 @@
 """What a user types, and what is wrong with it: light definitions every entry point imports.
 
 Nothing here imports numpy, polars or pint, so ``python -m tco --help`` and argument errors
-answer without building the unit registry. :mod:`perfmodel.catalog` re-exports the
+answer without building the unit registry. :mod:`perfmodel.catalog.table` re-exports the
 exceptions; :mod:`perfmodel.units` parses units with :data:`NUMBER`.
 """
 

@@ -1,3 +1,3 @@
-from perfmodel.launch import launch
+from liminal_cli.launch import launch
 
-launch("tco.cli")
+launch("liminal_cli.tco_commands")

@@ -14,21 +14,3 @@ FLOORS = (30.0, 2000.0)
 COST_BASES = ("own", "rent")
 #: The three efficiencies a design is judged by: per dollar, per joule, per gram of CO2e.
 EFFICIENCY_OBJECTIVES = ("tokens_per_usd", "tokens_per_joule", "gco2e_per_mtok")
-
-
-def add_deployment_flags(p, designs: str) -> None:
-    """--hardware, --power-model, --catalogs, --scenario, --precision: which chips, how their power
-    is counted, and the assumptions they are evaluated under (rank, report, trade-off and plan)."""
-    from perfmodel.cli_common import Unique, add_catalogs
-    from perfmodel.inputs import PRECISIONS
-
-    p.add_argument("--hardware", nargs="+", action=Unique, help=designs)
-    p.add_argument(
-        "--power-model",
-        choices=("activity", "tdp"),
-        default="activity",
-        help="chip power from its activity (FLOPs, bytes moved, static power) or at its TDP",
-    )
-    add_catalogs(p)
-    p.add_argument("--scenario", help="named assumptions from scenarios.csv (default: published)")
-    p.add_argument("--precision", choices=PRECISIONS, help="weight precision (default: the scenario's)")

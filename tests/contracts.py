@@ -1,6 +1,6 @@
 """Interfaces that issues name as contracts; tests of several modules check against them."""
 
-#: Keys of every row of ``python -m tco rank --json`` and columns of ``tco.rank`` (issue 4).
+#: Keys of every row of ``python -m tco rank --json`` and columns of ``tco.questions.ranking`` (issue 4).
 RANK_KEYS = (
     "hardware",
     "memory_technology",

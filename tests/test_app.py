@@ -11,12 +11,12 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from perfmodel.catalog.economics_set import load_catalogs
 from perfmodel.units import ureg
-from tco.buyer import can_buy
-from tco.catalogs import load_catalogs
-from tco.economics import load_site
-from tco.explore import versus_best_dram, what_if_designs
-from tco.rank import RANK_COLUMNS, evaluate, rank, select
+from tco.economics.costs import load_site
+from tco.questions.ranking import RANK_COLUMNS, evaluate, rank, select
+from tco.questions.study import versus_best_dram, what_if_designs
+from tco.reporting.buyer_text import can_buy
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = ("compare", "tradeoff", "plan", "capacity", "design", "explore", "catalogs", "assumptions", "export")

@@ -12,12 +12,12 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from perfmodel.catalog import InvalidInput
-from tco.buyer import buyer_answer, design_label, own_against_rent
-from tco.charts import MIN_PLOT_HEIGHT, buyer_chart, cost_breakdown_chart
-from tco.curves import BUYER_METRICS, buyer_curves
-from tco.rank import evaluate, select
-from tco.tradeoff import METRICS, default_max_chips, tradeoff
+from perfmodel.inputs import InvalidInput
+from tco.questions.cost_curves import BUYER_METRICS, buyer_curves
+from tco.questions.ranking import evaluate, select
+from tco.questions.tradeoffs import METRICS, default_max_chips, tradeoff
+from tco.reporting.buyer_text import buyer_answer, design_label, own_against_rent
+from tco.reporting.charts import MIN_PLOT_HEIGHT, buyer_chart, cost_breakdown_chart
 
 
 @pytest.fixture(scope="module")

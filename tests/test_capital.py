@@ -1,4 +1,4 @@
-"""The cost equations of tco.capital on pint Quantities (a wrong unit raises) and on paper."""
+"""The cost equations of tco.equations on pint Quantities (a wrong unit raises) and on paper."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pint
 import pytest
 
 from perfmodel.units import Q_
-from tco import capital as eq
+from tco import equations as eq
 
 #: Closed forms evaluated with floats: only rounding differs.
 EXACT = 1e-12

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 import perfmodel
-from perfmodel.catalog import CatalogError, Problem, UnknownName, read_table
-from perfmodel.catalog_set import DEFAULT_DIR, load_catalogs
-from perfmodel.schemas import HARDWARE, MODELS, SCENARIO_MODELS
+from perfmodel.catalog.folder import DEFAULT_DIR, load_catalogs
+from perfmodel.catalog.schemas import HARDWARE, MODELS, SCENARIO_MODELS
+from perfmodel.catalog.table import read_table
+from perfmodel.inputs import CatalogError, Problem, UnknownName
 
 HEADER = [
     "name",

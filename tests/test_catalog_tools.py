@@ -16,16 +16,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from perfmodel.catalog import CatalogError, read_table
-from perfmodel.catalog_set import DEFAULT_DIR
-from perfmodel.schemas import HARDWARE
-from tco.catalog_tools import add_chip, check, diff, to_csv, write_files
-from tco.catalogs import load_catalogs
-from tco.chip_cost import chip_table
-from tco.cli import main as tco_main
-from tco.export import safe_csv
-from tco.rank import rank
-from tco.schemas import HARDWARE_ECONOMICS, SCHEMAS
+from liminal_cli.tco_commands import main as tco_main
+from perfmodel.catalog.economics_schemas import HARDWARE_ECONOMICS, SCHEMAS
+from perfmodel.catalog.economics_set import load_catalogs
+from perfmodel.catalog.folder import DEFAULT_DIR
+from perfmodel.catalog.journal import write_files
+from perfmodel.catalog.schemas import HARDWARE
+from perfmodel.catalog.table import read_table
+from perfmodel.inputs import CatalogError
+from perfmodel.outputs import safe_csv
+from tco.designs.catalog_upkeep import add_chip, check, diff, to_csv
+from tco.economics.chip_costs import chip_table
+from tco.questions.ranking import rank
 
 BROKEN = Path(__file__).parent / "data" / "broken_catalogs"
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -276,7 +278,7 @@ def test_exported_csv_neutralizes_formulas():
 )
 def test_fuzz_cli_arguments_never_traceback(argv, capsys):
     """Any argument list ends in exit 0/1/2 with a message, never an uncaught exception."""
-    from perfmodel.cli_common import run
+    from liminal_cli.arguments import run
 
     try:
         code = run(tco_main, argv)

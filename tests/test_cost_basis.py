@@ -11,14 +11,14 @@ import polars as pl
 import pytest
 from contracts import ECONOMICS_KEYS, RANK_KEYS, UNCERTAINTY_KEYS
 
-from perfmodel.catalog import InvalidInput
-from perfmodel.catalog_set import load_catalogs as load_performance_catalogs
+from perfmodel.catalog.economics_set import EconomicsCatalogs, load_catalogs
+from perfmodel.catalog.folder import load_catalogs as load_performance_catalogs
+from perfmodel.inputs import InvalidInput
 from perfmodel.units import Q_
-from tco.catalog_tools import add_chip
-from tco.catalogs import EconomicsCatalogs, load_catalogs
-from tco.rank import buyable_first, evaluate, select
-from tco.rental import rental_table
-from tco.sensitivity import sensitivity
+from tco.designs.catalog_upkeep import add_chip
+from tco.economics.rentals import rental_table
+from tco.questions.ranking import buyable_first, evaluate, select
+from tco.questions.sensitivity_analysis import sensitivity
 
 ROOT = Path(__file__).resolve().parents[1]
 CATS = load_catalogs()

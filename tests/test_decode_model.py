@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 import perfmodel
 from perfmodel import Q_
-from perfmodel.catalog import InvalidInput
-from perfmodel.decode import decode_arrays, distinct_experts, max_batch
+from perfmodel.inputs import InvalidInput
+from perfmodel.model.decode_step import decode_arrays, distinct_experts, max_batch
 
 #: Closed forms and the model evaluate the same sums in a different order: a few ulp apart.
 CLOSED_FORM_RTOL = 1e-12

@@ -11,11 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from perfmodel import decode
-from perfmodel.sweeps import bandwidth_sweep, latency_sweep
-from tco.catalogs import load_catalogs
-from tco.chip_cost import chip_table
-from tco.explore import against_best_dram, design_overrides, memory_table, new_design, utps_target
-from tco.rank import rank
+from perfmodel.api.sweeps import bandwidth_sweep, latency_sweep
+from perfmodel.catalog.economics_set import load_catalogs
+from tco.designs.parts import design_overrides, new_design
+from tco.economics.chip_costs import chip_table
+from tco.questions.ranking import rank
+from tco.questions.study import against_best_dram, memory_table, utps_target
 
 STUDY = {"scenario": "liminal-2025"}
 #: Exact reproduction: the same arithmetic on the same numbers (floating-point rounding only).
@@ -55,8 +56,8 @@ def test_latency_sweep_crossover_and_needed_latency():
 def test_more_of_every_resource_never_lowers_utps(bw_scale, flops_scale, sync_scale):
     from dataclasses import replace
 
-    from perfmodel.api import prepare
-    from perfmodel.decode import decode_arrays
+    from perfmodel.api.setup import prepare
+    from perfmodel.model.decode_step import decode_arrays
 
     setup = prepare(models=["llama3-70b", "deepseek-v3"], hardware=["xpu-hbm3", "h100-sxm"])
     h = setup.hardware

@@ -22,13 +22,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from perfmodel.catalog_set import DEFAULT_DIR, JOURNAL
-from perfmodel.cli import main as perf_main
-from perfmodel.cli_common import run
-from tco.catalogs import load_catalogs
-from tco.cli import _parser
-from tco.cli import main as tco_main
-from tco.report import report
+from liminal_cli.arguments import run
+from liminal_cli.perfmodel_commands import main as perf_main
+from liminal_cli.tco_commands import _parser
+from liminal_cli.tco_commands import main as tco_main
+from perfmodel.catalog.economics_set import load_catalogs
+from perfmodel.catalog.folder import DEFAULT_DIR
+from perfmodel.catalog.journal import JOURNAL
+from tco.reporting.document import report
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_HARDWARE = set(load_catalogs()["hardware"].names())
@@ -116,7 +117,7 @@ _KILLER = textwrap.dedent(
             os.kill(os.getpid(), signal.SIGKILL)
         return real(*a, **k)
     setattr(os, kind, deadly)
-    from tco.catalog_tools import add_chip
+    from tco.designs.catalog_upkeep import add_chip
     add_chip(sys.argv[3], "chip-new")
     print("finished")
     """

@@ -11,9 +11,9 @@ import polars as pl
 import pytest
 
 import perfmodel
-from perfmodel.catalog_set import DEFAULT_DIR
-from perfmodel.cli import main
-from perfmodel.cli_common import run
+from liminal_cli.arguments import run
+from liminal_cli.perfmodel_commands import main
+from perfmodel.catalog.folder import DEFAULT_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 DECODE_KEYS = set(
@@ -348,7 +348,7 @@ def test_broken_models_catalog_is_a_user_error_not_a_traceback(tmp_path):
 
 def test_missing_dependency_ends_in_one_line(tmp_path, monkeypatch):
     """A CLI whose dependency is not installed exits with one line naming the package and the fix."""
-    from perfmodel.launch import launch
+    from liminal_cli.launch import launch
 
     (tmp_path / "needs_missing_dep.py").write_text("import no_such_package_xyz\n")
     monkeypatch.syspath_prepend(str(tmp_path))

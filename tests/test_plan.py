@@ -1,4 +1,4 @@
-"""Fleet planning (tco.demand, tco.plan): hand-computed fleets, the forecast's validation, the
+"""Fleet planning (tco.planning.demand, tco.planning.fleet): hand-computed fleets, the forecast's validation, the
 integer program on hand-made costs, and properties (more demand never costs less; a looser power
 cap never costs more; a flat plan's $/Mtok stays within rounding and headroom of the ranking's).
 """
@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from perfmodel.catalog import CatalogError, InvalidInput
-from tco.catalogs import load_catalogs
-from tco.demand import Demand, demand_arrays, load_demand
-from tco.plan import (
+from perfmodel.catalog.economics_set import load_catalogs
+from perfmodel.inputs import CatalogError, InvalidInput
+from tco.planning.demand import Demand, demand_arrays, load_demand
+from tco.planning.fleet import (
     Headroom,
     Offer,
     cheapest_mix,
@@ -29,15 +29,15 @@ from tco.plan import (
     servers_needed,
     stream_figures,
 )
-from tco.plan_charts import SPEND, plan_chart
-from tco.plan_report import plan_section
-from tco.rank import select
-from tco.uncertainty import uncertainty
+from tco.questions.monte_carlo import uncertainty
+from tco.questions.ranking import select
+from tco.reporting.fleet_charts import SPEND, plan_chart
+from tco.reporting.fleet_text import plan_section
 
 CATS = load_catalogs()
 #: Sums of a few dozen products of floats: rounding only.
 ROUNDING = 1e-9
-#: The integer program stops within this relative gap (tco.plan.MIX_GAP) of the optimum.
+#: The integer program stops within this relative gap (tco.planning.fleet.MIX_GAP) of the optimum.
 MIP_GAP = 1e-6
 HEADER = "month,model,output_tokens_per_day[token/day],isl[token],osl[token],min_utps[token/s],peak_to_mean\n"
 #: A few chips of different server sizes (8-GPU server, 72-GPU rack, a wafer-scale system).

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tco.catalogs import load_catalogs
-from tco.plan import plan_forecast
-from tco.plan_report import plan_sentence
+from perfmodel.catalog.economics_set import load_catalogs
+from tco.planning.fleet import plan_forecast
+from tco.reporting.fleet_text import plan_sentence
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 120

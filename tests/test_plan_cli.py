@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 from contracts import PLAN_KEYS, PLAN_MONTHLY_KEYS
 
-from perfmodel.cli_common import run
-from tco.cli import main
+from liminal_cli.arguments import run
+from liminal_cli.tco_commands import main
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "demand.csv"

@@ -3,7 +3,7 @@
 ML.ENERGY measures steady-state GPU power with Zeus while vLLM serves
 (github.com/ml-energy/leaderboard, public/data/models/*.json @ 0cd52dab89). The GPQA points,
 reasoning models with 1,600-8,400 output tokens per request, are in power_measurements.csv; the
-power model's serving floor and dynamic scale are fitted to them (tco.power_fit, docs/model.md
+power model's serving floor and dynamic scale are fitted to them (tco.economics.power_calibration, docs/model.md
 section 8) and checked here, on the points and on models held out of the fit.
 """
 
@@ -11,10 +11,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from perfmodel.catalog import InvalidInput
-from tco.catalogs import load_catalogs
-from tco.chip_cost import chip_table
-from tco.power_fit import calibration_csv, fit, held_out, power_points, predict, summary
+from perfmodel.catalog.economics_set import load_catalogs
+from perfmodel.inputs import InvalidInput
+from tco.economics.chip_costs import chip_table
+from tco.economics.power_calibration import calibration_csv, fit, held_out, power_points, predict, summary
 
 CATS = load_catalogs()
 POINTS = power_points(CATS)

@@ -13,10 +13,10 @@ import numpy as np
 import polars as pl
 import pytest
 
+from perfmodel.catalog.economics_set import load_catalogs
 from perfmodel.units import Q_
-from tco.catalogs import load_catalogs
-from tco.chip_cost import chip_table
-from tco.economics import cost_frame, load_site
+from tco.economics.chip_costs import chip_table
+from tco.economics.costs import cost_frame, load_site
 
 #: Issue 12: within 35 % of the published all-in figures. Published figures differ among themselves
 #: by this much (H200 contract offers 1.96 and 2.30, 17 % apart; price, life and cost of capital

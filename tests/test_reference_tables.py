@@ -1,4 +1,4 @@
-"""Validation against the Liminal study's published tables (perfmodel.validation.reference_cases).
+"""Validation against the Liminal study's published tables (perfmodel.calibration.study_tables.reference_cases).
 
 Each figure is one test case that prints its error; gated rows must be within their tolerance
 (capacity 3 % or 1 GiB because the source prints whole GiB; throughput 10 % because it prints two
@@ -16,13 +16,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from perfmodel.validation import reference_cases
+from perfmodel.calibration.study_tables import reference_cases
 
 DATA = Path(__file__).parent / "data" / "liminal_published.csv"
 #: The mean |error| over gated rows must stay below this: the model reproduces the study's
 #: tables to about 1 % on average; 3 % leaves room for rounding in the printed figures.
 MEAN_ABS_ERROR_LIMIT = 0.03
-#: Tolerances the study's rounding allows (perfmodel/validation.py, issue 3).
+#: Tolerances the study's rounding allows (perfmodel/calibration/study_tables.py, issue 3).
 CAPACITY_RTOL = 0.03
 CAPACITY_ATOL_GIB = 1.0
 THROUGHPUT_RTOL = 0.10
@@ -76,7 +76,7 @@ def test_known_moe_miss_is_reported_but_not_gated():
     row = next(r for r in ROWS if _key(r) == KNOWN_MISS)
     print(f"{_id(row)}: error {row['error']:+.2%} (not gated)")
     assert row["gated"] is False
-    # it is a miss: if the model now reproduces it, gate MoE UTPS in perfmodel/validation.py
+    # it is a miss: if the model now reproduces it, gate MoE UTPS in perfmodel/calibration/study_tables.py
     assert abs(row["error"]) > THROUGHPUT_RTOL
     assert row["passes"] is False
 

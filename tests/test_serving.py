@@ -11,13 +11,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from liminal_cli.perfmodel_commands import main as perfmodel_main
 from perfmodel import Q_, decode, load_catalogs
-from perfmodel import serving_equations as eq
-from perfmodel.calibration import MEDIAN_BAND, SHARE_WITHIN, STALL_RATIO, WORST, compare, fit, summary
-from perfmodel.catalog import InvalidInput
-from perfmodel.cli import main as perfmodel_main
-from perfmodel.serve_api import serve, serve_grid
-from perfmodel.serving_schemas import EFFICIENCY_FIELDS
+from perfmodel.api.serving import serve, serve_grid
+from perfmodel.calibration.efficiency_fit import (
+    MEDIAN_BAND,
+    SHARE_WITHIN,
+    STALL_RATIO,
+    WORST,
+    compare,
+    fit,
+    summary,
+)
+from perfmodel.catalog.serving_schemas import EFFICIENCY_FIELDS
+from perfmodel.inputs import InvalidInput
+from perfmodel.model import serving_equations as eq
 
 CATS = load_catalogs()
 LAWS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -198,7 +206,7 @@ def test_the_limit_is_never_below_the_calibrated_model(isl, osl, c):
 
 
 def _scaled_bandwidth(scale: float):
-    from perfmodel.catalog_set import load_catalogs as load
+    from perfmodel.catalog.folder import load_catalogs as load
 
     raw = CATS["hardware"].raw.decode()
     lines = raw.splitlines()
@@ -317,7 +325,7 @@ def test_serve_json_contract(capsys):
 
 
 def test_serve_refuses_an_undeployable_layout_in_one_line(capsys):
-    from perfmodel.cli_common import run
+    from liminal_cli.arguments import run
 
     argv = [
         "serve",

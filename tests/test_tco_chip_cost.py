@@ -1,4 +1,4 @@
-"""Chip prices (tco.chip_cost): the bottom-up geometry on paper, the market markup, and how price
+"""Chip prices (tco.economics.chip_costs): the bottom-up geometry on paper, the market markup, and how price
 and embodied carbon follow die area (catalog copies edited in a temporary folder).
 
 Reference for the formulas: Hennessy & Patterson, *Computer Architecture*, 6th ed., sec. 1.6
@@ -17,16 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perfmodel.catalog import CatalogError
-from tco.catalogs import load_catalogs
-from tco.chip_cost import (
-    PACKAGING_EMBODIED_G,
-    WAFER_DIAMETER_M,
-    chip_table,
-    dies_per_wafer,
-    murphy_yield,
-    tukey_inliers,
-)
+from perfmodel.catalog.economics_set import load_catalogs
+from perfmodel.catalog.wafer import WAFER_DIAMETER_M, dies_per_wafer
+from perfmodel.inputs import CatalogError
+from tco.economics.chip_costs import PACKAGING_EMBODIED_G, chip_table, murphy_yield, tukey_inliers
 
 #: Same closed form on paper and in numpy: only floating-point rounding differs.
 EXACT = 1e-12

@@ -14,9 +14,9 @@ import polars as pl
 import pytest
 from contracts import RANK_KEYS
 
-from tco.catalogs import load_catalogs
-from tco.cli import main
-from tco.rank import RANK_COLUMNS, evaluate, select
+from liminal_cli.tco_commands import main
+from perfmodel.catalog.economics_set import load_catalogs
+from tco.questions.ranking import RANK_COLUMNS, evaluate, select
 
 ROOT = Path(__file__).resolve().parents[1]
 CATS = load_catalogs()

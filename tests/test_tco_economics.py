@@ -1,4 +1,4 @@
-"""Economics (tco.economics.cost_frame): $/Mtok and gCO2e/Mtok computed on paper, the parts that
+"""Economics (tco.economics.costs.cost_frame): $/Mtok and gCO2e/Mtok computed on paper, the parts that
 add up, the power model's bounds, properties of the cost model (hypothesis), and two published
 cross-checks (the H100 rental market, a measured TensorRT-LLM throughput).
 """
@@ -11,12 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perfmodel.api import decode_grid
+from perfmodel.api.decoding import decode_grid
+from perfmodel.catalog.economics_set import load_catalogs
 from perfmodel.units import Q_
-from tco.catalogs import load_catalogs
-from tco.chip_cost import chip_table
-from tco.economics import CAPEX_ITEMS, OTHER_ITEMS, Site, cost_frame, load_site
-from tco.rank import evaluate
+from tco.economics.chip_costs import chip_table
+from tco.economics.costs import CAPEX_ITEMS, OTHER_ITEMS, Site, cost_frame, load_site
+from tco.questions.ranking import evaluate
 
 YEAR_S = Q_(1, "year").to("s").magnitude  # pint's year, 365.25 days: the year amortization uses
 YEAR_H = Q_(1, "year").to("hour").magnitude  # 8766 h

@@ -1,4 +1,4 @@
-"""Ranking under a UTPS floor (tco.rank) and the tornado table (tco.sensitivity).
+"""Ranking under a UTPS floor (tco.questions.ranking) and the tornado table (tco.questions.sensitivity_analysis).
 
 The ranking is recomputed from the evaluation frame it selects from: each design's best
 configuration is the best of its rows that fit and meet the floor; designs that cannot are listed
@@ -13,10 +13,10 @@ import polars as pl
 import pytest
 from contracts import RANK_KEYS
 
-from perfmodel.catalog import InvalidInput
-from tco.catalogs import load_catalogs
-from tco.rank import NEAR_FASTEST, OBJECTIVES, RANK_COLUMNS, evaluate, rank, select
-from tco.sensitivity import sensitivity
+from perfmodel.catalog.economics_set import load_catalogs
+from perfmodel.inputs import InvalidInput
+from tco.questions.ranking import NEAR_FASTEST, OBJECTIVES, RANK_COLUMNS, evaluate, rank, select
+from tco.questions.sensitivity_analysis import sensitivity
 
 #: The ranking copies values out of the frame: they must be the very same floats.
 EXACT = 1e-12

@@ -18,9 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tco.rank import evaluate, select
-from tco.report import report
-from tco.tradeoff import METRICS, frontier, slowdown_for_gain, tradeoff
+from tco.questions.ranking import evaluate, select
+from tco.questions.tradeoffs import METRICS, frontier, slowdown_for_gain, tradeoff
+from tco.reporting.document import report
 
 #: The study's claim: ~10 % slower per user buys ~5x system efficiency (arXiv 2507.14397).
 STUDY_GAIN = 5.0

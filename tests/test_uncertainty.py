@@ -1,4 +1,4 @@
-"""Monte Carlo uncertainty (tco.uncertainty): reproducible, degenerate ranges give the point
+"""Monte Carlo uncertainty (tco.questions.monte_carlo): reproducible, degenerate ranges give the point
 estimate, quantiles ordered, probabilities that add up, wider ranges that widen the spread."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tco.catalogs import load_catalogs
-from tco.rank import evaluate, select
-from tco.uncertainty import triangular, uncertainty
+from perfmodel.catalog.economics_set import load_catalogs
+from tco.questions.monte_carlo import triangular, uncertainty
+from tco.questions.ranking import evaluate, select
 
 CATS = load_catalogs()
 #: Same inputs, same arithmetic in numpy instead of polars: only rounding differs.
@@ -116,7 +116,7 @@ def test_calibrated_throughput_adds_spread_where_prices_have_none():
 def test_a_mode_outside_the_range_widens_it_instead_of_drawing_nan():
     import numpy as np
 
-    from tco.uncertainty import triangular
+    from tco.questions.monte_carlo import triangular
 
     draws = triangular(np.random.default_rng(0), 0.06, 0.30, 0.186, 10_000)  # mode above high
     assert np.isfinite(draws).all() and draws.min() >= 0.06 and draws.max() <= 0.30

@@ -1,0 +1,308 @@
+"""``python -m perfmodel {serve,fit}`` and ``validate --measured``: the serving model from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from liminal_cli.arguments import (
+    CHIPS,
+    CONTEXT,
+    GLOSSARY,
+    MAX_CONTEXT,
+    add_common,
+    batch_spec,
+    emit,
+    key_values,
+    whole,
+)
+from perfmodel.inputs import DEFAULT_ISL, DEFAULT_OSL, MODES, PRECISIONS
+
+WORKLOAD_HELP = "input (prompt) tokens per request [tokens]"
+
+
+#: Output tokens per request: at least 2 (the first comes from the prefill).
+OSL = whole(MAX_CONTEXT, "tokens", lo=2)
+
+
+def add_workload(p: argparse.ArgumentParser, mode_default: str | None = "calibrated") -> None:
+    """--mode, --isl, --osl, --kv-precision: the workload and which model answers."""
+    default = mode_default or "calibrated, or limit when --context is given"
+    p.add_argument(
+        "--mode",
+        choices=MODES,
+        default=mode_default,
+        help="calibrated: a real deployment (fitted efficiencies, deployable layouts, prefill counted); "
+        f"limit: the study's peak figures, decode only (default: {default})",
+    )
+    p.add_argument(
+        "--isl", type=CONTEXT, default=DEFAULT_ISL, help=f"{WORKLOAD_HELP} (default {DEFAULT_ISL})"
+    )
+    p.add_argument(
+        "--osl",
+        type=OSL,
+        default=DEFAULT_OSL,
+        help=f"output tokens per request, the first from the prefill [tokens] (default {DEFAULT_OSL})",
+    )
+    p.add_argument(
+        "--kv-precision",
+        choices=PRECISIONS,
+        help="KV-cache precision (default: the weights', FP8 when the weights are FP4)",
+    )
+
+
+def add_parsers(sub) -> None:
+    """The ``serve`` and ``fit`` subcommands; ``validate`` gets ``--measured`` in liminal_cli.perfmodel_commands."""
+    s = sub.add_parser(
+        "serve",
+        help="a served workload: TTFT, TPOT, UTPS, output tokens/s with prefill counted",
+        description="Serve requests of ISL prompt and OSL output tokens at a concurrency on one model "
+        "instance. UTPS = 1 / TPOT is the decode speed each user sees; output_tps counts the whole "
+        f"instance, prefill's share of the machine included. {GLOSSARY}",
+        epilog="example:\n  python -m perfmodel serve --model llama3-70b --hardware h100-sxm --tp 8 "
+        "--concurrency 64 --isl 1024 --osl 1024",
+    )
+    s.add_argument("--model", required=True, help="a model of models.csv")
+    s.add_argument("--hardware", required=True, help="a chip of hardware.csv")
+    s.add_argument("--tp", type=CHIPS, required=True, help="tensor-parallel chips")
+    s.add_argument("--pp", type=CHIPS, default=1, help="pipeline stages")
+    s.add_argument("--ep", type=CHIPS, default=1, help="expert-parallel ranks (divides tp)")
+    s.add_argument(
+        "--dp-attention", action="store_true", help="attention data-parallel over the EP group (ep = tp)"
+    )
+    s.add_argument(
+        "--concurrency",
+        type=batch_spec,
+        required=True,
+        help="requests in flight, or 'max' (largest that fits)",
+    )
+    add_workload(s)
+    add_common(s)
+    f = sub.add_parser(
+        "fit",
+        help="fit efficiencies.csv to measurements.csv (leave-one-source-out error too)",
+        description=f"Fit efficiencies.csv to measurements.csv. {GLOSSARY}",
+        epilog="example:\n  python -m perfmodel fit --out out/efficiencies.csv",
+    )
+    f.add_argument("--catalogs", metavar="DIR", help="catalog folder (default: the packaged catalogs)")
+    f.add_argument("--out", type=Path, required=True, help="efficiencies CSV to write")
+
+
+def sweep(args, catalogs, sync):
+    """``perfmodel sweep``: the study's decode grid at ``--context`` (limit, the default), or the
+    serving grid at ``--isl``/``--osl`` (calibrated)."""
+    from perfmodel.api.decoding import decode_grid
+    from perfmodel.api.serving import iter_serve_grid
+    from perfmodel.api.setup import prepare
+
+    axes = {"tp": args.tp, "pp": args.pp, "ep": args.ep, "batch": args.batch}
+    if args.mode == "limit":
+        return decode_grid(
+            args.model,
+            args.hardware,
+            **axes,
+            context=args.context,
+            scenario=args.scenario,
+            precision=args.precision,
+            catalogs=catalogs,
+            sync=sync,
+        )
+    import polars as pl
+
+    setup = prepare(catalogs, args.scenario, args.precision, args.model, args.hardware, args.kv_precision)
+    return pl.concat(
+        list(iter_serve_grid(setup, "calibrated", **axes, isl=args.isl, osl=args.osl, sync=sync))
+    )
+
+
+def run_serve(args, catalogs) -> int:
+    from perfmodel.api.serving import serve
+    from perfmodel.api.setup import prepare
+
+    setup = prepare(catalogs, args.scenario, args.precision, [args.model], [args.hardware], args.kv_precision)
+    r = serve(
+        args.model,
+        args.hardware,
+        args.tp,
+        args.pp,
+        args.ep,
+        args.isl,
+        args.osl,
+        args.concurrency,
+        args.mode,
+        setup=setup,
+        dp_attention=args.dp_attention,
+    )
+    out = r.as_dict() | {
+        "scenario": setup.scenario.name,
+        "precision": setup.scenario.precision,
+        "kv_precision": setup.scenario.kv_precision,
+        "joules_per_output_token": _joules_per_token(r, args.catalogs, setup.scenario.precision),
+    }
+    if not r.fits:
+        print(
+            f"note: does not fit: needs {r.memory_needed.m:.1f} GiB, the engine gives "
+            f"{r.memory_available.m:.1f} GiB on {r.chips} chips",
+            file=sys.stderr,
+        )
+    emit(out, args.json, key_values)
+    return 0
+
+
+def _joules_per_token(r, folder, precision: str) -> float:
+    """Energy per output token at the chips' activity power (tco's power model, at the chip)."""
+    from perfmodel.catalog.economics_set import load_catalogs as economics_catalogs
+    from tco.economics.energy_per_token import joules_per_output_token
+
+    return joules_per_output_token(r, economics_catalogs(folder), precision)
+
+
+def run_fit(args, catalogs) -> int:
+    from perfmodel.calibration.efficiency_fit import (
+        compare,
+        efficiency_rows_csv,
+        fit,
+        held_out,
+        heldout_by_key,
+        summary,
+    )
+    from perfmodel.outputs import write_output
+
+    values = fit(catalogs)
+    heldout = held_out(catalogs)
+    write_output(args.out, efficiency_rows_csv(catalogs, values, heldout_by_key(values, heldout)))
+    fitted = compare(catalogs, values).filter("fitted")
+    emit(
+        {
+            "out": str(args.out),
+            "fitted": summary(fitted["ratio"].to_numpy()),
+            "held_out": summary(heldout["ratio"].to_numpy()),
+        },
+        False,
+        lambda d: (
+            f"wrote {d['out']}\nfitted points:   {summary_line(d['fitted'])}\nheld-out points: {summary_line(d['held_out'])}"
+        ),
+    )
+    return 0
+
+
+def summary_line(s: dict) -> str:
+    """One line of a fit summary: points, median ratio, share within 25 %, worst factor."""
+    return (
+        f"{s['points']} points, median ratio {s['median_ratio']:.3f}, "
+        f"{s['share_within_25pct']:.0%} within 25%, worst {s['worst_factor']:.2f}x"
+    )
+
+
+def run_validate_measured(catalogs, as_json: bool) -> int:
+    """Every measured point against the model; per chip and held-out summaries; exit 1 outside the band."""
+    import polars as pl
+
+    from perfmodel.calibration.efficiency_fit import MEDIAN_BAND, compare, summary
+
+    df = compare(catalogs)
+    current = df.filter("fitted")
+    eff = catalogs["efficiencies"].df.filter(pl.col("heldout_points") > 0)
+    per_chip = (
+        current.group_by("hardware")
+        .agg(
+            points=pl.len(),
+            median_ratio=pl.col("ratio").median(),
+            worst_ratio=pl.max_horizontal(pl.col("ratio").max(), 1 / pl.col("ratio").min()),
+            within_25pct=((pl.col("ratio") - 1).abs() <= 0.25).mean(),
+            limit_ratio_min=pl.col("limit_ratio").min(),
+        )
+        .sort("hardware")
+    )
+    overall = summary(current["ratio"].to_numpy())
+    held = eff.select(
+        "hardware", "precision", "heldout_points", "heldout_median_ratio", "heldout_within_25pct"
+    )
+    limit_min = float(current["limit_ratio"].min())
+    if as_json:
+        cols = [
+            "source_id",
+            "date",
+            "engine",
+            "model",
+            "hardware",
+            "precision",
+            "tp",
+            "pp",
+            "ep",
+            "dp_attention",
+            "isl",
+            "osl",
+            "concurrency",
+            "output_tps_per_chip",
+            "model_tps_per_chip",
+            "ratio",
+            "limit_tps_per_chip",
+            "limit_ratio",
+            "current",
+            "steady",
+            "fitted",
+        ]
+        emit(
+            {
+                "points": df.select(cols).to_dicts(),
+                "per_chip": per_chip.to_dicts(),
+                "held_out": held.to_dicts(),
+                "summary": overall | {"limit_ratio_min": limit_min},
+            },
+            True,
+            str,
+        )
+    else:
+        with pl.Config(
+            tbl_rows=-1,
+            tbl_cols=-1,
+            tbl_hide_dataframe_shape=True,
+            tbl_hide_column_data_types=True,
+            tbl_width_chars=250,
+            float_precision=3,
+            fmt_str_lengths=40,
+        ):
+            print(
+                df.select(
+                    "source_id",
+                    "model",
+                    "hardware",
+                    "precision",
+                    conditions=pl.format(
+                        "tp{} pp{} ep{}{} isl {} osl {} c {}",
+                        "tp",
+                        "pp",
+                        "ep",
+                        pl.when("dp_attention").then(pl.lit(" dp-attn")).otherwise(pl.lit("")),
+                        pl.col("isl").round(0),
+                        pl.col("osl").round(0),
+                        "concurrency",
+                    ),
+                    measured=pl.col("output_tps_per_chip"),
+                    predicted=pl.col("model_tps_per_chip"),
+                    ratio=pl.col("ratio"),
+                    limit_ratio=pl.col("limit_ratio"),
+                    fitted=pl.col("fitted"),
+                )
+            )
+            print(
+                "\nper chip (fitted points: current and steady; limit_ratio_min >= 1: the limit is never below a measurement):"
+            )
+            print(per_chip)
+            print("\nheld out (leave one source out, from efficiencies.csv):")
+            print(held)
+        print(
+            "\n"
+            + key_values(
+                {
+                    "points (fitted)": overall["points"],
+                    "points (history)": df.height - df["current"].sum(),
+                    "points (stalled runs)": df.height - df["steady"].sum(),
+                }
+                | {k: v for k, v in overall.items() if k != "points"}
+                | {"limit_ratio_min": limit_min}
+            )
+        )
+    return 0 if MEDIAN_BAND[0] <= overall["median_ratio"] <= MEDIAN_BAND[1] else 1

@@ -1,0 +1,212 @@
+"""The decode-step model (after Liminal, Kozyrakis, Sankaralingam et al., arXiv 2507.14397).
+
+One decode step advances ``B`` sequences of context ``T`` by one token each on ``TP x PP`` chips.
+With ``PP`` pipeline stages, ``PP`` micro-batches of ``B`` sequences are in flight, so a token
+passes every stage once per step:
+
+- ``M = W_read(B) + B * KV(T)`` bytes; ``W_read`` counts the always-read weights plus the
+  expected number of distinct routed experts ``E * (1 - (1 - k/E)^B)`` per MoE layer.
+- ``T_mem = M / (TP * BW)`` and ``T_compute = F_tensor / (TP * FLOPS_tensor) + F_scalar / (TP * FLOPS_scalar)``.
+- ``T_exposed = n_allreduce * t(TP) + n_alltoall * t(EP) + PP * t_hop`` where a tensor-parallel
+  layer has two all-reduces (after attention and after the FFN); with expert parallelism an MoE
+  layer replaces its FFN all-reduce by an all-to-all dispatch and combine. Each collective costs
+  its latency plus, where the scenario says so, the ring time of its message on the link.
+- ``T_batch = max(T_compute, T_mem) + T_exposed``; ``UTPS = 1 / T_batch``; ``STPS = PP * B / T_batch``.
+- Memory needed: all weights + KV cache of ``PP * B`` sequences; available: ``TP * PP`` chips' capacity.
+- A second memory tier (e.g. High Bandwidth Flash) holds the read-only weights: they stream
+  from it at its bandwidth while the KV cache streams from main memory, concurrently, so
+  ``T_mem = max(W_read / (TP * BW_2), KV / (TP * BW_1))``; each part must fit its own tier.
+
+Every function here takes numpy arrays of magnitudes in base units (bytes, s, FLOP) that
+broadcast against each other, so one call evaluates a whole grid without a Python loop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from perfmodel.model.architecture import ModelArrays
+from perfmodel.model.hardware import HardwareArrays
+from perfmodel.model.scenario import Scenario
+
+
+def kv_bytes_per_sequence(m: ModelArrays, s: Scenario, mi, context):
+    """KV-cache bytes of one sequence of ``context`` tokens (sliding layers keep their window)."""
+    windowed = np.minimum(context, m.window[mi])
+    return s.kv_bytes * (m.kv_full[mi] * context + m.kv_window[mi] * windowed)
+
+
+def weight_bytes_total(m: ModelArrays, s: Scenario, mi):
+    """Bytes of every weight a model instance holds."""
+    return s.weight_bytes * m.total_params[mi]
+
+
+def expert_miss_log(experts, per_token):
+    """``ln(1 - k/E)``: the log of the chance that one token leaves a given routed expert alone."""
+    e = np.maximum(experts, 1.0)
+    with np.errstate(divide="ignore"):
+        return np.log1p(-np.minimum(per_token / e, 1.0))
+
+
+def distinct_experts(experts, per_token, batch, miss_log=None):
+    """Expected distinct routed experts that ``batch`` tokens touch under uniform routing.
+
+    ``E * (1 - (1 - k/E)^B)`` (docs/model.md, section 1); 0 for dense models (``E = 0``).
+    ``miss_log``: :func:`expert_miss_log` computed once for many batches.
+    """
+    if np.ndim(experts) == 0 and experts <= 0:  # one dense model: nothing to route
+        return np.zeros(np.shape(batch))
+    miss = expert_miss_log(experts, per_token) if miss_log is None else miss_log
+    untouched = np.exp(batch * miss)
+    if np.ndim(experts) == 0:
+        return experts * (1.0 - untouched)
+    return np.where(experts > 0, experts * (1.0 - untouched), 0.0)
+
+
+def max_batch(m: ModelArrays, h: HardwareArrays, s: Scenario, mi, hi, tp, pp, context):
+    """Largest ``B`` whose ``PP * B`` sequences fit beside the weights (0 when none fits).
+
+    With a second memory tier the weights live there (if they fit) and the KV cache has the
+    whole main memory.
+    """
+    weights = weight_bytes_total(m, s, mi)
+    tier2 = h.tier2_capacity[hi] > 0
+    free = tp * pp * h.mem_capacity[hi] - np.where(tier2, 0.0, weights)
+    b = np.floor(free / (pp * kv_bytes_per_sequence(m, s, mi, context)))
+    b = np.where(tier2 & (weights > tp * pp * h.tier2_capacity[hi]), 0.0, b)
+    return np.maximum(b, 0.0)
+
+
+def _latency(h: HardwareArrays, s: Scenario, hi, group, span, sync_s, within=None):
+    """Latency of one collective among ``group`` chips spread over ``span`` chips [s].
+
+    An explicit ``sync_s`` wins; then ``within``, a measured latency inside the scale-up domain
+    (calibrated mode), with the chip's scale-out figure beyond it; then the scenario's two-anchor
+    power law in ``group``; then the chip's own figure, inside or beyond its domain by ``span``.
+    """
+    if sync_s is not None:
+        return np.where(group > 1, sync_s, 0.0)
+    if within is not None:
+        return np.where(group > 1, np.where(span <= h.domain[hi], within, h.scaleout_sync[hi]), 0.0)
+    if s.sync_anchors is not None:
+        (n_a, t_a), (n_b, t_b) = s.sync_anchors
+        alpha = np.log(t_b / t_a) / np.log(n_b / n_a)
+        return np.where(group > 1, t_a * (group / n_a) ** alpha, 0.0)
+    return np.where(group > 1, np.where(span <= h.domain[hi], h.sync[hi], h.scaleout_sync[hi]), 0.0)
+
+
+def _link_bw(h: HardwareArrays, hi, span):
+    return np.where(span <= h.domain[hi], h.scaleup_bw[hi], h.scaleout_bw[hi])
+
+
+def collective_costs(
+    m: ModelArrays, h: HardwareArrays, s: Scenario, mi, hi, tp, pp, ep, sync_s, within=None, attn_dp=False
+):
+    """The collectives of one step: latency [s] and link time per token of the step [s].
+
+    ``T_exposed = n_allreduce t(TP) + n_alltoall t(EP) + PP t_hop``: a tensor-parallel layer has
+    two all-reduces (after attention and after the FFN); with expert parallelism an MoE layer
+    replaces its FFN all-reduce by an all-to-all dispatch and combine. Each collective costs its
+    latency plus, where the scenario says so, the ring time of its message (``hidden`` activations
+    per token) on the link. With attention data-parallel (``attn_dp``) every rank runs attention
+    for its own sequences, so only the all-to-alls remain.
+    """
+    layers, moe = m.layers[mi], m.moe_layers[mi]
+    use_ep = ep > 1
+    n_allreduce = np.where((tp > 1) & ~np.asarray(attn_dp), 2.0 * layers - np.where(use_ep, moe, 0.0), 0.0)
+    n_alltoall = np.where(use_ep, 2.0 * moe, 0.0)
+    n_hops = np.where(pp > 1, pp, 0.0)
+    t_ar = _latency(h, s, hi, tp, tp, sync_s, within)
+    t_a2a = _latency(h, s, hi, ep, tp, sync_s, within)
+    t_hop = _latency(h, s, hi, np.where(pp > 1, 2.0, 1.0), tp * pp, sync_s, within)
+    latency = n_allreduce * t_ar + n_alltoall * t_a2a + n_hops * t_hop
+    if not s.collective_bandwidth:
+        return latency, 0.0
+    msg = m.hidden[mi] * s.activation_bytes  # per token
+    up = _link_bw(h, hi, tp)
+    per_token = (
+        n_allreduce * 2.0 * (tp - 1.0) / tp * msg / up
+        + n_alltoall * (ep - 1.0) / ep * msg * m.experts_per_token[mi] / up
+        + n_hops * msg / _link_bw(h, hi, tp * pp)
+    )
+    return latency, per_token
+
+
+def decode_arrays(
+    m: ModelArrays,
+    h: HardwareArrays,
+    s: Scenario,
+    mi,
+    hi,
+    tp,
+    pp,
+    ep,
+    batch,
+    context,
+    sync_s: float | None = None,
+) -> dict[str, np.ndarray]:
+    """Evaluate the decode step for broadcastable index/parameter arrays.
+
+    Returns arrays (broadcast shape) of ``t_compute_s, t_mem_s, t_exposed_s, t_batch_s,
+    utps, stps, memory_needed_bytes, memory_available_bytes, fits`` and the activity each chip
+    sustains, ``flop_per_s_chip`` (tensor) and ``bytes_per_s_chip`` (memory reads): with PP
+    micro-batches in flight every stage is busy, so per chip it is (per-step work) / (TP x T_batch).
+    """
+    tp = np.asarray(tp, dtype=np.float64)
+    pp = np.asarray(pp, dtype=np.float64)
+    ep = np.asarray(ep, dtype=np.float64)
+    batch = np.asarray(batch, dtype=np.float64)
+    context = np.asarray(context, dtype=np.float64)
+    wb = s.weight_bytes
+
+    # Bytes read per step (model x batch x context).
+    kv_seq = kv_bytes_per_sequence(m, s, mi, context)
+    touched = distinct_experts(m.experts[mi], m.experts_per_token[mi], batch)
+    weights_read = wb * (m.always_params[mi] + m.lm_head_params[mi] + touched * m.expert_params[mi])
+    bytes_read = weights_read + batch * kv_seq
+
+    # FLOPs per step.
+    windowed = np.minimum(context, m.window[mi])
+    f_tensor = batch * (
+        2.0 * m.active_params[mi] + m.attn_flop_full[mi] * context + m.attn_flop_window[mi] * windowed
+    )
+    f_scalar = batch * (
+        m.scalar_per_token[mi] + m.softmax_full[mi] * context + m.softmax_window[mi] * windowed
+    )
+
+    # With a second tier, weights stream from it while the KV cache streams from main memory.
+    tier2 = h.tier2_bw[hi] > 0
+    kv_read = batch * kv_seq
+    t_mem = np.where(
+        tier2,
+        np.maximum(weights_read / (tp * np.where(tier2, h.tier2_bw[hi], 1.0)), kv_read / (tp * h.mem_bw[hi])),
+        bytes_read / (tp * h.mem_bw[hi]),
+    )
+    t_compute = f_tensor / (tp * h.tensor[hi]) + f_scalar / (tp * h.scalar[hi])
+
+    latency, per_token = collective_costs(m, h, s, mi, hi, tp, pp, ep, sync_s)
+    t_exposed = latency + batch * per_token
+    t_batch = np.maximum(t_compute, t_mem) + t_exposed
+    weights = weight_bytes_total(m, s, mi)
+    needed = weights + pp * batch * kv_seq
+    chips = tp * pp
+    available = chips * (h.mem_capacity[hi] + h.tier2_capacity[hi])
+    fits = np.where(
+        tier2,
+        (weights <= chips * h.tier2_capacity[hi]) & (pp * batch * kv_seq <= chips * h.mem_capacity[hi]),
+        needed <= available,
+    )
+    return {
+        "t_compute_s": t_compute,
+        "t_mem_s": t_mem,
+        "t_exposed_s": t_exposed,
+        "t_batch_s": t_batch,
+        "utps": 1.0 / t_batch,
+        "stps": pp * batch / t_batch,
+        "memory_needed_bytes": needed,
+        "memory_available_bytes": available,
+        "fits": fits,
+        "flop_per_s_chip": f_tensor / (tp * t_batch),
+        "bytes_per_s_chip": np.where(tier2, kv_read, bytes_read) / (tp * t_batch),
+        "tier2_bytes_per_s_chip": np.where(tier2, weights_read, 0.0) / (tp * t_batch),
+    }

@@ -1,0 +1,344 @@
+"""The serving model: a continuously batched server with chunked prefill, in steady state.
+
+``C`` requests are in flight on an instance of ``TP x PP`` chips (``C / PP`` per pipeline
+micro-batch). Every step carries the decode tokens of the sequences that decode and, in chunks,
+the prompts of the requests that replace finished ones (chunked prefill, vLLM V1 and
+Sarathi-Serve style); weights stream once per step for both. The step is timed like the limit
+model's decode step (arXiv 2507.14397) at the efficiencies of a :class:`ServingProfile`:
+
+1. first pass, every sequence decoding; prompts bring ``P = B ISL / (OSL - 1)`` tokens per step
+   on average, in chunks: a share ``min(P / chunk, 1)`` of steps carries one, the rest only
+   decode, and the mean step ``t_1`` weighs the two kinds;
+2. TTFT: a new prompt advances ``chunk = min(ISL, budget - B)`` tokens per step, each step
+   carrying ``B`` decode tokens and, when prompts arrive faster than one chunk per step, the
+   other prompts' chunks beside it: ``TTFT = ceil(ISL / chunk) t(B, max(P, chunk))``;
+3. the sequences still in prefill do not decode: ``B_dec = B D t_1 / (TTFT + D t_1)``, and the
+   steady mean step at ``B_dec`` is the TPOT (one correction, first order in TTFT / latency);
+4. latency ``TTFT + (OSL - 1) TPOT``; output tokens/s ``C OSL / latency`` (Little's law).
+
+Memory is sized for the worst case (every sequence at ISL + OSL); decode is timed at the mean
+context ISL + OSL / 2. The equations are in :mod:`perfmodel.model.serving_equations` and
+``docs/model.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from perfmodel.inputs import InvalidInput
+from perfmodel.model import serving_equations as eq
+from perfmodel.model.architecture import ModelArrays
+from perfmodel.model.decode_step import (
+    collective_costs,
+    distinct_experts,
+    expert_miss_log,
+    kv_bytes_per_sequence,
+    weight_bytes_total,
+)
+from perfmodel.model.hardware import HardwareArrays
+from perfmodel.model.profiles import ServingProfile
+from perfmodel.model.scenario import Scenario
+
+
+def kv_replicas(m: ModelArrays, mi, tp, prof: ServingProfile, attn_dp=False):
+    """KV copies per head: 1 in the limit (the study's accounting) and with attention
+    data-parallel (each rank keeps its own sequences), the engines' replication otherwise."""
+    if not prof.calibrated:
+        return np.ones_like(np.asarray(tp, dtype=np.float64))
+    return np.where(attn_dp, 1.0, eq.kv_replication(tp, m.kv_groups[mi]))
+
+
+def attention_copies(tp, attn_dp):
+    """Copies of the non-expert weights: one per rank with attention data-parallel, else one."""
+    return np.where(attn_dp, tp, 1.0)
+
+
+def weights_held(m: ModelArrays, s: Scenario, mi, tp, attn_dp=False):
+    """Bytes of weights an instance holds; with attention data-parallel every rank holds the
+    attention, dense and embedding weights, and the routed experts are split across ranks."""
+    extra = (attention_copies(tp, attn_dp) - 1.0) * (
+        m.always_params[mi] + m.lm_head_params[mi] + m.embedding_params[mi]
+    )
+    return weight_bytes_total(m, s, mi) + s.weight_bytes * extra
+
+
+def concurrency_limit(
+    m: ModelArrays,
+    h: HardwareArrays,
+    s: Scenario,
+    prof: ServingProfile,
+    mi,
+    hi,
+    tp,
+    pp,
+    isl,
+    osl,
+    attn_dp=False,
+):
+    """Largest concurrency that fits the memory and the engine's batch cap (0: the weights do not fit).
+
+    With a second memory tier the weights live there (if they fit) and the KV cache has the
+    whole usable main memory.
+    """
+    usable = eq.usable_memory(h.mem_capacity[hi], prof.memory_fraction[hi], prof.workspace[hi])
+    weights = weights_held(m, s, mi, tp, attn_dp)
+    tier2 = h.tier2_capacity[hi] > 0
+    kv_seq = kv_bytes_per_sequence(m, s, mi, isl + osl) * kv_replicas(m, mi, tp, prof, attn_dp)
+    c = eq.max_concurrency(tp * pp, usable, np.where(tier2, 0.0, weights), kv_seq)
+    c = np.where(tier2 & (weights > tp * pp * h.tier2_capacity[hi]), 0.0, c)
+    return np.minimum(c, prof.max_concurrency[hi])
+
+
+def _layout(m, h, s, prof, mi, hi, tp, pp, ep, attn_dp, isl, osl, sync_s) -> dict:
+    """What a step costs per token and per step on one layout, and what the layout holds,
+    independent of its tokens: gathered once per layout, so the steps below are arithmetic on
+    flat arrays."""
+    ctx = eq.mean_decode_context(isl, osl)
+    pctx = eq.mean_prefill_context(isl)
+    repl = kv_replicas(m, mi, tp, prof, attn_dp)
+    wb, window = s.weight_bytes, m.window[mi]
+    attn_dec = m.attn_flop_full[mi] * ctx + m.attn_flop_window[mi] * np.minimum(ctx, window)
+    attn_pf = m.attn_flop_full[mi] * pctx + m.attn_flop_window[mi] * np.minimum(pctx, window)
+    soft_dec = m.softmax_full[mi] * ctx + m.softmax_window[mi] * np.minimum(ctx, window)
+    soft_pf = m.softmax_full[mi] * pctx + m.softmax_window[mi] * np.minimum(pctx, window)
+    within = None if prof.collective_latency is None else prof.collective_latency[hi]
+    tier2_bw = h.tier2_bw[hi]
+    usable = eq.usable_memory(h.mem_capacity[hi], prof.memory_fraction[hi], prof.workspace[hi])
+    return {
+        "tp": tp,
+        "pp": pp,
+        "experts": m.experts[mi],
+        "miss_log": expert_miss_log(m.experts[mi], m.experts_per_token[mi]),
+        "always_bytes": wb * attention_copies(tp, attn_dp) * (m.always_params[mi] + m.lm_head_params[mi]),
+        "expert_bytes": wb * m.expert_params[mi],
+        "kv_read_per_token": kv_bytes_per_sequence(m, s, mi, ctx) * repl,
+        "kv_write_per_token": kv_bytes_per_sequence(m, s, mi, 1.0) * repl,
+        # A prompt's LM head runs for its last token only; decode tokens all need it.
+        "flop_decode": 2.0 * m.active_params[mi] + attn_dec,
+        "flop_prefill": 2.0 * (m.active_params[mi] - m.lm_head_params[mi]) + attn_pf,
+        "scalar_decode": m.scalar_per_token[mi] + soft_dec,
+        "scalar_prefill": m.scalar_per_token[mi] + soft_pf,
+        "decode_rate": eq.achieved_rate(tp, h.tensor[hi], prof.decode_efficiency[hi]),
+        "prefill_rate": eq.achieved_rate(tp, h.tensor[hi], prof.prefill_efficiency[hi]),
+        "scalar_rate": eq.achieved_rate(tp, h.scalar[hi], 1.0),
+        "bw": eq.achieved_rate(tp, h.mem_bw[hi], prof.bw_efficiency[hi]),
+        # A second tier (weights there, KV cache in main memory) only where a chip has one.
+        "tier2": tier2_bw > 0 if np.any(tier2_bw > 0) else None,
+        "tier2_bw": eq.achieved_rate(tp, np.where(tier2_bw > 0, tier2_bw, 1.0), prof.bw_efficiency[hi]),
+        "collectives": collective_costs(m, h, s, mi, hi, tp, pp, ep, sync_s, within, attn_dp),
+        "step_overhead": prof.step_overhead[hi],
+        "token_overhead": prof.token_overhead[hi],
+        "weights": weights_held(m, s, mi, tp, attn_dp),
+        "kv_worst": kv_bytes_per_sequence(m, s, mi, isl + osl) * repl,
+        "usable": usable,
+        "tier2_capacity": h.tier2_capacity[hi],
+        "max_step_tokens": prof.max_step_tokens[hi],
+        "max_concurrency": prof.max_concurrency[hi],
+    }
+
+
+def _repeat(L: dict, counts: np.ndarray) -> dict:
+    """``L`` of layouts with each layout's arrays repeated ``counts`` times (a grid's batch axis)."""
+
+    def rep(v):
+        return np.repeat(v, counts) if np.ndim(v) else v
+
+    return {k: tuple(rep(x) for x in v) if isinstance(v, tuple) else rep(v) for k, v in L.items()}
+
+
+def _step(L: dict, decode_tokens, prefill_tokens, work: bool = True) -> dict:
+    """One step carrying ``decode_tokens`` and ``prefill_tokens`` per micro-batch: its time and,
+    with ``work``, its parts and the FLOPs and bytes it moves."""
+    tokens = decode_tokens + prefill_tokens
+    touched = distinct_experts(L["experts"], None, tokens, L["miss_log"])
+    weights_read = L["always_bytes"] + touched * L["expert_bytes"]
+    kv_bytes = decode_tokens * L["kv_read_per_token"] + prefill_tokens * L["kv_write_per_token"]
+    f_dec = decode_tokens * L["flop_decode"]
+    f_pf = prefill_tokens * L["flop_prefill"]
+    f_sc = decode_tokens * L["scalar_decode"] + prefill_tokens * L["scalar_prefill"]
+    t_compute = eq.compute_time(f_dec, f_pf, f_sc, L["decode_rate"], L["prefill_rate"], L["scalar_rate"])
+    tier2 = L["tier2"]
+    t_mem = eq.memory_time(weights_read + kv_bytes, L["bw"])
+    if tier2 is not None:
+        t_mem = np.where(
+            tier2,
+            np.maximum(eq.memory_time(weights_read, L["tier2_bw"]), eq.memory_time(kv_bytes, L["bw"])),
+            t_mem,
+        )
+    latency, per_token = L["collectives"]
+    t_exposed = latency + tokens * per_token
+    overhead = eq.step_overhead(L["step_overhead"], L["token_overhead"], tokens)
+    t = eq.step_time(t_compute, t_mem, t_exposed, overhead)
+    if not work:
+        return {"t": t}
+    return {
+        "t": t,
+        "t_compute": t_compute,
+        "t_mem": t_mem,
+        "t_exposed": t_exposed,
+        "flop": f_dec + f_pf,
+        "bytes": weights_read + kv_bytes
+        if tier2 is None
+        else np.where(tier2, kv_bytes, weights_read + kv_bytes),
+        "tier2_bytes": 0.0 if tier2 is None else np.where(tier2, weights_read, 0.0),
+    }
+
+
+STEP_KEYS = ("t", "t_compute", "t_mem", "t_exposed", "flop", "bytes", "tier2_bytes")
+
+
+def _mean_step(L: dict, decode_tokens, chunk, isl, osl, keys=("t",)) -> tuple[dict, np.ndarray]:
+    """The mean step (decode-only steps and steps with prompt chunks in their steady-state
+    shares; ``keys`` of the step's figures averaged) and the time of a step with chunks."""
+    prefill = eq.prefill_tokens_per_step(decode_tokens, isl, osl)
+    share = eq.chunk_share(prefill, chunk)
+    work = keys != ("t",)
+    decode_only = _step(L, decode_tokens, 0.0, work)
+    with_chunk = _step(L, decode_tokens, np.maximum(prefill, chunk), work)
+    return {k: eq.mean_step_time(decode_only[k], with_chunk[k], share) for k in keys}, with_chunk["t"]
+
+
+def serve_arrays(
+    m: ModelArrays,
+    h: HardwareArrays,
+    s: Scenario,
+    prof: ServingProfile,
+    mi,
+    hi,
+    tp,
+    pp,
+    ep,
+    concurrency,
+    isl,
+    osl,
+    sync_s: float | None = None,
+    attn_dp=False,
+    per_layout: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Evaluate the serving model for broadcastable index/parameter arrays (see module doc).
+
+    ``per_layout``: ``hi, tp, pp, ep`` are layouts and the ``concurrency`` array lists
+    ``per_layout[i]`` values for layout ``i`` in turn (a grid's batch axis); each layout's terms
+    are then computed once.
+
+    Returns arrays of ``ttft_s, tpot_s, utps, request_latency_s, output_tps, t_compute_s,
+    t_mem_s, t_exposed_s, t_batch_s (= TPOT), memory_needed_bytes, memory_available_bytes,
+    fits`` and the activity each chip sustains in the steady step, ``flop_per_s_chip``,
+    ``bytes_per_s_chip``, ``tier2_bytes_per_s_chip``.
+    """
+    tp, pp, ep, concurrency, isl, osl = (
+        np.asarray(a, dtype=np.float64) for a in (tp, pp, ep, concurrency, isl, osl)
+    )
+    attn_dp = np.asarray(attn_dp, dtype=bool)
+    L = _layout(m, h, s, prof, mi, hi, tp, pp, ep, attn_dp, isl, osl, sync_s)
+    if per_layout is not None:
+        L = _repeat(L, per_layout)
+    tp, pp = L["tp"], L["pp"]
+    b = concurrency / pp
+    chunk = np.minimum(isl, np.maximum(L["max_step_tokens"] - b, 1.0))
+    first, chunk_step = _mean_step(L, b, chunk, isl, osl)
+    ttft = eq.prefill_chunks(isl, chunk) * chunk_step
+    b_dec = b * eq.decoding_share(ttft, first["t"], osl)
+    steady, _ = _mean_step(L, b_dec, chunk, isl, osl, keys=STEP_KEYS)
+    tpot = steady["t"]
+    latency = eq.request_latency(ttft, tpot, osl)
+    weights, kv_worst, usable, tier2_cap = L["weights"], L["kv_worst"], L["usable"], L["tier2_capacity"]
+    chips = tp * pp
+    tier2 = tier2_cap > 0
+    needed = weights + concurrency * kv_worst
+    fits = np.where(
+        tier2,
+        (weights <= chips * tier2_cap) & (concurrency * kv_worst <= chips * usable),
+        needed <= chips * usable,
+    ) & (concurrency <= L["max_concurrency"])
+    per_chip_step = tp * tpot
+    return {
+        "ttft_s": ttft,
+        "tpot_s": tpot,
+        "utps": 1.0 / tpot,
+        "request_latency_s": latency,
+        "output_tps": eq.output_throughput(concurrency, osl, latency),
+        "t_compute_s": steady["t_compute"],
+        "t_mem_s": steady["t_mem"],
+        "t_exposed_s": steady["t_exposed"],
+        "t_batch_s": tpot,
+        "memory_needed_bytes": needed,
+        "memory_available_bytes": chips * (usable + tier2_cap),
+        "fits": fits,
+        "flop_per_s_chip": steady["flop"] / per_chip_step,
+        "bytes_per_s_chip": steady["bytes"] / per_chip_step,
+        "tier2_bytes_per_s_chip": steady["tier2_bytes"] / per_chip_step,
+    }
+
+
+def deployable(m: ModelArrays, h: HardwareArrays, mi, hi, tp, pp, ep, calibrated: bool, attn_dp=False):
+    """Which parallel layouts can be deployed (docs/model.md §5); broadcasts over its arguments.
+
+    Every mode: PP at most the layers; EP > 1 only on MoE models, dividing TP and at most the
+    experts; TP splits the heads evenly (``heads % TP == 0``) or, in the limit, splits every
+    head evenly across chips (``TP % heads == 0``, the study's TP128 on 64 heads). Calibrated:
+    TP divides the heads, and the KV heads divide TP or TP divides them (vLLM's rule, with KV
+    heads replicated beyond), and TP stays inside one scale-up domain; larger instances pipeline
+    across domains.
+    """
+    heads, kv, e = m.heads[mi], m.kv_groups[mi], m.experts[mi]
+    ep_ok = (ep == 1) | ((e > 0) & (np.mod(tp, ep) == 0) & (ep <= e))
+    ok = ep_ok & (pp <= m.layers[mi]) & (~np.asarray(attn_dp) | ((e > 0) & (ep == tp) & (tp > 1)))
+    heads_split = np.mod(heads, tp) == 0
+    if not calibrated:
+        return ok & (heads_split | (np.mod(tp, heads) == 0))
+    kv_ok = (np.mod(kv, tp) == 0) | (np.mod(tp, kv) == 0)
+    return ok & heads_split & kv_ok & (tp <= h.domain[hi])
+
+
+def why_not_deployable(
+    m: ModelArrays,
+    h: HardwareArrays,
+    mi: int,
+    hi: int,
+    tp: int,
+    pp: int,
+    ep: int,
+    calibrated: bool,
+    attn_dp=False,
+) -> str | None:
+    """The reason a layout cannot be deployed, in words; None when it can."""
+    name, heads, kv = m.names[mi], int(m.heads[mi]), int(m.kv_groups[mi])
+    if attn_dp and not (m.experts[mi] > 0 and ep == tp > 1):
+        return f"attention data-parallel needs an MoE model with ep = tp > 1 (got {name}, tp {tp}, ep {ep})"
+    if pp > m.layers[mi]:
+        return f"pp ({pp}) cannot exceed the model's {int(m.layers[mi])} layers"
+    if ep > 1 and m.experts[mi] == 0:
+        return f"ep must be 1 for the dense model {name}"
+    if ep > 1 and (tp % ep or ep > m.experts[mi]):
+        return f"ep ({ep}) must divide tp ({tp}) and not exceed the {int(m.experts[mi])} experts of {name}"
+    if calibrated:
+        if heads % tp:
+            return f"tp ({tp}) must divide the {heads} attention heads of {name}"
+        if kv % tp and tp % kv:
+            return f"tp ({tp}) and the {kv} KV heads of {name} must divide one another"
+        if tp > h.domain[hi]:
+            return (
+                f"tp ({tp}) exceeds the {int(h.domain[hi])}-chip scale-up domain of {h.names[hi]}; "
+                "use pipeline parallelism (--pp) across domains, or --mode limit"
+            )
+    elif heads % tp and tp % heads:
+        return f"tp ({tp}) must divide the {heads} attention heads of {name}, or be a multiple of them"
+    return None
+
+
+def check_deployable(
+    m: ModelArrays,
+    h: HardwareArrays,
+    mi: int,
+    hi: int,
+    tp: int,
+    pp: int,
+    ep: int,
+    calibrated: bool,
+    attn_dp=False,
+) -> None:
+    """Raise ``InvalidInput`` with the reason when a layout cannot be deployed."""
+    reason = why_not_deployable(m, h, mi, hi, tp, pp, ep, calibrated, attn_dp)
+    if reason:
+        raise InvalidInput(reason)

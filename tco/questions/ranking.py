@@ -1,0 +1,336 @@
+"""The buyer's question: for a model, context and UTPS floor, which design is best, and why.
+
+For every hardware design, a grid searches tensor, pipeline and expert parallelism and the batch
+(including the largest that fits): in ``calibrated`` mode the serving model at a workload (ISL,
+OSL; deployable layouts, achieved efficiencies, prefill counted), in ``limit`` mode the study's
+decode step at a context. :func:`tco.economics.costs.cost_frame` prices every configuration; the best configuration that fits and meets the floor represents the design.
+Designs are ranked by the objective; a design that cannot meet the floor is listed last with the
+reason (does not fit, or the best UTPS it reaches and what limits it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import polars as pl
+
+from perfmodel.api.decoding import iter_decode_grid
+from perfmodel.api.serving import DEFAULT_ISL, DEFAULT_OSL, check_workload, iter_serve_grid
+from perfmodel.api.setup import prepare
+from perfmodel.catalog.economics_set import load_catalogs, require_economics
+from perfmodel.catalog.folder import Catalogs
+from perfmodel.catalog.schemas import AVAILABILITY
+from perfmodel.inputs import InvalidInput
+from perfmodel.model.profiles import check_mode
+from tco.economics.chip_costs import chip_table
+from tco.economics.costs import CAPEX_ITEMS, OTHER_ITEMS, CostBasis, PowerModel, Site, cost_frame, load_site
+from tco.economics.rentals import with_rentals
+from tco.options import OBJECTIVES
+
+SEARCH_TP = tuple(2**i for i in range(11))  # 1 .. 1024
+SEARCH_PP = (1, 2, 4, 8, 16, 32, 64)
+SEARCH_EP = (1, 2, 4, 8, 16, 32, 64)
+SEARCH_BATCH = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, "max")
+#: A design that misses the floor is shown at a configuration within this fraction of its best UTPS.
+NEAR_FASTEST = 0.95
+#: Largest model instance searched [chips]: a few racks of scale-up, or many small SRAM chips.
+MAX_CHIPS = 4096
+
+RANK_COLUMNS = (
+    "rank",
+    "mode",
+    "isl",
+    "osl",
+    "hardware",
+    "memory_technology",
+    "memory_class",
+    "chips",
+    "tp",
+    "pp",
+    "ep",
+    "dp_attention",
+    "batch",
+    "users",
+    "utps",
+    "stps",
+    "stps_per_chip",
+    "tokens_per_usd",
+    "tokens_per_joule",
+    "usd_per_mtok",
+    "capex_usd_per_mtok",
+    "energy_usd_per_mtok",
+    "other_usd_per_mtok",
+    *(f"{k}_usd_per_mtok" for k in (*CAPEX_ITEMS, *OTHER_ITEMS)),
+    "gco2e_per_mtok",
+    "operational_gco2e_per_mtok",
+    "embodied_gco2e_per_mtok",
+    "usd_per_hour",
+    "usd_per_chip_hour",
+    "cost_basis",
+    "wall_power_w",
+    "price_usd",
+    "price_is_estimate",
+    "price_type",
+    "availability",
+    "meets_floor",
+    "reason",
+    "bottleneck",
+    "memory_needed_gib",
+    "memory_available_gib",
+    "t_compute_s",
+    "t_mem_s",
+    "t_exposed_s",
+    "t_batch_s",
+    "ttft_s",
+    "tpot_s",
+)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Every searched configuration of one model (``perf``) priced into ``frame``.
+
+    ``recost`` prices the same configurations under other economics without re-running the
+    performance model (what the sensitivity analysis does).
+    """
+
+    perf: pl.DataFrame
+    chips: pl.DataFrame
+    frame: pl.DataFrame
+    model: str
+    context: int
+    mode: str
+    isl: int | None
+    osl: int | None
+    site: Site
+    scenario: str
+    precision: str
+    catalogs: Catalogs
+    power_model: PowerModel
+    cost_basis: CostBasis = "own"
+
+    @property
+    def workload(self) -> str:
+        """Which model and workload produced the figures, in words."""
+        if self.mode == "calibrated":
+            return f"{self.isl:,} input / {self.osl:,} output tokens per request, calibrated serving model"
+        return f"{self.context:,} tokens of context, limit model (decode only, peak figures)"
+
+    def recost(
+        self, site: Site | None = None, chips: pl.DataFrame | None = None, cost_basis: CostBasis | None = None
+    ) -> Evaluation:
+        site = site or self.site
+        chips = self.chips if chips is None else chips
+        basis = cost_basis or self.cost_basis
+        frame = cost_frame(self.perf, chips, site, self.precision, self.power_model, basis)
+        return replace(self, chips=chips, site=site, frame=frame, cost_basis=basis)
+
+
+def evaluate(
+    model: str,
+    context: int | None = None,
+    *,
+    mode: str | None = None,
+    isl: int = DEFAULT_ISL,
+    osl: int = DEFAULT_OSL,
+    region: str | None = None,
+    hardware: Sequence[str] | None = None,
+    catalogs: Catalogs | None = None,
+    scenario: str | None = None,
+    precision: str | None = None,
+    power_model: PowerModel = "activity",
+    site: Site | None = None,
+    cost_basis: CostBasis = "own",
+    kv_precision: str | None = None,
+) -> Evaluation:
+    """Search every design's parallelism and batch for ``model`` and price it.
+
+    ``calibrated``: the serving model at ``isl``/``osl`` over deployable layouts.
+    ``limit``: the study's decode step at ``context`` tokens (default ``isl + osl``).
+    Without ``mode``, a ``context`` asks for the limit and its absence for calibrated.
+    ``cost_basis``: ``own`` (all-in owner cost) or ``rent`` (published rental prices; designs
+    without one drop out).
+    """
+    mode = check_mode(mode or ("limit" if context is not None else "calibrated"))
+    isl, osl = check_workload(isl, osl)
+    if mode == "calibrated" and context is not None:
+        raise InvalidInput("context applies to limit mode; in calibrated mode give isl and osl")
+    context = int(context) if context is not None else isl + osl
+    catalogs = require_economics(catalogs) if catalogs is not None else load_catalogs()
+    setup = prepare(catalogs, scenario, precision, [model], hardware, kv_precision)
+    site = site or load_site(catalogs, region)
+    if mode == "calibrated":
+        frames = iter_serve_grid(setup, mode, SEARCH_TP, SEARCH_PP, SEARCH_EP, SEARCH_BATCH, isl, osl)
+        workload = {"isl": isl, "osl": osl}
+    else:
+        frames = iter_decode_grid(setup, SEARCH_TP, SEARCH_PP, SEARCH_EP, SEARCH_BATCH, (context,))
+        workload = {"isl": None, "osl": None}
+    perf = pl.concat(list(frames)).filter(pl.col("chips") <= MAX_CHIPS)
+    if mode == "limit":
+        perf = perf.with_columns(
+            mode=pl.lit(mode),
+            dp_attention=pl.lit(False),
+            isl=pl.lit(None, pl.Int64),
+            osl=pl.lit(None, pl.Int64),
+            ttft_s=pl.lit(None, pl.Float64),
+            tpot_s=pl.col("t_batch_s"),
+        )
+    chips = with_rentals(chip_table(catalogs), catalogs)
+    frame = cost_frame(perf, chips, site, setup.scenario.precision, power_model, cost_basis)
+    return Evaluation(
+        perf,
+        chips,
+        frame,
+        model,
+        context,
+        mode,
+        workload["isl"],
+        workload["osl"],
+        site,
+        setup.scenario.name,
+        setup.scenario.precision,
+        catalogs,
+        power_model,
+        cost_basis,
+    )
+
+
+def _bottleneck() -> pl.Expr:
+    t = pl.col("t_batch_s")
+    shares = {
+        "compute": pl.col("t_compute_s") / t,
+        "memory bandwidth": pl.col("t_mem_s") / t,
+        "collectives": pl.col("t_exposed_s") / t,
+    }
+    share = pl.max_horizontal(*shares.values())
+    label = pl.when(shares["collectives"] >= share).then(pl.lit("collectives"))
+    label = (
+        label.when(shares["compute"] >= share).then(pl.lit("compute")).otherwise(pl.lit("memory bandwidth"))
+    )
+    return pl.format("{} ({}% of T_batch)", label, (share * 100).round(0).cast(pl.Int64))
+
+
+def check_availability(availability: Sequence[str] | None) -> tuple[str, ...] | None:
+    """The availability filter, each value one of :data:`perfmodel.catalog.schemas.AVAILABILITY`."""
+    if availability is None:
+        return None
+    bad = [a for a in availability if a not in AVAILABILITY]
+    if bad:
+        raise InvalidInput(f"unknown availability {', '.join(bad)}; valid: {', '.join(AVAILABILITY)}")
+    return tuple(availability)
+
+
+def select(
+    ev: Evaluation,
+    min_utps: float = 0.0,
+    objective: str = "tokens_per_usd",
+    availability: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """One row per design: its best configuration under the floor, ranked by ``objective``.
+
+    ``availability``: keep only designs whose availability is one of these (default: all).
+    """
+    if objective not in OBJECTIVES:
+        raise InvalidInput(f"unknown objective {objective!r}; valid: {', '.join(OBJECTIVES)}")
+    if not np.isfinite(min_utps) or min_utps < 0:
+        raise InvalidInput(f"min_utps must be a finite number >= 0, got {min_utps!r}")
+    larger = OBJECTIVES[objective]
+    df = ev.frame.with_columns(bottleneck=_bottleneck())
+    keep = check_availability(availability)
+    if keep is not None:
+        df = df.filter(pl.col("availability").is_in(keep))
+    fitting = df.filter("fits")
+    ok = fitting.filter(pl.col("utps") >= min_utps)
+    best = (
+        ok.sort(objective, descending=larger)
+        .group_by("hardware", maintain_order=True)
+        .first()
+        .with_columns(meets_floor=pl.lit(True), reason=pl.lit(""))
+    )
+    # A design that misses the floor is shown at its cheapest configuration within 5 % of the best
+    # UTPS it reaches (the absolute fastest often needs 8x the chips for 1 % more speed).
+    missing = fitting.filter(~pl.col("hardware").is_in(best["hardware"].implode())).with_columns(
+        best_utps=pl.col("utps").max().over("hardware")
+    )
+    fastest = (
+        missing.filter(pl.col("utps") >= NEAR_FASTEST * pl.col("best_utps"))
+        .sort(objective, descending=larger)
+        .group_by("hardware", maintain_order=True)
+        .first()
+        .with_columns(
+            meets_floor=pl.lit(False),
+            reason=pl.format(
+                "best UTPS {} tokens/s < floor {}, limited by {}",
+                pl.col("best_utps").round(1),
+                pl.lit(f"{min_utps:g}"),
+                pl.col("bottleneck"),
+            ),
+        )
+        .drop("best_utps")
+    )
+    seen = pl.concat([best["hardware"], fastest["hardware"]])
+    nofit = (
+        df.filter(~pl.col("hardware").is_in(seen.implode()), pl.col("batch") == 1)
+        .sort("memory_available_gib", descending=True)
+        .group_by("hardware", maintain_order=True)
+        .first()
+        .with_columns(
+            meets_floor=pl.lit(False),
+            reason=pl.format(
+                "does not fit: needs {} GiB at batch 1, the largest instance searched ({} chips) holds {} GiB",
+                pl.col("memory_needed_gib").round(1),
+                pl.col("chips"),
+                pl.col("memory_available_gib").round(1),
+            ),
+        )
+    )
+    nan = float("nan")
+    # A configuration that does not fit has no throughput or cost to report.
+    nofit = nofit.with_columns(
+        pl.lit(nan).alias(c)
+        for c in RANK_COLUMNS
+        if c in ("utps", "stps", "stps_per_chip", "tokens_per_usd", "tokens_per_joule")
+        or c.endswith("_per_mtok")
+    )
+    ranked = pl.concat(
+        [
+            best.sort(objective, descending=larger),
+            fastest.sort("utps", descending=True),
+            nofit.sort("memory_available_gib", descending=True),
+        ],
+        how="vertical_relaxed",
+    )
+    ranked = ranked.with_columns(
+        rank=pl.int_range(1, ranked.height + 1),
+        hardware=pl.col("hardware").cast(pl.String),
+        model=pl.lit(ev.model),
+        context=pl.lit(ev.context),
+        mode=pl.lit(ev.mode),
+        isl=pl.lit(ev.isl, pl.Int64),
+        osl=pl.lit(ev.osl, pl.Int64),
+    )
+    return ranked.select(*RANK_COLUMNS)
+
+
+def buyable_first(ranked: pl.DataFrame) -> pl.DataFrame:
+    """A buyer's view of :func:`select`: shipping designs, then announced, then hypothetical ones,
+    each group in its rank order (the ``rank`` column keeps the position among all designs)."""
+    order = pl.col("availability").replace_strict(
+        list(AVAILABILITY), list(range(len(AVAILABILITY))), return_dtype=pl.Int64
+    )
+    return ranked.sort(order, "rank", maintain_order=True)
+
+
+def rank(
+    model: str,
+    context: int | None = None,
+    min_utps: float = 0.0,
+    region: str | None = None,
+    objective: str = "tokens_per_usd",
+    availability: Sequence[str] | None = None,
+    **kwargs,
+) -> pl.DataFrame:
+    """Rank every hardware design for ``model`` under a UTPS floor (see module doc and :func:`evaluate`)."""
+    return select(evaluate(model, context, region=region, **kwargs), min_utps, objective, availability)
