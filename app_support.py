@@ -17,10 +17,14 @@ from perfmodel.catalog.economics_set import load_catalogs
 from perfmodel.catalog.folder import Catalogs
 from perfmodel.catalog.schemas import AVAILABILITY
 from perfmodel.catalog.table import Table
+from perfmodel.inputs import MODES as PERF_MODES
 from perfmodel.inputs import CatalogError
 from perfmodel.units import ureg
 from tco.economics.costs import DEFAULT_REGION, Site, load_site
+from tco.options import CONTEXT_CHOICES, DEFAULT_MODE
+from tco.options import COST_BASES as LIBRARY_COST_BASES
 from tco.questions.monte_carlo import uncertainty
+from tco.questions.question import Question
 from tco.questions.ranking import OBJECTIVES, Evaluation, evaluate, select
 from tco.questions.tradeoffs import METRIC_WORDS
 from tco.reporting.formatting import si, usd
@@ -28,9 +32,8 @@ from tco.reporting.formatting import si, usd
 #: Draws of the uncertain inputs behind the p10/p90 figures (seeded: a link gives the same figures).
 UNCERTAINTY_DRAWS = 10_000
 MAX_UPLOAD_BYTES = int(ureg.Quantity(2, "MiB").to("B").magnitude)
-CONTEXTS = (1024, 4096, 8192, 32768, 131072)
 #: Performance models the app offers, the default first (see ``tco.questions.ranking.evaluate``).
-MODES = ("calibrated", "limit")
+MODES = (DEFAULT_MODE, *(m for m in PERF_MODES if m != DEFAULT_MODE))
 #: Which designs are shown: the choices of ``tco rank --availability``, widest last.
 AVAILABILITY_CHOICES = tuple(",".join(AVAILABILITY[: i + 1]) for i in range(len(AVAILABILITY)))
 #: Site figures a user may override: label, the catalog's base unit, the unit shown.
@@ -77,7 +80,8 @@ STATE = {
     "sweep_tps": (_ints, [8, 128]),
 }
 OBJECTIVE_LABELS = {o: METRIC_WORDS[o][1] for o in OBJECTIVES}
-COST_BASES = {"own": "own: all-in owner cost", "rent": "rent: published rental prices"}
+COST_BASE_LABELS = {"own": "own: all-in owner cost", "rent": "rent: published rental prices"}
+COST_BASES = {b: COST_BASE_LABELS[b] for b in LIBRARY_COST_BASES}
 MODE_LABELS = {
     "calibrated": "calibrated: what a real deployment reaches",
     "limit": "limit: the study's decode-only bound",
@@ -102,26 +106,22 @@ def catalogs_for(overrides: tuple[tuple[str, bytes], ...]) -> Catalogs:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def evaluation(
-    overrides, model, workload, region, scenario, power_model, site_changes, cost_basis
-) -> Evaluation:
+def evaluation(overrides, question: Question, site_changes) -> Evaluation:
     """The search at the site's own figures, priced again under this session's changes."""
-    ev = _searched(overrides, model, workload, region, scenario, power_model)
-    if site_changes or cost_basis != ev.cost_basis:
-        return ev.recost(ev.site.varied(**dict(site_changes)), cost_basis=cost_basis)
+    ev = _searched(overrides, question.but(cost_basis="own"))
+    if site_changes or question.cost_basis != ev.cost_basis:
+        return ev.recost(site_for(ev.catalogs, question.site, site_changes), cost_basis=question.cost_basis)
     return ev
 
 
 @st.cache_resource(max_entries=32, show_spinner="Searching every design's parallelism and batch…")
-def _searched(overrides, model, workload, region, scenario, power_model) -> Evaluation:
-    cats = catalogs_for(overrides)
-    site = load_site(cats, region)
-    w = dict(workload)
-    if w["mode"] == "limit":
-        shape = {"context": w["context"], "mode": "limit"}
-    else:
-        shape = {"mode": w["mode"], "isl": w["isl"], "osl": w["osl"]}
-    return evaluate(model, **shape, catalogs=cats, scenario=scenario, power_model=power_model, site=site)
+def _searched(overrides, question: Question) -> Evaluation:
+    return evaluate(question.but(catalogs=catalogs_for(overrides)))
+
+
+def site_for(cats: Catalogs, region: str, changes: tuple[tuple[str, float], ...]) -> Site:
+    """The one place the app builds a site: the catalog's row for ``region`` with ``changes``."""
+    return load_site(cats, region).varied(**dict(changes))
 
 
 def overrides() -> tuple[tuple[str, bytes], ...]:
@@ -190,7 +190,7 @@ def sidebar(cats: Catalogs) -> None:
     ):
         if s[key] not in valid:
             s[key] = STATE[key][1] if STATE[key][1] in valid else valid[0]
-    if s.context not in CONTEXTS:
+    if s.context not in CONTEXT_CHOICES:
         s.context = STATE["context"][1]
     with st.sidebar:
         st.header("Your question")
@@ -198,7 +198,7 @@ def sidebar(cats: Catalogs) -> None:
         st.selectbox("Performance model", MODES, key="mode", format_func=MODE_LABELS.get)
         if s.mode == "limit":
             st.select_slider(
-                "Context [tokens per user]", CONTEXTS, key="context", format_func=lambda c: f"{c:,}"
+                "Context [tokens per user]", CONTEXT_CHOICES, key="context", format_func=lambda c: f"{c:,}"
             )
         else:
             c = st.columns(2)
@@ -235,14 +235,29 @@ def catalog_notice(cats: Catalogs) -> None:
 
 def site(cats: Catalogs) -> Site:
     """The site in force: the catalog's row for the region with this session's overrides."""
-    return load_site(cats, st.session_state.region).varied(**dict(site_changes()))
+    return site_for(cats, st.session_state.region, site_changes())
+
+
+def question(cost_basis: str | None = None) -> Question:
+    """The selection as a question (without its floor and catalogs: the cache key of a search,
+    beside the catalogs' overrides); ``cost_basis`` overrides the one in force."""
+    s = st.session_state
+    w = dict(workload())
+    shape = {"context": w["context"]} if w["mode"] == "limit" else {"isl": w["isl"], "osl": w["osl"]}
+    return Question(
+        s.model,
+        **shape,
+        mode=w["mode"],
+        scenario=s.scenario,
+        power_model=s.power_model,
+        site=s.region,
+        cost_basis=cost_basis or s.cost_basis,
+    )
 
 
 def _question(cost_basis: str | None = None) -> tuple:
-    """What an evaluation depends on (the cache key); ``cost_basis`` overrides the one in force."""
-    s = st.session_state
-    basis = cost_basis or s.cost_basis
-    return overrides(), s.model, workload(), s.region, s.scenario, s.power_model, site_changes(), basis
+    """What an evaluation depends on (the arguments of :func:`evaluation`)."""
+    return overrides(), question(cost_basis), site_changes()
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)

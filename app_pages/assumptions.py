@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from app_support import SITE_FIELDS, as_written, catalogs_for, overrides, shown, table
-from tco.economics.costs import load_site
+from app_support import SITE_FIELDS, as_written, catalogs_for, overrides, shown, site_for, table
 
 cats = catalogs_for(overrides())
 s = st.session_state
@@ -24,7 +23,7 @@ st.subheader("Scenarios")
 table(as_written(cats["scenarios"]))
 st.subheader(f"Site {s.region}")
 st.caption("Leave a figure empty to use the site's own value (shown greyed).")
-base = load_site(cats, s.region)
+base = site_for(cats, s.region, ())
 cols = st.columns(len(SITE_FIELDS))
 for col, (field, (label, _, _)) in zip(cols, SITE_FIELDS.items(), strict=True):
     col.number_input(

@@ -19,22 +19,11 @@ st.download_button(
 if st.button("Build the report for this selection"):
     with tempfile.TemporaryDirectory() as tmp, st.spinner("Rendering charts…"):
         paths = report(
-            [s.model],
+            [ev.question.but(min_utps=s.min_utps, context=ev.context if ev.mode == "limit" else None)],
             tmp,
-            [ev.context if ev.mode == "limit" else None],
-            s.min_utps,
-            s.region,
-            s.objective,
-            s.slowdown,
-            ev.catalogs,
-            s.scenario,
+            objective=s.objective,
+            slowdown=s.slowdown,
             command=report_command(),
-            mode=ev.mode,
-            isl=s.isl,
-            osl=s.osl,
-            site=ev.site,
-            power_model=ev.power_model,
-            cost_basis=ev.cost_basis,
         )
         st.session_state.report_files = {
             k: Path(v).read_bytes() for k, v in paths.items() if k in ("html", "markdown")

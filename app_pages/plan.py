@@ -5,12 +5,12 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from app_support import MAX_UPLOAD_BYTES, catalogs_for, overrides, site_changes, table
+from app_support import MAX_UPLOAD_BYTES, catalogs_for, overrides, site_changes, site_for, table
 from perfmodel.inputs import CatalogError
 from perfmodel.outputs import safe_csv
-from tco.economics.costs import load_site
 from tco.planning.demand import demand_arrays, load_demand
 from tco.planning.fleet import DEFAULT_HEADROOM, Headroom, evaluate_streams, plan
+from tco.questions.question import Question
 from tco.reporting.fleet_charts import plan_chart
 from tco.reporting.fleet_text import plan_sentence
 
@@ -37,11 +37,12 @@ PLAN_COLUMNS = {
 def evaluations(overrides, streams, mode, cost_basis, region, scenario, power_model, site_changes):
     """Each (model, isl, osl) evaluated once per catalog set, site, mode and cost basis (cached)."""
     cats = catalogs_for(overrides)
-    site = load_site(cats, region).varied(**dict(site_changes))
+    site = site_for(cats, region, site_changes)
     frame = pl.DataFrame(list(streams), schema=["model", "isl", "osl"], orient="row")
-    return evaluate_streams(
-        frame, cats, mode, cost_basis=cost_basis, scenario=scenario, power_model=power_model, site=site
+    asked = Question(
+        mode=mode, cost_basis=cost_basis, scenario=scenario, power_model=power_model, site=site, catalogs=cats
     )
+    return evaluate_streams(frame, asked)
 
 
 s = st.session_state

@@ -17,6 +17,7 @@ import polars as pl
 from perfmodel.catalog.economics_set import load_catalogs
 from tco.planning.demand import demand_arrays
 from tco.planning.fleet import evaluate_streams, plan
+from tco.questions.question import Question
 
 #: (model, isl, osl, min_utps, output tokens per day in month 1, monthly growth, peak/mean)
 WORKLOADS = (
@@ -58,7 +59,7 @@ def main() -> None:
     evaluate_s, plan_s = [], []
     for _ in range(args.repeat):
         start = time.perf_counter()
-        evaluations = evaluate_streams(demand.streams, catalogs)
+        evaluations = evaluate_streams(demand.streams, Question(catalogs=catalogs))
         middle = time.perf_counter()
         result = plan(demand, evaluations)
         evaluate_s.append(middle - start)

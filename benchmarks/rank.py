@@ -10,6 +10,7 @@ import argparse
 import time
 
 from perfmodel.catalog.economics_set import load_catalogs
+from tco.questions.question import Question
 from tco.questions.ranking import evaluate, select
 
 
@@ -24,7 +25,7 @@ def main() -> None:
         times = []
         for _ in range(args.repeat):
             start = time.perf_counter()
-            ev = evaluate(model, args.context, catalogs=catalogs)
+            ev = evaluate(Question(model, args.context, catalogs=catalogs))
             ranked = select(ev, 30.0)
             times.append(time.perf_counter() - start)
         print(

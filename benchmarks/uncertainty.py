@@ -11,6 +11,7 @@ import argparse
 import time
 
 from tco.questions.monte_carlo import uncertainty
+from tco.questions.question import Question
 from tco.questions.ranking import evaluate
 
 
@@ -22,7 +23,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    ev = evaluate(args.model, args.context)
+    ev = evaluate(Question(args.model, args.context))
     times = []
     for _ in range(args.repeat):
         start = time.perf_counter()

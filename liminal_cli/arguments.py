@@ -286,3 +286,56 @@ def add_deployment_flags(p, designs: str) -> None:
     add_catalogs(p)
     p.add_argument("--scenario", help="named assumptions from scenarios.csv (default: published)")
     p.add_argument("--precision", choices=PRECISIONS, help="weight precision (default: the scenario's)")
+
+
+def add_site(p: argparse.ArgumentParser) -> None:
+    """--region picks the site (a row of datacenter.csv); --site is the same flag under another name."""
+    p.add_argument("--region", help="site from datacenter.csv (default: us-average)")
+    p.add_argument("--site", dest="region", help=argparse.SUPPRESS)
+
+
+#: Question field -> the flag (argparse destination) that sets it.
+QUESTION_FLAGS = {
+    "model": "model",
+    "context": "context",
+    "isl": "isl",
+    "osl": "osl",
+    "min_utps": "min_utps",
+    "mode": "mode",
+    "scenario": "scenario",
+    "precision": "precision",
+    "kv_precision": "kv_precision",
+    "site": "region",
+    "power_model": "power_model",
+    "cost_basis": "cost_basis",
+    "availability": "availability",
+    "hardware": "hardware",
+}
+
+
+def question(args: argparse.Namespace, catalogs, **fields):
+    """The question the flags ask: one place for rank, sensitivity, trade-off, report and plan
+    (``fields`` set what a command asks differently, e.g. a report's model and context)."""
+    from tco.questions.question import Question
+
+    asked = {
+        field: getattr(args, flag)
+        for field, flag in QUESTION_FLAGS.items()
+        if getattr(args, flag, None) is not None
+    }
+    asked["model"] = names_in(catalogs, "models", asked.get("model"))
+    asked["hardware"] = names_in(catalogs, "hardware", asked.get("hardware"))
+    return Question(catalogs=catalogs, **(asked | fields))
+
+
+def names_in(catalogs, table: str, names):
+    """``names`` (one or a list, or None) in the catalog's spelling; unknown ones raise."""
+    if names is None:
+        return None
+    if isinstance(names, str):
+        return catalogs[table].resolve(names)
+    resolved = [catalogs[table].resolve(n) for n in names]
+    twice = {n for n in resolved if resolved.count(n) > 1}
+    if twice:
+        raise InvalidInput(f"{', '.join(sorted(twice))} named twice; name each design or model once")
+    return resolved

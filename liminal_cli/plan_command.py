@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from liminal_cli.arguments import add_deployment_flags, emit, number, output_file, whole
+from liminal_cli.arguments import add_deployment_flags, add_site, emit, number, output_file, question, whole
 from perfmodel.inputs import MODES, PRECISIONS
 from tco.options import COST_BASES
 
@@ -23,7 +23,7 @@ MAX_MW = 10_000.0
 def add_plan_arguments(p: argparse.ArgumentParser) -> None:
     """The ``plan`` command's flags (``--availability`` and ``--uncertainty`` come with the ranking's)."""
     p.add_argument("--demand", type=Path, required=True, help="forecast CSV (see examples/demand.csv)")
-    p.add_argument("--site", help="site from datacenter.csv (default: us-average)")
+    add_site(p)
     p.add_argument(
         "--horizon-months",
         type=whole(MAX_HORIZON_MONTHS, "months"),
@@ -62,20 +62,11 @@ def run_plan(args: argparse.Namespace, catalogs) -> int:
         output_file(args.out)
     result = plan_forecast(
         args.demand,
-        catalogs,
+        question(args, catalogs, model=None, context=None),
         horizon_months=args.horizon_months,
         headroom=Headroom.parse(args.headroom) if args.headroom else None,
         max_mw=args.max_mw,
-        availability=args.availability,
         draws=args.uncertainty,
-        mode=args.mode,
-        cost_basis=args.cost_basis,
-        region=args.site,
-        hardware=args.hardware,
-        scenario=args.scenario,
-        precision=args.precision,
-        kv_precision=args.kv_precision,
-        power_model=args.power_model,
     )
     if args.out:
         write_output(args.out, safe_csv(result.monthly))

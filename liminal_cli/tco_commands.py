@@ -18,10 +18,13 @@ from liminal_cli.arguments import (
     Unique,
     add_catalogs,
     add_deployment_flags,
+    add_site,
     batch_spec,
     emit,
+    names_in,
     output_dir,
     output_file,
+    question,
     run,
     warn,
     whole,
@@ -70,7 +73,7 @@ def _add_question(p: Parser, many: bool = False, floor: bool = True) -> None:
     add_workload(p, mode_default=None)
     if floor:
         p.add_argument("--min-utps", type=FLOOR, default=0.0, help="UTPS floor [tokens/s per user]")
-    p.add_argument("--region", help="site from datacenter.csv (default: us-average)")
+    add_site(p)
     p.add_argument("--objective", choices=tuple(OBJECTIVES), default="tokens_per_usd", help="what to rank by")
     add_deployment_flags(p, "designs to compare (default: all)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -230,7 +233,7 @@ def _parser() -> Parser:
     )
     tg.add_argument("--utps", type=TARGET, default=10000.0, help="UTPS target [tokens/s per user]")
     _add_models_contexts(tg)
-    tg.add_argument("--region", help="site from datacenter.csv (default: us-average)")
+    add_site(tg)
     tg.add_argument("--scenario", help="named assumptions from scenarios.csv (default: published)")
     _add_output(tg)
     vs = _sub(
@@ -259,7 +262,7 @@ def _parser() -> Parser:
         default=list(EFFICIENCY_OBJECTIVES),
         help="efficiencies to compare",
     )
-    vs.add_argument("--region", help="site from datacenter.csv (default: us-average)")
+    add_site(vs)
     vs.add_argument("--scenario", help="named assumptions from scenarios.csv (default: published)")
     _add_output(vs)
     return p
@@ -350,49 +353,10 @@ def _report_plan(args, catalogs):
         return None
     from tco.planning.fleet import plan_forecast
 
-    return plan_forecast(
-        args.demand,
-        catalogs,
-        mode=args.mode,
-        cost_basis=args.cost_basis,
-        region=args.region,
-        scenario=args.scenario,
-        precision=args.precision,
-        power_model=args.power_model,
+    asked = question(
+        args, catalogs, model=None, context=None, hardware=None, kv_precision=None, availability=None
     )
-
-
-def _names(catalogs, table: str, names):
-    """``names`` (one or a list, or None) in the catalog's spelling; unknown ones raise."""
-    if names is None:
-        return None
-    if isinstance(names, str):
-        return catalogs[table].resolve(names)
-    resolved = [catalogs[table].resolve(n) for n in names]
-    twice = {n for n in resolved if resolved.count(n) > 1}
-    if twice:
-        raise InvalidInput(f"{', '.join(sorted(twice))} named twice; name each design or model once")
-    return resolved
-
-
-def _evaluate(args, catalogs):
-    from tco.questions.ranking import evaluate
-
-    return evaluate(
-        _names(catalogs, "models", args.model),
-        args.context,
-        mode=args.mode,
-        isl=args.isl,
-        osl=args.osl,
-        region=args.region,
-        hardware=_names(catalogs, "hardware", args.hardware),
-        catalogs=catalogs,
-        scenario=args.scenario,
-        precision=args.precision,
-        kv_precision=args.kv_precision,
-        power_model=args.power_model,
-        cost_basis=args.cost_basis,
-    )
+    return plan_forecast(args.demand, asked)
 
 
 def _header(ev, args) -> str:
@@ -456,8 +420,8 @@ def _explore(args) -> int:
     from tco.reporting.formatting import text_table
 
     cats = _load(args.catalogs)
-    models = _names(cats, "models", args.model)
-    hardware = _names(cats, "hardware", getattr(args, "hardware", None))
+    models = names_in(cats, "models", args.model)
+    hardware = names_in(cats, "hardware", getattr(args, "hardware", None))
     if args.action in ("bandwidth", "latency"):
         common = dict(
             base=hardware,
@@ -473,7 +437,7 @@ def _explore(args) -> int:
     elif args.action == "memory-table":
         table = memory_table(models, hardware, args.chips, args.context, args.scenario, cats)
     elif args.action == "target":
-        table = utps_target(args.utps, models, args.context, cats, region=args.region, scenario=args.scenario)
+        table = utps_target(args.utps, models, args.context, cats, site=args.region, scenario=args.scenario)
     else:
         table = against_best_dram(
             hardware,
@@ -482,7 +446,7 @@ def _explore(args) -> int:
             args.min_utps,
             args.objective,
             cats,
-            region=args.region,
+            site=args.region,
             scenario=args.scenario,
         )
     if args.out:
@@ -531,25 +495,14 @@ def main(argv: list[str] | None = None) -> int:
         from tco.reporting.document import report
 
         catalogs = _load(args.catalogs)
+        template = question(args, catalogs, model=None, context=None)
         paths = report(
-            _names(catalogs, "models", args.model),
+            template.over(names_in(catalogs, "models", args.model), args.context or (None,)),
             args.out,
-            args.context or (None,),
-            args.min_utps,
-            args.region,
-            args.objective,
-            args.slowdown,
-            catalogs,
-            args.scenario,
-            args.precision,
+            objective=args.objective,
+            slowdown=args.slowdown,
             command=shlex.join(["python", "-m", "tco", *(argv if argv is not None else sys.argv[1:])]),
             progress=True,
-            hardware=_names(catalogs, "hardware", args.hardware),
-            power_model=args.power_model,
-            mode=args.mode,
-            isl=args.isl,
-            osl=args.osl,
-            cost_basis=args.cost_basis,
             plan=_report_plan(args, catalogs),
         )
         emit(
@@ -563,7 +516,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "tradeoff" and (not args.hardware or len(args.hardware) != 1):
         raise InvalidInput("tradeoff needs exactly one design: --hardware NAME")
-    ev = _evaluate(args, _load(args.catalogs))
+    from tco.questions.ranking import evaluate
+
+    ev = evaluate(question(args, _load(args.catalogs)))
     if args.command == "rank":
         ranked = select(ev, args.min_utps, args.objective, args.availability)
         if args.uncertainty:

@@ -9,6 +9,10 @@ OBJECTIVES = {
 }
 #: The contexts (tokens) and UTPS floors (tokens/s per user) the study's questions are asked at.
 CONTEXTS = (4096, 131072)
+#: Contexts a person picks from (the study's two among them) [tokens].
+CONTEXT_CHOICES = (1024, 4096, 8192, 32768, 131072)
+#: The mode a question without a context is answered in (the other: ``limit``).
+DEFAULT_MODE = "calibrated"
 FLOORS = (30.0, 2000.0)
 #: Cost bases: the owner's all-in cost, or rental prices.
 COST_BASES = ("own", "rent")

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from perfmodel.catalog.economics_set import load_catalogs
 from perfmodel.units import ureg
 from tco.economics.costs import load_site
+from tco.questions.question import Question
 from tco.questions.ranking import RANK_COLUMNS, evaluate, rank, select
 from tco.questions.study import versus_best_dram, what_if_designs
 from tco.reporting.buyer_text import can_buy
@@ -43,7 +44,7 @@ def _dollars(text: str) -> float:
 
 
 def _buyable(min_utps=30.0, objective="tokens_per_usd", **kwargs) -> dict:
-    ev = evaluate("llama3-70b", **kwargs)  # the app's default: calibrated, ISL 1024, OSL 1024
+    ev = evaluate(Question("llama3-70b", **kwargs))  # the app's default: calibrated, ISL 1024, OSL 1024
     ranked = select(ev, min_utps, objective)
     return ranked.filter(pl.col("meets_floor") & can_buy()).row(0, named=True)
 
@@ -292,7 +293,7 @@ def test_explore_compares_what_if_designs_with_the_library(app):
     shown = app.dataframe[-1].value.set_index("design")
     cats = load_catalogs()
     want = versus_best_dram(
-        evaluate("llama3-70b", catalogs=cats), what_if_designs(cats) + ["xpu-3d-dram"], [100.0]
+        evaluate(Question("llama3-70b", catalogs=cats)), what_if_designs(cats) + ["xpu-3d-dram"], [100.0]
     )
     assert set(shown.index) == set(want["hardware"])
     label = {"tokens_per_usd": "advantage in tokens per $", "tokens_per_joule": "advantage in tokens per J"}

@@ -14,6 +14,7 @@ import pytest
 
 from perfmodel.inputs import InvalidInput
 from tco.questions.cost_curves import BUYER_METRICS, buyer_curves
+from tco.questions.question import Question
 from tco.questions.ranking import evaluate, select
 from tco.questions.tradeoffs import METRICS, default_max_chips, tradeoff
 from tco.reporting.buyer_text import buyer_answer, design_label, own_against_rent
@@ -22,7 +23,7 @@ from tco.reporting.charts import MIN_PLOT_HEIGHT, buyer_chart, cost_breakdown_ch
 
 @pytest.fixture(scope="module")
 def ev():
-    return evaluate("llama3-70b", 4096)
+    return evaluate(Question("llama3-70b", 4096))
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +139,7 @@ def test_picked_start_and_chip_limit(ev):
 
 
 def test_calibrated_trade_off_starts_deployable_within_one_server():
-    calibrated = evaluate("llama3-70b")  # calibrated mode: every configuration is deployable
+    calibrated = evaluate(Question("llama3-70b"))  # calibrated mode: every configuration is deployable
     t = tradeoff(calibrated, "h100-sxm", 0.10)
     assert t["mode"] == "calibrated" and t["baseline"]["chips"] <= 8 and t["baseline"]["tp"] <= 8
     assert "1,024 in / 1,024 out tokens, instances of at most 8 chips" in t["sentence"]

@@ -88,9 +88,9 @@ def test_units_in_headers_are_interchangeable(tmp_path):
                 line = ",".join(cells)
             lines.append(line)
         (folder / "hardware.csv").write_text("\n".join(lines) + "\n")
-    a = rank("llama3-70b", 4096, 30, catalogs=load_catalogs(tmp_path / "GB_s"))
-    b = rank("llama3-70b", 4096, 30, catalogs=load_catalogs(tmp_path / "TiB_s"))
-    c = rank("llama3-70b", 4096, 30)
+    a = rank("llama3-70b", context=4096, min_utps=30, catalogs=load_catalogs(tmp_path / "GB_s"))
+    b = rank("llama3-70b", context=4096, min_utps=30, catalogs=load_catalogs(tmp_path / "TiB_s"))
+    c = rank("llama3-70b", context=4096, min_utps=30)
     assert a["hardware"].to_list() == b["hardware"].to_list() == c["hardware"].to_list()
     for col in ("utps", "stps", "usd_per_mtok"):
         assert a[col].to_list() == pytest.approx(b[col].to_list(), rel=1e-12)
@@ -110,7 +110,11 @@ def test_diff_shows_changes_and_moving_rankings(tmp_path):
     changes = {(c["key"], c["column"]): (c["old"], c["new"]) for c in d["changed"]}
     assert changes[("xpu-3d-dram", "packaging_cost")] == ("1500 USD", "1.5e+05 USD")
     r = d["rankings"][0]
-    assert r["before"][0] == rank("llama3-70b", 4096, 30).row(0, named=True)["hardware"] == "xpu-3d-dram"
+    assert (
+        r["before"][0]
+        == rank("llama3-70b", context=4096, min_utps=30).row(0, named=True)["hardware"]
+        == "xpu-3d-dram"
+    )
     assert r["after"][0] != "xpu-3d-dram" and r["moved"]
 
 
@@ -121,7 +125,7 @@ def test_new_chip_gets_bottom_up_price_and_is_ranked(tmp_path):
     assert out["rows"]["hardware"]["mem_bw"] == pytest.approx(20e12)
     assert out["rows"]["hardware_economics"]["price"] is None
     cats = load_catalogs(tmp_path)
-    ranked = rank("llama3-70b", 4096, 30, catalogs=cats)
+    ranked = rank("llama3-70b", context=4096, min_utps=30, catalogs=cats)
     row = ranked.filter(pl.col("hardware") == "my-hbm4").row(0, named=True)
     assert row["price_is_estimate"] and row["price_type"] == "bottom-up"
     # it serves and draws power as the measured chip its template resembles (b200-hgx)

@@ -17,6 +17,7 @@ from perfmodel.inputs import InvalidInput
 from perfmodel.units import Q_
 from tco.designs.catalog_upkeep import add_chip
 from tco.economics.rentals import rental_table
+from tco.questions.question import Question
 from tco.questions.ranking import buyable_first, evaluate, select
 from tco.questions.sensitivity_analysis import sensitivity
 
@@ -28,7 +29,7 @@ FLOOR = 20.0
 
 @pytest.fixture(scope="module")
 def own():
-    return evaluate("llama3-70b", 4096, catalogs=CATS)
+    return evaluate(Question("llama3-70b", 4096, catalogs=CATS))
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +82,7 @@ def test_a_performance_only_catalog_set_is_refused_by_name():
     perf_only = load_performance_catalogs()
     assert not isinstance(perf_only, EconomicsCatalogs) and isinstance(CATS, EconomicsCatalogs)
     with pytest.raises(InvalidInput, match="tco.load_catalogs"):
-        evaluate("llama3-70b", 4096, catalogs=perf_only)
+        evaluate(Question("llama3-70b", 4096, catalogs=perf_only))
 
 
 def test_every_catalog_price_has_a_source_and_date():
@@ -137,7 +138,9 @@ def test_a_users_new_design_is_hypothetical(tmp_path):
     """A design written from a shipping template is still a design study until said otherwise."""
     rows = add_chip(tmp_path, "my-h100", "h100-sxm", ["mem_bw=5TB/s"])["rows"]
     assert rows["hardware"]["availability"] == "hypothetical"
-    ranked = select(evaluate("llama3-8b", 4096, catalogs=load_catalogs(tmp_path)), availability=["shipping"])
+    ranked = select(
+        evaluate(Question("llama3-8b", 4096, catalogs=load_catalogs(tmp_path))), availability=["shipping"]
+    )
     assert "my-h100" not in ranked["hardware"].to_list() and "h100-sxm" in ranked["hardware"].to_list()
 
 

@@ -141,7 +141,7 @@ def test_against_best_dram_matches_the_ranking(floor, objective):
     floor; each advantage is the ratio of the two rows' objective, above 1 when the design ranks higher."""
     cats = load_catalogs()
     vs = against_best_dram(DIRECTIONS, ["llama3-70b"], [4096], [floor], [objective], cats)
-    ranked = rank("llama3-70b", 4096, floor, objective=objective, catalogs=cats)
+    ranked = rank("llama3-70b", context=4096, min_utps=floor, objective=objective, catalogs=cats)
     dram = ranked.filter(
         pl.col("meets_floor") & (pl.col("memory_class") == "DRAM") & ~pl.col("hardware").is_in(DIRECTIONS)
     )

@@ -29,6 +29,7 @@ from liminal_cli.tco_commands import main as tco_main
 from perfmodel.catalog.economics_set import load_catalogs
 from perfmodel.catalog.folder import DEFAULT_DIR
 from perfmodel.catalog.journal import JOURNAL
+from tco.questions.question import Question
 from tco.reporting.document import report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,9 +179,8 @@ HOSTILE_MODEL = '../somewhere/x" onmouseover="alert(1)<script>alert(2)</script>'
 def test_report_escapes_names_and_keeps_files_inside_out(tmp_path):
     folder = _renamed(tmp_path / "cats", {"llama3-8b": HOSTILE_MODEL})
     out = tmp_path / "deep" / "out"
-    paths = report(
-        [HOSTILE_MODEL], out, catalogs=load_catalogs(folder), hardware=["h100-sxm", "xpu-hbm3"], min_utps=30
-    )
+    asked = Question(catalogs=load_catalogs(folder), hardware=("h100-sxm", "xpu-hbm3"), min_utps=30)
+    paths = report(asked.over([HOSTILE_MODEL]), out)
     written = [p for p in tmp_path.rglob("*") if p.is_file() and folder not in p.parents]
     assert written and all(out in p.parents for p in written), written
     assert all(Path(p).resolve().parent == out.resolve() for p in paths.values())
@@ -346,8 +346,9 @@ def test_report_uses_hardware_and_power_model(tmp_path):
     def table_rows(out: Path) -> list[str]:
         return [x for x in (out / "report.md").read_text().splitlines() if re.match(r"^\| \d+ \|", x)]
 
-    a = report(["llama3-8b"], tmp_path / "a", hardware=["h100-sxm", "mi300x"], power_model="activity")
-    b = report(["llama3-8b"], tmp_path / "b", hardware=["h100-sxm", "mi300x"], power_model="tdp")
+    asked = Question("llama3-8b", hardware=("h100-sxm", "mi300x"))
+    a = report([asked.but(power_model="activity")], tmp_path / "a")
+    b = report([asked.but(power_model="tdp")], tmp_path / "b")
     rows_a, rows_b = table_rows(a["markdown"].parent), table_rows(b["markdown"].parent)
     assert len(rows_a) == len(rows_b) == 2
     assert {r.split(" | ")[1].rstrip(" \\*") for r in rows_a} == {"h100-sxm", "mi300x"}

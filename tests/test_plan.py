@@ -30,6 +30,7 @@ from tco.planning.fleet import (
     stream_figures,
 )
 from tco.questions.monte_carlo import uncertainty
+from tco.questions.question import Question
 from tco.questions.ranking import select
 from tco.reporting.fleet_charts import SPEND, plan_chart
 from tco.reporting.fleet_text import plan_section
@@ -235,14 +236,14 @@ ROWS = "2027-01,llama3-70b,2e10,2048,512,30,2\n2027-01,deepseek-v3,1e10,4096,102
 @pytest.fixture(scope="module")
 def evaluations():
     d = _demand(ROWS)
-    return evaluate_streams(d.streams, CATS, hardware=CHIPS)
+    return evaluate_streams(d.streams, Question(catalogs=CATS, hardware=CHIPS))
 
 
 def test_hand_computed_plan_through_the_ranking():
     # One model, flat demand, one chip: the ranking's row gives the instance; the rest by hand.
     rows = "2027-01,llama3-8b,5e10,1024,256,40,2\n2027-02,llama3-8b,5e10,1024,256,40,2\n"
     d = _demand(rows)
-    evs = evaluate_streams(d.streams, CATS, hardware=["h100-sxm"])
+    evs = evaluate_streams(d.streams, Question(catalogs=CATS, hardware=["h100-sxm"]))
     r = select(evs[("llama3-8b", 1024, 256)], 40.0).row(0, named=True)
     p = plan(d, evs, headroom=Headroom(fraction=0.0))
     peak = 5e10 / 86400 * 2
@@ -413,7 +414,7 @@ def test_rented_servers_follow_demand_and_cost_the_rental_price():
     # Demand falls in month 2: rented servers are returned; owned ones would stay.
     rows = "2027-01,llama3-8b,5e10,1024,256,40,2\n2027-02,llama3-8b,2e10,1024,256,40,2\n"
     d = _demand(rows)
-    evs = evaluate_streams(d.streams, CATS, hardware=["h100-sxm"], cost_basis="rent")
+    evs = evaluate_streams(d.streams, Question(catalogs=CATS, hardware=["h100-sxm"], cost_basis="rent"))
     r = select(evs[("llama3-8b", 1024, 256)], 40.0).row(0, named=True)
     p = plan(d, evs, headroom=Headroom(fraction=0.0))
     month = p.monthly.filter(pl.col("fleet") == "h100-sxm").sort("month")

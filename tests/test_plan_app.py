@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from perfmodel.catalog.economics_set import load_catalogs
 from tco.planning.fleet import plan_forecast
+from tco.questions.question import Question
 from tco.reporting.fleet_text import plan_sentence
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,7 +19,7 @@ TIMEOUT_S = 120
 
 @pytest.fixture(scope="module")
 def library_sentence() -> str:
-    return plan_sentence(plan_forecast(ROOT / "examples" / "demand.csv", load_catalogs()))
+    return plan_sentence(plan_forecast(ROOT / "examples" / "demand.csv", Question(catalogs=load_catalogs())))
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from contracts import RANK_KEYS
 
 from liminal_cli.tco_commands import main
 from perfmodel.catalog.economics_set import load_catalogs
+from tco.questions.question import Question
 from tco.questions.ranking import RANK_COLUMNS, evaluate, select
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +51,7 @@ def test_rank_json_is_a_list_of_rows_with_the_contract(rank_json):
 
 
 def test_rank_json_equals_the_library(rank_json):
-    lib = select(evaluate("llama3-70b", 4096, catalogs=CATS), 30)
+    lib = select(evaluate(Question("llama3-70b", 4096, catalogs=CATS)), 30)
     assert [r["hardware"] for r in rank_json] == lib["hardware"].to_list()
     for r, expected in zip(rank_json, lib.iter_rows(named=True), strict=True):
         for key in ("utps", "stps", "tokens_per_usd", "usd_per_mtok", "gco2e_per_mtok"):
@@ -132,7 +133,7 @@ def test_main_in_process_prints_the_same_json(capsys, rank_json):
 @pytest.mark.parametrize("context", [4096, 131072])
 def test_every_catalog_model_ranks(context):
     for model in CATS["models"].names():
-        r = select(evaluate(model, context, catalogs=CATS), 30.0)
+        r = select(evaluate(Question(model, context, catalogs=CATS)), 30.0)
         assert sorted(r["hardware"].to_list()) == HARDWARE, model
         assert r["meets_floor"].any(), model
         ok = r.filter("meets_floor")

@@ -16,6 +16,7 @@ from perfmodel.catalog.economics_set import load_catalogs
 from perfmodel.units import Q_
 from tco.economics.chip_costs import chip_table
 from tco.economics.costs import CAPEX_ITEMS, OTHER_ITEMS, Site, cost_frame, load_site
+from tco.questions.question import Question
 from tco.questions.ranking import evaluate
 
 YEAR_S = Q_(1, "year").to("s").magnitude  # pint's year, 365.25 days: the year amortization uses
@@ -304,7 +305,7 @@ def frames():
     """Every searched configuration of two models (dense and MoE) under both power models."""
     out = []
     for model in ("llama3-70b", "deepseek-v3"):
-        ev = evaluate(model, 4096, catalogs=CATS)
+        ev = evaluate(Question(model, 4096, catalogs=CATS))
         out.append(ev.frame)
         out.append(ev.recost().frame)  # recost with the same inputs: must be the same frame
         out.append(cost_frame(ev.perf, ev.chips, ev.site, ev.precision, "tdp"))
@@ -497,7 +498,7 @@ OWNER_FLOOR = 0.4
 def test_h100_owner_cost_is_below_the_rental_market(power_model):
     site = load_site(CATS, "us-average").varied(utilization=1.0)
     ev = evaluate(
-        "llama3-70b", 4096, hardware=["h100-sxm"], catalogs=CATS, site=site, power_model=power_model
+        Question("llama3-70b", 4096, hardware=["h100-sxm"], catalogs=CATS, site=site, power_model=power_model)
     )
     f = ev.frame.filter(pl.col("fits"))
     per_gpu_hour = (f["usd_per_hour"] / f["chips"]).to_numpy()

@@ -15,6 +15,7 @@ from contracts import RANK_KEYS
 
 from perfmodel.catalog.economics_set import load_catalogs
 from perfmodel.inputs import InvalidInput
+from tco.questions.question import Question
 from tco.questions.ranking import NEAR_FASTEST, OBJECTIVES, RANK_COLUMNS, evaluate, rank, select
 from tco.questions.sensitivity_analysis import sensitivity
 
@@ -30,7 +31,7 @@ HARDWARE = sorted(CATS["hardware"].names())
 
 @pytest.fixture(scope="module")
 def ev():
-    return evaluate("llama3-70b", 4096, catalogs=CATS)
+    return evaluate(Question("llama3-70b", 4096, catalogs=CATS))
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,7 @@ def _feasible(ev, floor: float) -> pl.DataFrame:
 
 def test_rank_api_matches_select(ev, ranked):
     for floor in (30.0, 2000.0):
-        r = rank("llama3-70b", 4096, min_utps=floor, catalogs=CATS)
+        r = rank("llama3-70b", context=4096, min_utps=floor, catalogs=CATS)
         assert r.equals(ranked[floor])
 
 
@@ -130,7 +131,7 @@ def test_failing_rows_say_why(ev, ranked, floor):
 
 
 def test_failing_rows_order_best_utps_before_does_not_fit():
-    r = rank("kimi-k2", 4096, min_utps=2000, catalogs=CATS)
+    r = rank("kimi-k2", context=4096, min_utps=2000, catalogs=CATS)
     reasons = r.filter(~pl.col("meets_floor"))["reason"].to_list()
     kinds = [0 if x.startswith("best UTPS") else 1 for x in reasons]
     assert kinds == sorted(kinds)
@@ -173,7 +174,7 @@ def test_usd_per_mtok_sorts_ascending(ev):
 
 
 def test_model_too_big_for_the_chips_does_not_fit():
-    r = rank("kimi-k2", 4096, min_utps=30, hardware=["groq-lpu"], catalogs=CATS)
+    r = rank("kimi-k2", context=4096, min_utps=30, hardware=["groq-lpu"], catalogs=CATS)
     assert r.height == 1
     row = r.row(0, named=True)
     assert row["hardware"] == "groq-lpu"
@@ -188,14 +189,14 @@ def test_unknown_objective_and_bad_floor_are_invalid_input(ev):
     with pytest.raises(InvalidInput, match="objective"):
         select(ev, 30, "tokens_per_smile")
     with pytest.raises(InvalidInput, match="objective"):
-        rank("llama3-70b", 4096, min_utps=30, objective="cheapest", catalogs=CATS)
+        rank("llama3-70b", context=4096, min_utps=30, objective="cheapest", catalogs=CATS)
     for bad in (-1.0, float("nan"), float("inf")):
         with pytest.raises(InvalidInput, match="min_utps"):
             select(ev, bad)
 
 
 def test_hardware_subset_is_respected():
-    r = rank("llama3-70b", 4096, min_utps=30, hardware=["h100-sxm", "xpu-sram"], catalogs=CATS)
+    r = rank("llama3-70b", context=4096, min_utps=30, hardware=["h100-sxm", "xpu-sram"], catalogs=CATS)
     assert sorted(r["hardware"].to_list()) == ["h100-sxm", "xpu-sram"]
 
 

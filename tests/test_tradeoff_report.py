@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tco.questions.question import Question
 from tco.questions.ranking import evaluate, select
 from tco.questions.tradeoffs import METRICS, frontier, slowdown_for_gain, tradeoff
 from tco.reporting.document import report
@@ -30,12 +31,12 @@ MD_RTOL = 5e-4
 
 @pytest.fixture(scope="module")
 def liminal():
-    return evaluate("llama3-70b", 4096, scenario="liminal-2025")
+    return evaluate(Question("llama3-70b", 4096, scenario="liminal-2025"))
 
 
 @pytest.fixture(scope="module")
 def published():
-    return evaluate("llama3-70b", 4096)
+    return evaluate(Question("llama3-70b", 4096))
 
 
 @settings(max_examples=60, deadline=None)
@@ -99,7 +100,7 @@ def test_study_headline_ten_percent_slower_five_times_cheaper(liminal):
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    paths = report(["llama3-70b"], out, [4096], min_utps=30)
+    paths = report(Question(min_utps=30).over(["llama3-70b"], [4096]), out)
     return out, paths
 
 
@@ -116,7 +117,7 @@ def test_report_files_exist_with_table_and_charts(written):
     ):
         assert (out / name).stat().st_size > 1000, name
     html = (out / "report.html").read_text()
-    ranked = select(evaluate("llama3-70b", 4096), 30)
+    ranked = select(evaluate(Question("llama3-70b", 4096)), 30)
     assert html.count("<tr>") == ranked.height + 1  # header + one row per design
     assert html.count("<svg") >= 5
     assert 'id="llama3-70b-4096-throughput"' in html and "Every design at every speed" in html
@@ -138,7 +139,7 @@ def test_markdown_numbers_equal_the_library(written):
     out, _ = written
     md = (out / "report.md").read_text()
     rows = [line for line in md.splitlines() if re.match(r"^\| \d+ \|", line)]
-    ranked = select(evaluate("llama3-70b", 4096), 30)
+    ranked = select(evaluate(Question("llama3-70b", 4096)), 30)
     assert len(rows) == ranked.height
     for line, lib in zip(rows, ranked.iter_rows(named=True), strict=True):
         cells = [re.sub(r"\\(.)", r"\1", c.strip()) for c in line.strip("|").split(" | ")]  # Markdown escapes

@@ -11,6 +11,7 @@ import pytest
 
 from perfmodel.catalog.economics_set import load_catalogs
 from tco.questions.monte_carlo import triangular, uncertainty
+from tco.questions.question import Question
 from tco.questions.ranking import evaluate, select
 
 CATS = load_catalogs()
@@ -23,7 +24,7 @@ FLOOR = 20.0
 
 @pytest.fixture(scope="module")
 def ev():
-    return evaluate("llama3-70b", 4096, catalogs=CATS)
+    return evaluate(Question("llama3-70b", 4096, catalogs=CATS))
 
 
 def _collapsed(ev):
@@ -106,7 +107,7 @@ def test_availability_restricts_the_competition(ev):
 def test_calibrated_throughput_adds_spread_where_prices_have_none():
     """With every price and site range collapsed, the limit mode has no spread (above) but the
     calibrated mode keeps its efficiencies' error: p90/p10 of $/Mtok near (1.25/0.75) at most."""
-    ev = _collapsed(evaluate("llama3-8b", catalogs=CATS, hardware=["h100-sxm", "b200-hgx"]))
+    ev = _collapsed(evaluate(Question("llama3-8b", catalogs=CATS, hardware=["h100-sxm", "b200-hgx"])))
     assert ev.mode == "calibrated"
     u = uncertainty(ev, 4_000, 0.0)
     ratio = (u["usd_per_mtok_p90"] / u["usd_per_mtok_p10"]).to_numpy()

@@ -128,7 +128,9 @@ def diff(old: Path | str, new: Path | str, models: list[str] | None = None) -> d
 
 
 def _top(catalogs: Catalogs, model: str) -> tuple[str, float | None]:
-    r = rank(model, DEFAULT_SLA_CONTEXT, DEFAULT_SLA_MIN_UTPS, catalogs=catalogs).row(0, named=True)
+    r = rank(model, context=DEFAULT_SLA_CONTEXT, min_utps=DEFAULT_SLA_MIN_UTPS, catalogs=catalogs).row(
+        0, named=True
+    )
     return (r["hardware"], r["usd_per_mtok"]) if r["meets_floor"] else ("(none meets the floor)", None)
 
 

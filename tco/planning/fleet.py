@@ -47,13 +47,14 @@ import numpy as np
 import polars as pl
 from scipy import optimize, sparse
 
-from perfmodel.catalog.folder import Catalogs
+from perfmodel.catalog.economics_set import load_catalogs
 from perfmodel.inputs import InvalidInput
 from perfmodel.units import Q_
 from tco.economics.costs import OTHER_ITEMS
 from tco.equations import capital_recovery_rate
 from tco.planning.demand import STREAM, Demand, demand_arrays, load_demand
 from tco.questions.monte_carlo import uncertainty
+from tco.questions.question import Question
 from tco.questions.ranking import Evaluation, check_availability, evaluate, select
 
 #: Largest scale-up domain sold as one unit: a rack-scale system (GB200/GB300 NVL72, 72 GPUs).
@@ -197,19 +198,18 @@ class Offer:
         return self.server_it_w * self.pue / _W_PER_MW
 
 
-def evaluate_streams(
-    streams: pl.DataFrame, catalogs: Catalogs, mode: str | None = None, **kwargs
-) -> dict[tuple[str, int, int], Evaluation]:
-    """Evaluate each distinct (model, isl, osl) of ``streams`` once.
+def evaluate_streams(streams: pl.DataFrame, question: Question) -> dict[tuple[str, int, int], Evaluation]:
+    """Evaluate each distinct (model, isl, osl) of ``streams`` once, under ``question``'s
+    assumptions (its model, workload and floor come from each stream).
 
-    ``mode``: ``calibrated`` (the default: the serving model at the stream's input and output
+    Its ``mode``: ``calibrated`` (the default: the serving model at the stream's input and output
     lengths, prefill counted in the instance's output tokens/s) or ``limit`` (the study's decode
-    step at a context of ``isl + osl``). ``kwargs`` go to :func:`tco.questions.ranking.evaluate`.
+    step at a context of ``isl + osl``).
     """
     keys = streams.select("model", "isl", "osl").unique(maintain_order=True).rows()
+    mode = question.mode or "calibrated"
     return {
-        (m, i, o): evaluate(m, mode=mode or "calibrated", isl=i, osl=o, catalogs=catalogs, **kwargs)
-        for m, i, o in keys
+        (m, i, o): evaluate(question.but(model=m, context=None, mode=mode, isl=i, osl=o)) for m, i, o in keys
     }
 
 
@@ -790,22 +790,23 @@ def plan(
 
 def plan_forecast(
     source: Path | str | bytes,
-    catalogs: Catalogs,
+    question: Question,
     *,
     file: str | None = None,
     horizon_months: int | None = None,
     headroom: Headroom | None = None,
     max_mw: float | None = None,
-    availability: Sequence[str] | None = None,
     draws: int | None = None,
-    **evaluate_kwargs,
 ) -> Plan:
     """Plan a forecast file end to end: validate, lay on the calendar, evaluate, plan.
 
-    ``source`` is a path or CSV bytes (named ``file`` in errors); ``evaluate_kwargs`` go to
-    :func:`evaluate_streams` (``mode``, ``cost_basis``, ``region``, ``hardware``, ``scenario``,
-    ``precision``, ``kv_precision``, ``power_model``, ``site``).
+    ``source`` is a path or CSV bytes (named ``file`` in errors); ``question`` holds the
+    assumptions (mode, site, cost basis, chips and their availability, scenario, power model,
+    catalogs: the packaged ones when it has none) that every stream is evaluated under.
     """
+    catalogs = question.catalogs or load_catalogs()
     demand = demand_arrays(load_demand(source, catalogs, file=file), horizon_months)
-    evaluations = evaluate_streams(demand.streams, catalogs, **evaluate_kwargs)
-    return plan(demand, evaluations, headroom=headroom, max_mw=max_mw, availability=availability, draws=draws)
+    evaluations = evaluate_streams(demand.streams, question.but(catalogs=catalogs))
+    return plan(
+        demand, evaluations, headroom=headroom, max_mw=max_mw, availability=question.availability, draws=draws
+    )

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from perfmodel.api.decoding import iter_decode_grid
-from perfmodel.api.serving import DEFAULT_ISL, DEFAULT_OSL, check_workload, iter_serve_grid
+from perfmodel.api.serving import check_workload, iter_serve_grid
 from perfmodel.api.setup import prepare
 from perfmodel.catalog.economics_set import load_catalogs, require_economics
 from perfmodel.catalog.folder import Catalogs
@@ -28,6 +28,7 @@ from tco.economics.chip_costs import chip_table
 from tco.economics.costs import CAPEX_ITEMS, OTHER_ITEMS, CostBasis, PowerModel, Site, cost_frame, load_site
 from tco.economics.rentals import with_rentals
 from tco.options import OBJECTIVES
+from tco.questions.question import Question, as_question
 
 SEARCH_TP = tuple(2**i for i in range(11))  # 1 .. 1024
 SEARCH_PP = (1, 2, 4, 8, 16, 32, 64)
@@ -90,26 +91,62 @@ RANK_COLUMNS = (
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Every searched configuration of one model (``perf``) priced into ``frame``.
+    """Every searched configuration of one :class:`Question` (``perf``) priced into ``frame``.
 
-    ``recost`` prices the same configurations under other economics without re-running the
-    performance model (what the sensitivity analysis does).
+    ``question`` is resolved: its mode is set, its context defaults to ``isl + osl``, and its
+    scenario and precision name the ones used. ``recost`` prices the same configurations under
+    other economics without re-running the performance model (what the sensitivity analysis does).
     """
 
     perf: pl.DataFrame
     chips: pl.DataFrame
     frame: pl.DataFrame
-    model: str
-    context: int
-    mode: str
-    isl: int | None
-    osl: int | None
-    site: Site
-    scenario: str
-    precision: str
-    catalogs: Catalogs
-    power_model: PowerModel
-    cost_basis: CostBasis = "own"
+    question: Question
+
+    @property
+    def site(self) -> Site:
+        return self.question.site
+
+    @property
+    def catalogs(self) -> Catalogs:
+        return self.question.catalogs
+
+    @property
+    def model(self) -> str:
+        return self.question.model
+
+    @property
+    def context(self) -> int:
+        return self.question.context
+
+    @property
+    def mode(self) -> str:
+        return self.question.mode
+
+    @property
+    def isl(self) -> int | None:
+        """Input tokens per request (None in the limit mode, which has a context instead)."""
+        return self.question.isl if self.mode == "calibrated" else None
+
+    @property
+    def osl(self) -> int | None:
+        return self.question.osl if self.mode == "calibrated" else None
+
+    @property
+    def scenario(self) -> str:
+        return self.question.scenario
+
+    @property
+    def precision(self) -> str:
+        return self.question.precision
+
+    @property
+    def power_model(self) -> PowerModel:
+        return self.question.power_model
+
+    @property
+    def cost_basis(self) -> CostBasis:
+        return self.question.cost_basis
 
     @property
     def workload(self) -> str:
@@ -123,29 +160,13 @@ class Evaluation:
     ) -> Evaluation:
         site = site or self.site
         chips = self.chips if chips is None else chips
-        basis = cost_basis or self.cost_basis
-        frame = cost_frame(self.perf, chips, site, self.precision, self.power_model, basis)
-        return replace(self, chips=chips, site=site, frame=frame, cost_basis=basis)
+        question = self.question.but(site=site, cost_basis=cost_basis or self.cost_basis)
+        frame = cost_frame(self.perf, chips, site, self.precision, self.power_model, question.cost_basis)
+        return replace(self, chips=chips, frame=frame, question=question)
 
 
-def evaluate(
-    model: str,
-    context: int | None = None,
-    *,
-    mode: str | None = None,
-    isl: int = DEFAULT_ISL,
-    osl: int = DEFAULT_OSL,
-    region: str | None = None,
-    hardware: Sequence[str] | None = None,
-    catalogs: Catalogs | None = None,
-    scenario: str | None = None,
-    precision: str | None = None,
-    power_model: PowerModel = "activity",
-    site: Site | None = None,
-    cost_basis: CostBasis = "own",
-    kv_precision: str | None = None,
-) -> Evaluation:
-    """Search every design's parallelism and batch for ``model`` and price it.
+def evaluate(question: Question) -> Evaluation:
+    """Search every design's parallelism and batch for ``question.model`` and price it.
 
     ``calibrated``: the serving model at ``isl``/``osl`` over deployable layouts.
     ``limit``: the study's decode step at ``context`` tokens (default ``isl + osl``).
@@ -153,20 +174,21 @@ def evaluate(
     ``cost_basis``: ``own`` (all-in owner cost) or ``rent`` (published rental prices; designs
     without one drop out).
     """
-    mode = check_mode(mode or ("limit" if context is not None else "calibrated"))
-    isl, osl = check_workload(isl, osl)
-    if mode == "calibrated" and context is not None:
+    q = question
+    if not q.model:
+        raise InvalidInput("a question needs a model (a name of models.csv)")
+    mode = check_mode(q.mode or ("limit" if q.context is not None else "calibrated"))
+    isl, osl = check_workload(q.isl, q.osl)
+    if mode == "calibrated" and q.context is not None:
         raise InvalidInput("context applies to limit mode; in calibrated mode give isl and osl")
-    context = int(context) if context is not None else isl + osl
-    catalogs = require_economics(catalogs) if catalogs is not None else load_catalogs()
-    setup = prepare(catalogs, scenario, precision, [model], hardware, kv_precision)
-    site = site or load_site(catalogs, region)
+    context = int(q.context) if q.context is not None else isl + osl
+    catalogs = require_economics(q.catalogs) if q.catalogs is not None else load_catalogs()
+    setup = prepare(catalogs, q.scenario, q.precision, [q.model], q.hardware, q.kv_precision)
+    site = q.site if isinstance(q.site, Site) else load_site(catalogs, q.site)
     if mode == "calibrated":
         frames = iter_serve_grid(setup, mode, SEARCH_TP, SEARCH_PP, SEARCH_EP, SEARCH_BATCH, isl, osl)
-        workload = {"isl": isl, "osl": osl}
     else:
         frames = iter_decode_grid(setup, SEARCH_TP, SEARCH_PP, SEARCH_EP, SEARCH_BATCH, (context,))
-        workload = {"isl": None, "osl": None}
     perf = pl.concat(list(frames)).filter(pl.col("chips") <= MAX_CHIPS)
     if mode == "limit":
         perf = perf.with_columns(
@@ -178,23 +200,18 @@ def evaluate(
             tpot_s=pl.col("t_batch_s"),
         )
     chips = with_rentals(chip_table(catalogs), catalogs)
-    frame = cost_frame(perf, chips, site, setup.scenario.precision, power_model, cost_basis)
-    return Evaluation(
-        perf,
-        chips,
-        frame,
-        model,
-        context,
-        mode,
-        workload["isl"],
-        workload["osl"],
-        site,
-        setup.scenario.name,
-        setup.scenario.precision,
-        catalogs,
-        power_model,
-        cost_basis,
+    frame = cost_frame(perf, chips, site, setup.scenario.precision, q.power_model, q.cost_basis)
+    resolved = q.but(
+        mode=mode,
+        context=context,
+        isl=isl,
+        osl=osl,
+        scenario=setup.scenario.name,
+        precision=setup.scenario.precision,
+        site=site,
+        catalogs=catalogs,
     )
+    return Evaluation(perf, chips, frame, resolved)
 
 
 def _bottleneck() -> pl.Expr:
@@ -323,14 +340,8 @@ def buyable_first(ranked: pl.DataFrame) -> pl.DataFrame:
     return ranked.sort(order, "rank", maintain_order=True)
 
 
-def rank(
-    model: str,
-    context: int | None = None,
-    min_utps: float = 0.0,
-    region: str | None = None,
-    objective: str = "tokens_per_usd",
-    availability: Sequence[str] | None = None,
-    **kwargs,
-) -> pl.DataFrame:
-    """Rank every hardware design for ``model`` under a UTPS floor (see module doc and :func:`evaluate`)."""
-    return select(evaluate(model, context, region=region, **kwargs), min_utps, objective, availability)
+def rank(question: Question | str, objective: str = "tokens_per_usd", **fields) -> pl.DataFrame:
+    """Rank every hardware design for a question under its UTPS floor (module doc and
+    :func:`evaluate`); ``question`` may be a model's name with the question's ``fields``."""
+    q = as_question(question, **fields)
+    return select(evaluate(q), q.min_utps, objective, q.availability)

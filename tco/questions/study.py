@@ -15,6 +15,7 @@ from perfmodel.api.setup import prepare
 from perfmodel.catalog.economics_set import load_catalogs
 from perfmodel.catalog.folder import Catalogs
 from tco.options import CONTEXTS, EFFICIENCY_OBJECTIVES, FLOORS, OBJECTIVES
+from tco.questions.question import Question
 from tco.questions.ranking import Evaluation, evaluate, rank, select
 
 
@@ -75,7 +76,7 @@ def utps_target(
     frames = []
     for model in models or catalogs["models"].names():
         for context in contexts:
-            r = rank(model, context, target, catalogs=catalogs, **kwargs)
+            r = rank(model, context=context, min_utps=target, catalogs=catalogs, **kwargs)
             frames.append(
                 r.select(
                     pl.lit(model).alias("model"),
@@ -116,7 +117,9 @@ def against_best_dram(
     for name in designs:
         catalogs["hardware"].row(name)  # an unknown name raises, listing the valid ones
     return pl.concat(
-        versus_best_dram(evaluate(model, context, catalogs=catalogs, **kwargs), designs, floors, objectives)
+        versus_best_dram(
+            evaluate(Question(model, context, catalogs=catalogs, **kwargs)), designs, floors, objectives
+        )
         for model in models or catalogs["models"].names()
         for context in contexts
     )

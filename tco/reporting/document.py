@@ -26,14 +26,14 @@ import polars as pl
 import vl_convert as vlc
 from tqdm import tqdm
 
-from perfmodel.api.serving import DEFAULT_ISL, DEFAULT_OSL
 from perfmodel.api.sweeps import bandwidth_sweep, latency_sweep
 from perfmodel.catalog.economics_set import load_catalogs
 from perfmodel.catalog.folder import Catalogs
+from perfmodel.inputs import InvalidInput
 from perfmodel.units import Q_
-from tco.economics.costs import CostBasis, PowerModel, Site
 from tco.planning.fleet import Plan
 from tco.questions.cost_curves import buyer_curves
+from tco.questions.question import Question
 from tco.questions.ranking import Evaluation, evaluate, select
 from tco.questions.tradeoffs import frontier, tradeoff
 from tco.reporting.charts import (
@@ -183,62 +183,37 @@ def header_lines(catalogs: Catalogs, ev: Evaluation, command: str) -> list[str]:
 
 
 def report(
-    models: Sequence[str],
+    questions: Sequence[Question],
     out: Path | str,
-    contexts: Sequence[int] = (4096,),
-    min_utps: float = 0.0,
-    region: str | None = None,
+    *,
     objective: str = "tokens_per_usd",
     slowdown: float = 0.10,
-    catalogs: Catalogs | None = None,
-    scenario: str | None = None,
-    precision: str | None = None,
     command: str | None = None,
     progress: bool = False,
-    hardware: Sequence[str] | None = None,
-    power_model: PowerModel = "activity",
-    mode: str | None = None,
-    isl: int = DEFAULT_ISL,
-    osl: int = DEFAULT_OSL,
-    cost_basis: CostBasis = "own",
-    site: Site | None = None,
     plan: Plan | None = None,
 ) -> dict[str, Path]:
     """Write ``report.md``, ``report.html`` and every chart (PNG, SVG) into ``out``; returns paths.
 
-    ``hardware``: the designs to compare (default: all); ``power_model`` as :func:`tco.questions.ranking.evaluate`;
-    ``site`` (default: ``region``'s row): the site the app has in force.
+    One section per question (:meth:`tco.questions.question.Question.over` makes one per model and
+    context), each ranked under its floor; the catalogs of the first question serve them all.
     ``plan``: a fleet plan (:func:`tco.planning.fleet.plan`) to add as the last section.
     """
-    catalogs = catalogs or load_catalogs()
+    if not questions:
+        raise InvalidInput("a report needs at least one question (a model)")
+    catalogs = questions[0].catalogs or load_catalogs()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    jobs = [(m, c) for m in models for c in contexts]
     sections, first, paths = [], None, {}
-    for model, context in tqdm(jobs, desc="report", disable=not progress, unit="section"):
-        ev = evaluate(
-            model,
-            context,
-            mode=mode,
-            isl=isl,
-            osl=osl,
-            region=region,
-            hardware=hardware,
-            catalogs=catalogs,
-            scenario=scenario,
-            precision=precision,
-            power_model=power_model,
-            cost_basis=cost_basis,
-            site=site,
-        )
+    for q in tqdm(questions, desc="report", disable=not progress, unit="section"):
+        ev = evaluate(q.but(catalogs=catalogs))
         first = first or ev
-        section = build_section(ev, min_utps, objective, slowdown)
+        section = build_section(ev, q.min_utps, objective, slowdown)
         taken = {s.slug for s in sections}
         while section.slug in taken:  # two names with the same slug ("a/b", "a-b")
             section.slug += "-"
         sections.append(section)
         paths |= _write_charts(section, out)  # inside the loop: the progress bar ends when the work does
-    command = command or _command(models, contexts, min_utps, region, objective, slowdown, scenario, out)
+    command = command or _command(questions, objective, slowdown, out)
     header = header_lines(catalogs, first, command)
     blocks = _blocks(sections, header, objective, slowdown)
     if plan is not None:
@@ -251,13 +226,15 @@ def report(
     return {"markdown": md, "html": page, **paths}
 
 
-def _command(models, contexts, min_utps, region, objective, slowdown, scenario, out) -> str:
-    given = [c for c in contexts if c is not None]
+def _command(questions: Sequence[Question], objective: str, slowdown: float, out: Path) -> str:
+    q = questions[0]
+    models = list(dict.fromkeys(x.model for x in questions))
+    given = list(dict.fromkeys(x.context for x in questions if x.context is not None))
     parts = ["python -m tco report --model", *models, *(["--context", *map(str, given)] if given else [])]
-    parts += [f"--min-utps {min_utps:g}"]
-    parts += [f"--region {region}"] if region else []
+    parts += [f"--min-utps {q.min_utps:g}"]
+    parts += [f"--region {q.site}"] if isinstance(q.site, str) and q.site else []
     parts += [f"--objective {objective}", f"--slowdown {slowdown:g}"]
-    parts += [f"--scenario {scenario}"] if scenario else []
+    parts += [f"--scenario {q.scenario}"] if q.scenario else []
     return " ".join([*parts, f"--out {out}"])
 
 
