@@ -39,7 +39,7 @@ def _collapsed(ev):
     tables = dict(ev.catalogs.tables)
     tables["datacenter"] = replace(tables["datacenter"], df=folder_rows)
     chips = ev.chips.with_columns(price_low_usd=pl.col("price_usd"), price_high_usd=pl.col("price_usd"))
-    return replace(ev, catalogs=replace(ev.catalogs, tables=tables), chips=chips)
+    return replace(ev, question=ev.question.but(catalogs=replace(ev.catalogs, tables=tables)), chips=chips)
 
 
 def test_triangular_matches_its_mean_and_bounds():

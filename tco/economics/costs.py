@@ -29,6 +29,7 @@ Breakdown (each per hour and per Mtok; they add up):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -127,46 +128,17 @@ def cost_frame(
         else pl.col("tdp_w")
     )
     idle = pl.col("static_power_w") if power_model == "activity" else pl.col("tdp_w")
+    df = df.with_columns(chip_power_w=active, idle_power_w=idle)
+    costs = instance_costs({c: pl.col(c) for c in COST_INPUTS}, site, cost_basis, _HOUR_S)
+    df = df.with_columns(
+        provisioned_power_w=costs.pop("provisioned_power_w"),
+        wall_power_w=costs.pop("wall_power_w"),
+        usd_per_hour=costs.pop("usd"),
+        **{f"{k}_usd_per_hour": v for k, v in costs.items()},
+    )
     u = site.utilization
     n = pl.col("chips")
-    own = 1.0 if cost_basis == "own" else 0.0
-    crf = eq.capital_recovery_rate(site.cost_of_capital, site.lifetime)
-    overhead_w = pl.col("host_power_w") + pl.col("network_power_w")
     df = df.with_columns(
-        chip_power_w=active,
-        idle_power_w=idle,
-        avg_it_power_w=eq.average_power(active, idle, u) + overhead_w,
-        provisioned_power_w=pl.col("tdp_w") + overhead_w,
-        capital_usd=pl.col("price_usd") + pl.col("system_usd") + pl.col("network_usd"),
-    )
-    facility = eq.facility_cost(
-        pl.col("provisioned_power_w"),
-        site.facility,
-        site.colocation_price,
-        site.build_cost,
-        site.cost_of_capital,
-        site.build_lifetime,
-    )
-    rental = pl.col("rental_usd_per_s") if cost_basis == "rent" else pl.lit(0.0)
-    per_hour = {
-        "chip_capex": pl.col("price_usd") * crf * own,
-        "system_capex": pl.col("system_usd") * crf * own,
-        "network_capex": pl.col("network_usd") * crf * own,
-        "facility": facility * own,
-        "maintenance": eq.maintenance_cost(pl.col("capital_usd"), site.maintenance) * own,
-        "operations": pl.lit(site.operations * own),
-        "rental": rental,
-    }
-    df = df.with_columns(
-        wall_power_w=eq.wall_power(pl.col("avg_it_power_w"), site.pue) * n,
-        **{f"{k}_usd_per_hour": v * n * _HOUR_S for k, v in per_hour.items()},
-    ).with_columns(
-        capex_usd_per_hour=pl.sum_horizontal(f"{k}_usd_per_hour" for k in CAPEX_ITEMS),
-        other_usd_per_hour=pl.sum_horizontal(f"{k}_usd_per_hour" for k in OTHER_ITEMS),
-        energy_usd_per_hour=eq.energy_cost(pl.col("wall_power_w"), site.energy_price) * _HOUR_S * own,
-    )
-    df = df.with_columns(
-        usd_per_hour=pl.sum_horizontal(f"{k}_usd_per_hour" for k in BREAKDOWN),
         tokens_per_hour=pl.col("stps") * u * _HOUR_S,
         operational_g_per_hour=pl.col("wall_power_w") * site.grid_intensity * _HOUR_S,
         embodied_g_per_hour=n * (pl.col("embodied_chip_g") + site.system_embodied) / site.lifetime * _HOUR_S,
@@ -186,8 +158,6 @@ def cost_frame(
         gco2e_per_mtok=pl.col("operational_gco2e_per_mtok") + pl.col("embodied_gco2e_per_mtok"),
     )
     return df.drop(
-        "avg_it_power_w",
-        "capital_usd",
         "operational_g_per_hour",
         "embodied_g_per_hour",
         "die_cost_usd",
@@ -204,3 +174,78 @@ def cost_frame(
         "bottom_up_cost_usd",
         strict=False,
     )
+
+
+#: What :func:`instance_costs` reads of each configuration (columns of a priced grid).
+COST_INPUTS = (
+    "chips",
+    "price_usd",
+    "system_usd",
+    "network_usd",
+    "rental_usd_per_s",
+    "tdp_w",
+    "host_power_w",
+    "network_power_w",
+    "chip_power_w",
+    "idle_power_w",
+)
+
+
+def instance_costs(c: Mapping, site: Site, cost_basis: CostBasis, period: float = 1.0) -> dict:
+    """The cost sum of one model instance (module doc), over whatever the inputs are: polars
+    expressions (:func:`cost_frame`) or numpy arrays that broadcast (the Monte-Carlo, with the
+    site's figures drawn as arrays).
+
+    ``c`` maps :data:`COST_INPUTS` to values per chip (``rental_usd_per_s`` is read under the rent
+    basis only); ``period`` [s] scales every cost (3600: per hour). Returns provisioned_power_w
+    (per chip), wall_power_w (per instance, at the wall), each item of :data:`CAPEX_ITEMS` and
+    :data:`OTHER_ITEMS`, and capex, energy, other and usd (``usd = capex + energy + other``) per
+    ``period``.
+    """
+    n = c["chips"]
+    own = 1.0 if cost_basis == "own" else 0.0
+    crf = eq.capital_recovery_rate(site.cost_of_capital, site.lifetime)
+    overhead_w = c["host_power_w"] + c["network_power_w"]
+    average_it = eq.average_power(c["chip_power_w"], c["idle_power_w"], site.utilization) + overhead_w
+    provisioned = c["tdp_w"] + overhead_w
+    capital = c["price_usd"] + c["system_usd"] + c["network_usd"]
+    facility = eq.facility_cost(
+        provisioned,
+        site.facility,
+        site.colocation_price,
+        site.build_cost,
+        site.cost_of_capital,
+        site.build_lifetime,
+    )
+    per_chip = {
+        "chip_capex": c["price_usd"] * crf * own,
+        "system_capex": c["system_usd"] * crf * own,
+        "network_capex": c["network_usd"] * crf * own,
+        "facility": facility * own,
+        "maintenance": eq.maintenance_cost(capital, site.maintenance) * own,
+        "operations": site.operations * own,
+        "rental": c["rental_usd_per_s"] if cost_basis == "rent" else 0.0,
+    }
+    wall = eq.wall_power(average_it, site.pue) * n
+    out = {k: v * n * period for k, v in per_chip.items()}
+    capex = _pairwise_sum([out[k] for k in CAPEX_ITEMS])
+    other = _pairwise_sum([out[k] for k in OTHER_ITEMS])
+    energy = eq.energy_cost(wall, site.energy_price) * period * own
+    return {
+        "provisioned_power_w": provisioned,
+        "wall_power_w": wall,
+        **out,
+        "capex": capex,
+        "energy": energy,
+        "other": other,
+        "usd": _pairwise_sum([capex, energy, other]),
+    }
+
+
+def _pairwise_sum(terms: list):
+    """``sum(terms)`` in halves (polars' horizontal sum adds this way), so expressions and arrays
+    give the same bits."""
+    if len(terms) == 1:
+        return terms[0]
+    half = len(terms) // 2
+    return _pairwise_sum(terms[:half]) + _pairwise_sum(terms[half:])

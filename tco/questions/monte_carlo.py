@@ -27,7 +27,7 @@ import polars as pl
 
 from perfmodel.inputs import InvalidInput
 from perfmodel.units import Q_
-from tco import equations as eq
+from tco.economics.costs import COST_INPUTS, instance_costs
 from tco.questions.ranking import Evaluation, check_availability
 
 #: Configurations kept per design (its cheapest at the catalog values).
@@ -103,7 +103,7 @@ def uncertainty(
     if not names:
         return pl.DataFrame(schema={"hardware": pl.String, "p_cheapest": pl.Float64})
     design = cand["hardware"].replace_strict(names, list(range(len(names))), return_dtype=pl.Int64).to_numpy()
-    col = {c: cand[c].to_numpy().astype(np.float64) for c in _COLUMNS if c in cand.columns}
+    col = {c: cand[c].to_numpy().astype(np.float64) for c in (*COST_INPUTS, "stps") if c in cand.columns}
     site = _site_draws(ev, rng, draws)
     rent = ev.cost_basis == "rent"
     chips_t = ev.chips.with_columns(pl.col("hardware").cast(pl.String))
@@ -141,43 +141,12 @@ def uncertainty(
     return pl.DataFrame(out)
 
 
-_COLUMNS = (
-    "chips",
-    "stps",
-    "system_usd",
-    "network_usd",
-    "tdp_w",
-    "host_power_w",
-    "network_power_w",
-    "chip_power_w",
-    "idle_power_w",
-)
-
-
 def _per_config(col: dict, price: np.ndarray, s: dict, ev: Evaluation, rent: bool):
-    """Cost [USD/s], tokens [token/s] and wall power [W] of every candidate for every draw."""
-    site = ev.site
-    u = s["utilization"]
-    overhead = (col["host_power_w"] + col["network_power_w"])[:, None]
-    it = eq.average_power(col["chip_power_w"][:, None], col["idle_power_w"][:, None], u) + overhead
-    wall = eq.wall_power(it, s["pue"]) * col["chips"][:, None]
-    token_rate = col["stps"][:, None] * u
-    if rent:
-        return col["chips"][:, None] * price, token_rate, wall
-    capital = price + (col["system_usd"] + col["network_usd"])[:, None]
-    crf = eq.capital_recovery_rate(s["cost_of_capital"], s["lifetime"])
-    provisioned = (col["tdp_w"])[:, None] + overhead
-    facility = eq.facility_cost(
-        provisioned,
-        site.facility,
-        s["colocation_price"],
-        site.build_cost,
-        s["cost_of_capital"],
-        site.build_lifetime,
-    )
-    per_chip = capital * crf + facility + eq.maintenance_cost(capital, site.maintenance) + site.operations
-    cost = per_chip * col["chips"][:, None] + eq.energy_cost(wall, s["energy_price"])
-    return cost, token_rate, wall
+    """Cost [USD/s], tokens [token/s] and wall power [W] of every candidate for every draw:
+    :func:`tco.economics.costs.instance_costs` with the draws' price and site figures."""
+    drawn = {k: v[:, None] for k, v in col.items()} | {"rental_usd_per_s" if rent else "price_usd": price}
+    costs = instance_costs(drawn, ev.site.varied(**s), "rent" if rent else "own")
+    return costs["usd"], drawn["stps"] * s["utilization"], costs["wall_power_w"]
 
 
 def _best_per_design(per_mtok: np.ndarray, tpj: np.ndarray, design: np.ndarray, n: int):
