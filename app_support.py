@@ -11,21 +11,20 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from perfmodel.api.serving import DEFAULT_ISL, DEFAULT_OSL
 from perfmodel.catalog.economics_schemas import SCHEMAS
 from perfmodel.catalog.economics_set import load_catalogs
 from perfmodel.catalog.folder import Catalogs
 from perfmodel.catalog.schemas import AVAILABILITY
 from perfmodel.catalog.table import Table
+from perfmodel.inputs import DEFAULT_ISL, DEFAULT_OSL, CatalogError
 from perfmodel.inputs import MODES as PERF_MODES
-from perfmodel.inputs import CatalogError
 from perfmodel.units import ureg
 from tco.economics.costs import DEFAULT_REGION, Site, load_site
-from tco.options import CONTEXT_CHOICES, DEFAULT_MODE
+from tco.options import CONTEXT_CHOICES, DEFAULT_MODE, OBJECTIVES
 from tco.options import COST_BASES as LIBRARY_COST_BASES
 from tco.questions.monte_carlo import uncertainty
 from tco.questions.question import Question
-from tco.questions.ranking import OBJECTIVES, Evaluation, evaluate, select
+from tco.questions.ranking import Evaluation, evaluate, select
 from tco.questions.tradeoffs import METRIC_WORDS
 from tco.reporting.formatting import si, usd
 

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from liminal_cli.launch import missing_dependency
+from liminal_cli.startup import missing_dependency
 from perfmodel.inputs import PRECISIONS, CatalogError, InvalidInput, UnknownName, parse_number
 
 #: What UTPS and STPS mean, for every command's help.

@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "decode":
         model, hardware = models.resolve(args.model), chips.resolve(args.hardware)
         setup = prepare(catalogs, args.scenario, args.precision, [model], [hardware])
-        r = decode(model, hardware, args.tp, args.pp, args.ep, args.batch, args.context, sync, setup=setup)
+        r = decode(model, hardware, args.batch, args.context, sync, setup, tp=args.tp, pp=args.pp, ep=args.ep)
         out = r.as_dict() | {"scenario": setup.scenario.name, "precision": setup.scenario.precision}
         if not r.fits:
             print(

@@ -111,9 +111,7 @@ def sweep(args, catalogs, sync):
     import polars as pl
 
     setup = prepare(catalogs, args.scenario, args.precision, args.model, args.hardware, args.kv_precision)
-    return pl.concat(
-        list(iter_serve_grid(setup, "calibrated", **axes, isl=args.isl, osl=args.osl, sync=sync))
-    )
+    return pl.concat(list(iter_serve_grid(setup, "calibrated", args.isl, args.osl, sync, **axes)))
 
 
 def run_serve(args, catalogs) -> int:
@@ -124,14 +122,14 @@ def run_serve(args, catalogs) -> int:
     r = serve(
         args.model,
         args.hardware,
-        args.tp,
-        args.pp,
-        args.ep,
         args.isl,
         args.osl,
         args.concurrency,
         args.mode,
         setup=setup,
+        tp=args.tp,
+        pp=args.pp,
+        ep=args.ep,
         dp_attention=args.dp_attention,
     )
     out = r.as_dict() | {

@@ -10,7 +10,7 @@ study's tables). The command line is :mod:`liminal_cli`; ``python -m perfmodel``
 The public names load on first use (PEP 562), so ``python -m perfmodel --help`` and the other
 entry points start without importing numpy, polars or pint. A missing dependency raises its
 ``ModuleNotFoundError`` on first access; the entry points turn it into one line
-(:mod:`liminal_cli.launch`).
+(:mod:`liminal_cli.startup`).
 """
 
 from importlib import import_module

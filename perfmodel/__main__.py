@@ -1,3 +1,3 @@
-from liminal_cli.launch import launch
+from liminal_cli.startup import launch
 
 launch("liminal_cli.perfmodel_commands")

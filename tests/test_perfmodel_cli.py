@@ -348,7 +348,7 @@ def test_broken_models_catalog_is_a_user_error_not_a_traceback(tmp_path):
 
 def test_missing_dependency_ends_in_one_line(tmp_path, monkeypatch):
     """A CLI whose dependency is not installed exits with one line naming the package and the fix."""
-    from liminal_cli.launch import launch
+    from liminal_cli.startup import launch
 
     (tmp_path / "needs_missing_dep.py").write_text("import no_such_package_xyz\n")
     monkeypatch.syspath_prepend(str(tmp_path))

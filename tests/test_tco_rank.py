@@ -15,8 +15,9 @@ from contracts import RANK_KEYS
 
 from perfmodel.catalog.economics_set import load_catalogs
 from perfmodel.inputs import InvalidInput
+from tco.options import OBJECTIVES
 from tco.questions.question import Question
-from tco.questions.ranking import NEAR_FASTEST, OBJECTIVES, RANK_COLUMNS, evaluate, rank, select
+from tco.questions.ranking import NEAR_FASTEST, RANK_COLUMNS, evaluate, rank, select
 from tco.questions.sensitivity_analysis import sensitivity
 
 #: The ranking copies values out of the frame: they must be the very same floats.

@@ -13,12 +13,21 @@ import numpy as np
 import pint
 import polars as pl
 
-from perfmodel.api.setup import BOUND, GIB, BatchSpec, Setup, enum_series, positive_int, prepare
-from perfmodel.catalog.folder import Catalogs
+from perfmodel.api.setup import (
+    BOUND,
+    GIB,
+    GRID_AXES,
+    LAYOUT,
+    BatchSpec,
+    Setup,
+    enum_series,
+    positive_int,
+    prepare,
+    split_options,
+)
 from perfmodel.inputs import InvalidInput
 from perfmodel.model.decode_step import decode_arrays, kv_bytes_per_sequence, max_batch, weight_bytes_total
-from perfmodel.model.scenario import Scenario
-from perfmodel.model.serving_step import check_deployable, deployable
+from perfmodel.model.serving_step import Layout, check_deployable, deployable
 from perfmodel.units import Q_
 
 
@@ -97,25 +106,26 @@ class Decode:
 def decode(
     model: str,
     hardware: str,
-    tp=1,
-    pp=1,
-    ep=1,
     batch: BatchSpec = 1,
     context=4096,
     sync: pint.Quantity | None = None,
     setup: Setup | None = None,
-    **kwargs,
+    **options,
 ) -> Decode:
     """Evaluate one configuration. ``batch="max"`` takes the largest batch that fits.
 
-    A configuration that does not fit is still evaluated (``fits=False``): it is an answer.
+    ``options``: the layout, ``tp``, ``pp`` and ``ep`` [chips] (1 each by default), and without
+    ``setup`` what :func:`perfmodel.api.setup.prepare` takes (``catalogs``, ``scenario``,
+    ``precision``, ``kv_precision``). A configuration that does not fit is still evaluated
+    (``fits=False``): it is an answer.
     """
-    setup = setup or prepare(models=[model], hardware=[hardware], **kwargs)
+    layout, given = split_options(options, LAYOUT)
+    setup = setup or prepare(models=[model], hardware=[hardware], **given)
     m, h, s = setup.models, setup.hardware, setup.scenario
     mi, hi = m.index(model), h.index(hardware)
-    tp, pp, ep = (positive_int(n, v) for n, v in (("tp", tp), ("pp", pp), ("ep", ep)))
+    tp, pp, ep = (positive_int(n, layout[n]) for n in ("tp", "pp", "ep"))
     context = positive_int("context", context)
-    check_deployable(m, h, mi, hi, tp, pp, ep, calibrated=False)
+    check_deployable(m, h, mi, Layout(hi, tp, pp, ep), calibrated=False)
     if batch == "max":
         b = int(max_batch(m, h, s, mi, hi, tp, pp, float(context)))
         batch = max(b, 1)
@@ -157,22 +167,19 @@ GRID_FLOAT_COLUMNS = (
 
 
 def iter_decode_grid(
-    setup: Setup,
-    tp: Sequence[int] = (1, 2, 4, 8),
-    pp: Sequence[int] = (1,),
-    ep: Sequence[int] = (1,),
-    batch: Sequence[BatchSpec] = (1,),
-    context: Sequence[int] = (4096,),
-    sync: pint.Quantity | None = None,
+    setup: Setup, context: Sequence[int] = (4096,), sync: pint.Quantity | None = None, **axes
 ) -> Iterator[pl.DataFrame]:
     """The grid models x hardware x tp x pp x ep x batch x context, one frame per model.
 
+    ``axes``: ``tp``, ``pp``, ``ep`` and ``batch``, each a sequence (defaults: :data:`GRID_AXES`).
     Numpy broadcasting evaluates each model's block in one call. ``batch`` may include
     ``"max"`` (the largest batch that fits each configuration). Combinations that cannot exist
     are left out (:func:`perfmodel.model.serving_step.deployable` in the limit: ``ep > 1`` on a dense
     model, ``ep`` not dividing ``tp`` or above the expert count, ``pp`` above the layer count,
     ``tp`` that neither divides the heads nor is a multiple of them).
     """
+    axes, _ = split_options(axes, GRID_AXES, setup_too=False)
+    tp, pp, ep, batch = (axes[k] for k in ("tp", "pp", "ep", "batch"))
     m, h, s = setup.models, setup.hardware, setup.scenario
     tp_v = _axis("tp", tp, 2)
     pp_v = _axis("pp", pp, 3)
@@ -200,7 +207,9 @@ def iter_decode_grid(
             shape = np.broadcast_shapes(
                 hi.shape, tp_v.shape, pp_v.shape, ep_v.shape, np.shape(bv), ctx_v.shape
             )
-            valid = np.broadcast_to(deployable(m, h, mi, hi, tp_v, pp_v, ep_v, calibrated=False), shape)
+            valid = np.broadcast_to(
+                deployable(m, h, mi, Layout(hi, tp_v, pp_v, ep_v), calibrated=False), shape
+            )
             keep = None if valid.all() else valid
 
             def flat(a, dtype=np.float64, keep=keep, shape=shape):
@@ -237,25 +246,24 @@ def decode_grid(
     models: Sequence[str] | None = None,
     hardware: Sequence[str] | None = None,
     *,
-    tp: Sequence[int] = (1, 2, 4, 8),
-    pp: Sequence[int] = (1,),
-    ep: Sequence[int] = (1,),
-    batch: Sequence[BatchSpec] = (1,),
     context: Sequence[int] = (4096,),
-    scenario: str | Scenario | None = None,
-    precision: str | None = None,
-    catalogs: Catalogs | None = None,
     sync: pint.Quantity | None = None,
+    **options,
 ) -> pl.DataFrame:
     """Evaluate every combination of the given axes; one row per configuration.
+
+    ``options``: the axes ``tp``, ``pp``, ``ep``, ``batch`` (as :func:`iter_decode_grid`) and
+    what :func:`perfmodel.api.setup.prepare` takes (``catalogs``, ``scenario``, ``precision``,
+    ``kv_precision``).
 
     Columns: model, hardware, tp, pp, ep, chips, batch, users (= pp x batch), context,
     t_compute_s, t_mem_s, t_exposed_s, t_batch_s, utps, stps [token/s], stps_per_chip,
     memory_needed_gib, memory_available_gib, fits, bound, and per-chip activity
     flop_per_s_chip, bytes_per_s_chip, tier2_bytes_per_s_chip (what a power model needs).
     """
-    setup = prepare(catalogs, scenario, precision, models, hardware)
-    return pl.concat(list(iter_decode_grid(setup, tp, pp, ep, batch, context, sync)))
+    axes, given = split_options(options, GRID_AXES)
+    setup = prepare(models=models, hardware=hardware, **given)
+    return pl.concat(list(iter_decode_grid(setup, context, sync, **axes)))
 
 
 def _axis(name: str, values: Sequence, position: int) -> np.ndarray:

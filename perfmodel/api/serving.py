@@ -17,18 +17,40 @@ import numpy as np
 import pint
 import polars as pl
 
-from perfmodel.api.setup import BOUND, GIB, BatchSpec, Setup, enum_series, positive_int, prepare
+from perfmodel.api.setup import (
+    BOUND,
+    GIB,
+    GRID_AXES,
+    LAYOUT,
+    BatchSpec,
+    Setup,
+    enum_series,
+    positive_int,
+    prepare,
+    split_options,
+)
 from perfmodel.inputs import (  # light to import: the command line's help shows them
     DEFAULT_ISL,
     DEFAULT_OSL,
     InvalidInput,
 )
 from perfmodel.model.profiles import ServingProfile, check_mode, serving_profile
-from perfmodel.model.serving_step import check_deployable, concurrency_limit, deployable, serve_arrays
+from perfmodel.model.serving_step import (
+    Deployment,
+    Layout,
+    check_deployable,
+    concurrency_limit,
+    deployable,
+    serve_arrays,
+)
 from perfmodel.units import Q_
 
 #: Default workload: 1,024 prompt and 1,024 output tokens (the middle of the 1k/1k, 1k/8k,
 #: 8k/1k grid that serving benchmarks such as InferenceMAX report).
+
+
+#: A served configuration's layout and its defaults (attention data-parallel besides the chips).
+SERVE_LAYOUT = LAYOUT | {"dp_attention": False}
 
 
 def check_workload(isl, osl) -> tuple[int, int]:
@@ -114,38 +136,38 @@ class Serve:
 def serve(
     model: str,
     hardware: str,
-    tp=1,
-    pp=1,
-    ep=1,
     isl=DEFAULT_ISL,
     osl=DEFAULT_OSL,
     concurrency: BatchSpec = 1,
     mode: str = "calibrated",
     setup: Setup | None = None,
-    dp_attention: bool = False,
-    **kwargs,
+    **options,
 ) -> Serve:
     """Serve ``concurrency`` requests of ``isl`` / ``osl`` tokens; ``"max"`` takes the largest that fits.
 
-    Raises ``InvalidInput`` for a layout that cannot be deployed in ``mode`` (docs/model.md §5).
-    A configuration that does not fit is still evaluated (``fits=False``).
+    ``options``: the layout, ``tp``, ``pp``, ``ep`` [chips] (1 each) and ``dp_attention``
+    (False), and without ``setup`` what :func:`perfmodel.api.setup.prepare` takes (``catalogs``,
+    ``scenario``, ``precision``, ``kv_precision``). Raises ``InvalidInput`` for a layout that
+    cannot be deployed in ``mode`` (docs/model.md §5). A configuration that does not fit is still
+    evaluated (``fits=False``).
     """
     check_mode(mode)
-    setup = setup or prepare(models=[model], hardware=[hardware], **kwargs)
+    layout, given = split_options(options, SERVE_LAYOUT)
+    setup = setup or prepare(models=[model], hardware=[hardware], **given)
     m, h, s = setup.models, setup.hardware, setup.scenario
     mi, hi = m.index(model), h.index(hardware)
-    tp, pp, ep = (positive_int(n, v) for n, v in (("tp", tp), ("pp", pp), ("ep", ep)))
+    tp, pp, ep = (positive_int(n, layout[n]) for n in ("tp", "pp", "ep"))
+    dp_attention = layout["dp_attention"]
     isl, osl = check_workload(isl, osl)
-    check_deployable(m, h, mi, hi, tp, pp, ep, mode == "calibrated", dp_attention)
+    lay = Layout(hi, tp, pp, ep, dp_attention)
+    check_deployable(m, h, mi, lay, mode == "calibrated")
     prof = profile_for(setup, mode)
+    d = Deployment(m, h, s, prof, mi)
     if concurrency == "max":
-        limit = concurrency_limit(m, h, s, prof, mi, hi, tp, pp, float(isl), float(osl), dp_attention)
-        concurrency = max(int(limit), 1)
+        concurrency = max(int(concurrency_limit(d, lay, float(isl), float(osl))), 1)
     else:
         concurrency = positive_int("concurrency", concurrency)
-    r = serve_arrays(
-        m, h, s, prof, mi, hi, tp, pp, ep, float(concurrency), float(isl), float(osl), attn_dp=dp_attention
-    )
+    r = serve_arrays(d, lay, float(concurrency), float(isl), float(osl))
 
     def q(key: str, unit: str) -> pint.Quantity:
         return Q_(float(r[key]), unit)
@@ -198,15 +220,12 @@ SERVE_FLOAT_COLUMNS = (
 def iter_serve_grid(
     setup: Setup,
     mode: str = "calibrated",
-    tp: Sequence[int] = (1, 2, 4, 8),
-    pp: Sequence[int] = (1,),
-    ep: Sequence[int] = (1,),
-    batch: Sequence[BatchSpec] = (1,),
     isl: int = DEFAULT_ISL,
     osl: int = DEFAULT_OSL,
     sync: pint.Quantity | None = None,
     profile: ServingProfile | None = None,
     dp_attention: Sequence[bool] = (False, True),
+    **axes,
 ) -> Iterator[pl.DataFrame]:
     """The grid models x hardware x tp x pp x ep x attention layout x batch at one workload,
     one frame per model.
@@ -218,6 +237,8 @@ def iter_serve_grid(
     evaluated on every core (one thread each) and yielded in order.
     """
     check_mode(mode)
+    axes, _ = split_options(axes, GRID_AXES, setup_too=False)
+    tp, pp, ep, batch = (axes[k] for k in ("tp", "pp", "ep", "batch"))
     isl, osl = check_workload(isl, osl)
     m, h, s = setup.models, setup.hardware, setup.scenario
     prof = profile or profile_for(setup, mode)
@@ -241,20 +262,20 @@ def iter_serve_grid(
 
     def model_frame(mi: int) -> pl.DataFrame:
         frames = []
+        d = Deployment(m, h, s, prof, mi)
         for dp in dp_attention:
-            ok = deployable(m, h, mi, hi, tpv, ppv, epv, calibrated, dp)
-            lh, ltp, lpp, lep = hi[ok], tpv[ok], ppv[ok], epv[ok]
+            ok = deployable(m, h, mi, Layout(hi, tpv, ppv, epv, dp), calibrated)
+            lay = Layout(hi[ok], tpv[ok], ppv[ok], epv[ok], dp)
+            lh, lpp = lay.hi, lay.pp
             # (batches, how many per layout): one per layout at "max", the admitted numeric ones
             blocks = []
             if "max" in batch:
-                limit = concurrency_limit(m, h, s, prof, mi, lh, ltp, lpp, fi, fo, dp)
+                limit = concurrency_limit(d, lay, fi, fo)
                 blocks.append((np.maximum(np.floor(limit / lpp), 1.0), None))
             if numeric.size:
                 admitted = lpp[:, None] * numeric[None, :] <= prof.max_concurrency[lh][:, None]
                 blocks.append((np.broadcast_to(numeric, admitted.shape)[admitted], admitted.sum(axis=1)))
-            frames += [
-                _grid_block(m, h, s, prof, mi, lh, ltp, lpp, lep, dp, b, fi, fo, sync_s, n) for b, n in blocks
-            ]
+            frames += [_grid_block(d, lay, b, fi, fo, sync_s, n) for b, n in blocks]
         out = pl.concat(frames)
         return out.with_columns(
             model=pl.lit(m.names[mi], dtype=model_enum),
@@ -301,20 +322,14 @@ GRID_COLUMNS = (
 )
 
 
-def _grid_block(
-    m, h, s, prof, mi, hi, tp, pp, ep, dp, batch, isl, osl, sync_s, per_layout=None
-) -> pl.DataFrame:
+def _grid_block(d: Deployment, lay: Layout, batch, isl, osl, sync_s, per_layout=None) -> pl.DataFrame:
     """One block of flat layouts (hardware index, TP, PP, EP) evaluated at their batches per
     micro-batch: one each, or ``per_layout[i]`` of ``batch`` for layout ``i`` in turn."""
-    if per_layout is not None:
-        expanded = [np.repeat(a, per_layout) for a in (hi, tp, pp, ep)]
-    else:
-        expanded = [hi, tp, pp, ep]
+    expanded = list(lay[:4]) if per_layout is None else [np.repeat(a, per_layout) for a in lay[:4]]
     users = expanded[2] * batch
-    r = serve_arrays(
-        m, h, s, prof, mi, hi, tp, pp, ep, users, isl, osl, sync_s, attn_dp=dp, per_layout=per_layout
-    )
+    r = serve_arrays(d, lay, users, isl, osl, sync_s, per_layout=per_layout)
     hi, tp, pp, ep = expanded
+    dp = lay.attn_dp
     chips = (tp * pp).astype(np.int32)
     cols = {
         "hardware": hi.astype(np.uint32),
@@ -342,17 +357,17 @@ def serve_grid(
     hardware: Sequence[str] | None = None,
     *,
     mode: str = "calibrated",
-    tp: Sequence[int] = (1, 2, 4, 8),
-    pp: Sequence[int] = (1,),
-    ep: Sequence[int] = (1,),
-    batch: Sequence[BatchSpec] = (1,),
     isl: int = DEFAULT_ISL,
     osl: int = DEFAULT_OSL,
-    scenario=None,
-    precision: str | None = None,
-    catalogs=None,
     sync: pint.Quantity | None = None,
+    **options,
 ) -> pl.DataFrame:
-    """Every deployable combination of the given axes at one workload; one row per configuration."""
-    setup = prepare(catalogs, scenario, precision, models, hardware)
-    return pl.concat(list(iter_serve_grid(setup, mode, tp, pp, ep, batch, isl, osl, sync)))
+    """Every deployable combination of the given axes at one workload; one row per configuration.
+
+    ``options``: the axes ``tp``, ``pp``, ``ep``, ``batch`` (as :func:`iter_serve_grid`) and what
+    :func:`perfmodel.api.setup.prepare` takes (``catalogs``, ``scenario``, ``precision``,
+    ``kv_precision``).
+    """
+    axes, given = split_options(options, GRID_AXES)
+    setup = prepare(models=models, hardware=hardware, **given)
+    return pl.concat(list(iter_serve_grid(setup, mode, isl, osl, sync, **axes)))

@@ -70,3 +70,24 @@ BOUND = pl.Enum(["compute", "memory"])
 def enum_series(codes: np.ndarray, dtype: pl.Enum) -> pl.Series:
     """Categorical column from integer codes without building Python strings per row."""
     return pl.Series(dtype.categories).cast(dtype).gather(codes)
+
+
+#: A configuration's layout and its defaults (``tp``, ``pp``, ``ep``: chips along each axis).
+LAYOUT = {"tp": 1, "pp": 1, "ep": 1}
+#: A grid's axes and their defaults (``batch`` per pipeline micro-batch; may include ``"max"``).
+GRID_AXES = {"tp": (1, 2, 4, 8), "pp": (1,), "ep": (1,), "batch": (1,)}
+#: What :func:`prepare` takes by name, when a function builds its own setup.
+SETUP_OPTIONS = ("catalogs", "scenario", "precision", "kv_precision")
+
+
+def split_options(options: dict, defaults: dict, setup_too: bool = True) -> tuple[dict, dict]:
+    """``options`` as (the ``defaults``' keys, filled in; the :func:`prepare` arguments among them).
+
+    Any other name raises :class:`InvalidInput` naming it and the valid ones.
+    """
+    valid = (*defaults, *(SETUP_OPTIONS if setup_too else ()))
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise InvalidInput(f"unknown option {', '.join(unknown)}; valid: {', '.join(valid)}")
+    own = {k: options.get(k, v) for k, v in defaults.items()}
+    return own, {k: options[k] for k in SETUP_OPTIONS if k in options}

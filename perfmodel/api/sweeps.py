@@ -38,6 +38,13 @@ def _frame(models, tps, shape, cols: dict) -> pl.DataFrame:
     return pl.DataFrame(out)
 
 
+def _setup(options: dict, models: Sequence[str], base: str) -> Setup:
+    """``options["setup"]`` when given, else :func:`prepare` on the other options (``catalogs``,
+    ``scenario``, ``precision``, ``kv_precision``) for ``models`` on ``base``."""
+    given = dict(options)
+    return given.pop("setup", None) or prepare(models=list(models), hardware=[base], **given)
+
+
 def _batch(setup, mi, hi, tp, context, batch):
     if batch == "max":
         return np.maximum(
@@ -53,19 +60,19 @@ def bandwidth_sweep(
     bandwidths_tbs: Sequence[float] | None = None,
     context: int = 131072,
     batch: int | str = 1,
-    setup: Setup | None = None,
-    **kwargs,
+    **options,
 ) -> pl.DataFrame:
     """UTPS of each model on ``base`` with its memory bandwidth set to each value [TB/s].
 
     Columns: model, tp, mem_bw_tbs, batch, utps, t_compute_s, t_mem_s, t_exposed_s, bound, fits.
+    ``options``: a ``setup``, or what :func:`perfmodel.api.setup.prepare` takes.
     """
     bws = np.asarray(
         bandwidths_tbs if bandwidths_tbs is not None else np.geomspace(1, 1000, 31), dtype=np.float64
     )
     if (bws <= 0).any():
         raise InvalidInput("bandwidths must be > 0 TB/s")
-    setup = setup or prepare(models=list(models), hardware=[base], **kwargs)
+    setup = _setup(options, models, base)
     hw = setup.hardware
     b = hw.index(base)
     fixed = {f: np.full(len(bws), getattr(hw, f)[b]) for f in _OTHER}
@@ -87,8 +94,7 @@ def latency_sweep(
     context: int = 131072,
     batch: int | str = 1,
     target_utps: float | None = None,
-    setup: Setup | None = None,
-    **kwargs,
+    **options,
 ) -> pl.DataFrame:
     """UTPS of each model on ``base`` with every collective taking each latency [us].
 
@@ -101,7 +107,7 @@ def latency_sweep(
     )
     if (lats < 0).any():
         raise InvalidInput("latencies must be >= 0 us")
-    setup = setup or prepare(models=list(models), hardware=[base], **kwargs)
+    setup = _setup(options, models, base)
     hi = setup.hardware.index(base)
     mi, tp, shape = _grid(setup, models, tps, len(lats))
     bv = _batch(setup, mi, hi, tp, float(context), batch)

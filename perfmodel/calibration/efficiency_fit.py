@@ -41,7 +41,7 @@ from perfmodel.catalog.serving_schemas import EFFICIENCY_FIELDS
 from perfmodel.catalog.table import split_header
 from perfmodel.model.hardware import HardwareArrays
 from perfmodel.model.profiles import ServingProfile, fitted_profile, limit_profile
-from perfmodel.model.serving_step import concurrency_limit, serve_arrays
+from perfmodel.model.serving_step import Deployment, Layout, concurrency_limit, serve_arrays
 from perfmodel.units import Q_
 
 #: Prior (starting) value of each parameter and its bounds, base units.
@@ -154,9 +154,10 @@ def predict_points(p: Points, params: dict[str, np.ndarray] | None) -> dict[str,
     m, s = p.setup.models, p.setup.scenario
     conc = d["concurrency_n"].to_numpy()
     dp = d["dp_attention"].to_numpy()
-    fill = concurrency_limit(m, p.hardware, s, prof, p.mi, hi, tp, pp, isl, osl, dp)
+    d, lay = Deployment(m, p.hardware, s, prof, p.mi), Layout(hi, tp, pp, ep, dp)
+    fill = concurrency_limit(d, lay, isl, osl)
     conc = np.where(np.isnan(conc), np.maximum(fill, 1.0), conc)
-    r = serve_arrays(m, p.hardware, s, prof, p.mi, hi, tp, pp, ep, conc, isl, osl, attn_dp=dp)
+    r = serve_arrays(d, lay, conc, isl, osl)
     return {
         "model_tps_per_chip": r["output_tps"] / (tp * pp),
         "model_utps": r["utps"],

@@ -35,6 +35,6 @@ def require_economics(catalogs: Catalogs) -> EconomicsCatalogs:
         return catalogs
     missing = sorted(set(ECONOMICS_SCHEMAS) - set(catalogs.tables))
     raise InvalidInput(
-        "the economics needs tco.load_catalogs() (performance and economics tables); this catalog set "
+        "the economics needs perfmodel.catalog.economics_set.load_catalogs() (performance and economics tables); this catalog set "
         f"lacks {', '.join(missing) or 'the economics type'}"
     )

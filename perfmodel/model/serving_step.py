@@ -23,6 +23,8 @@ context ISL + OSL / 2. The equations are in :mod:`perfmodel.model.serving_equati
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from perfmodel.inputs import InvalidInput
@@ -62,24 +64,36 @@ def weights_held(m: ModelArrays, s: Scenario, mi, tp, attn_dp=False):
     return weight_bytes_total(m, s, mi) + s.weight_bytes * extra
 
 
-def concurrency_limit(
-    m: ModelArrays,
-    h: HardwareArrays,
-    s: Scenario,
-    prof: ServingProfile,
-    mi,
-    hi,
-    tp,
-    pp,
-    isl,
-    osl,
-    attn_dp=False,
-):
+class Layout(NamedTuple):
+    """Where an instance runs, one layout or many as broadcastable arrays: the chip's index in the
+    hardware arrays, tensor, pipeline and expert parallelism, attention data-parallel."""
+
+    hi: object
+    tp: object
+    pp: object
+    ep: object = 1.0
+    attn_dp: object = False
+
+
+class Deployment(NamedTuple):
+    """What a serving evaluation reads besides the layout: the model and hardware arrays, the
+    scenario, the serving profile, and the model's index."""
+
+    m: ModelArrays
+    h: HardwareArrays
+    s: Scenario
+    prof: ServingProfile
+    mi: int
+
+
+def concurrency_limit(d: Deployment, lay: Layout, isl, osl):
     """Largest concurrency that fits the memory and the engine's batch cap (0: the weights do not fit).
 
     With a second memory tier the weights live there (if they fit) and the KV cache has the
     whole usable main memory.
     """
+    m, h, s, prof, mi = d
+    hi, tp, pp, attn_dp = lay.hi, lay.tp, lay.pp, lay.attn_dp
     usable = eq.usable_memory(h.mem_capacity[hi], prof.memory_fraction[hi], prof.workspace[hi])
     weights = weights_held(m, s, mi, tp, attn_dp)
     tier2 = h.tier2_capacity[hi] > 0
@@ -89,10 +103,12 @@ def concurrency_limit(
     return np.minimum(c, prof.max_concurrency[hi])
 
 
-def _layout(m, h, s, prof, mi, hi, tp, pp, ep, attn_dp, isl, osl, sync_s) -> dict:
+def _layout(d: Deployment, lay: Layout, isl, osl, sync_s) -> dict:
     """What a step costs per token and per step on one layout, and what the layout holds,
     independent of its tokens: gathered once per layout, so the steps below are arithmetic on
     flat arrays."""
+    m, h, s, prof, mi = d
+    hi, tp, pp, ep, attn_dp = lay
     ctx = eq.mean_decode_context(isl, osl)
     pctx = eq.mean_prefill_context(isl)
     repl = kv_replicas(m, mi, tp, prof, attn_dp)
@@ -199,25 +215,17 @@ def _mean_step(L: dict, decode_tokens, chunk, isl, osl, keys=("t",)) -> tuple[di
 
 
 def serve_arrays(
-    m: ModelArrays,
-    h: HardwareArrays,
-    s: Scenario,
-    prof: ServingProfile,
-    mi,
-    hi,
-    tp,
-    pp,
-    ep,
+    d: Deployment,
+    lay: Layout,
     concurrency,
     isl,
     osl,
     sync_s: float | None = None,
-    attn_dp=False,
     per_layout: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Evaluate the serving model for broadcastable index/parameter arrays (see module doc).
 
-    ``per_layout``: ``hi, tp, pp, ep`` are layouts and the ``concurrency`` array lists
+    ``per_layout``: ``lay`` holds layouts and the ``concurrency`` array lists
     ``per_layout[i]`` values for layout ``i`` in turn (a grid's batch axis); each layout's terms
     are then computed once.
 
@@ -227,10 +235,10 @@ def serve_arrays(
     ``bytes_per_s_chip``, ``tier2_bytes_per_s_chip``.
     """
     tp, pp, ep, concurrency, isl, osl = (
-        np.asarray(a, dtype=np.float64) for a in (tp, pp, ep, concurrency, isl, osl)
+        np.asarray(a, dtype=np.float64) for a in (lay.tp, lay.pp, lay.ep, concurrency, isl, osl)
     )
-    attn_dp = np.asarray(attn_dp, dtype=bool)
-    L = _layout(m, h, s, prof, mi, hi, tp, pp, ep, attn_dp, isl, osl, sync_s)
+    lay = Layout(lay.hi, tp, pp, ep, np.asarray(lay.attn_dp, dtype=bool))
+    L = _layout(d, lay, isl, osl, sync_s)
     if per_layout is not None:
         L = _repeat(L, per_layout)
     tp, pp = L["tp"], L["pp"]
@@ -271,7 +279,7 @@ def serve_arrays(
     }
 
 
-def deployable(m: ModelArrays, h: HardwareArrays, mi, hi, tp, pp, ep, calibrated: bool, attn_dp=False):
+def deployable(m: ModelArrays, h: HardwareArrays, mi, lay: Layout, calibrated: bool):
     """Which parallel layouts can be deployed (docs/model.md §5); broadcasts over its arguments.
 
     Every mode: PP at most the layers; EP > 1 only on MoE models, dividing TP and at most the
@@ -281,6 +289,7 @@ def deployable(m: ModelArrays, h: HardwareArrays, mi, hi, tp, pp, ep, calibrated
     heads replicated beyond), and TP stays inside one scale-up domain; larger instances pipeline
     across domains.
     """
+    hi, tp, pp, ep, attn_dp = lay
     heads, kv, e = m.heads[mi], m.kv_groups[mi], m.experts[mi]
     ep_ok = (ep == 1) | ((e > 0) & (np.mod(tp, ep) == 0) & (ep <= e))
     ok = ep_ok & (pp <= m.layers[mi]) & (~np.asarray(attn_dp) | ((e > 0) & (ep == tp) & (tp > 1)))
@@ -292,17 +301,10 @@ def deployable(m: ModelArrays, h: HardwareArrays, mi, hi, tp, pp, ep, calibrated
 
 
 def why_not_deployable(
-    m: ModelArrays,
-    h: HardwareArrays,
-    mi: int,
-    hi: int,
-    tp: int,
-    pp: int,
-    ep: int,
-    calibrated: bool,
-    attn_dp=False,
+    m: ModelArrays, h: HardwareArrays, mi: int, lay: Layout, calibrated: bool
 ) -> str | None:
     """The reason a layout cannot be deployed, in words; None when it can."""
+    hi, tp, pp, ep, attn_dp = lay
     name, heads, kv = m.names[mi], int(m.heads[mi]), int(m.kv_groups[mi])
     if attn_dp and not (m.experts[mi] > 0 and ep == tp > 1):
         return f"attention data-parallel needs an MoE model with ep = tp > 1 (got {name}, tp {tp}, ep {ep})"
@@ -327,18 +329,8 @@ def why_not_deployable(
     return None
 
 
-def check_deployable(
-    m: ModelArrays,
-    h: HardwareArrays,
-    mi: int,
-    hi: int,
-    tp: int,
-    pp: int,
-    ep: int,
-    calibrated: bool,
-    attn_dp=False,
-) -> None:
+def check_deployable(m: ModelArrays, h: HardwareArrays, mi: int, lay: Layout, calibrated: bool) -> None:
     """Raise ``InvalidInput`` with the reason when a layout cannot be deployed."""
-    reason = why_not_deployable(m, h, mi, hi, tp, pp, ep, calibrated, attn_dp)
+    reason = why_not_deployable(m, h, mi, lay, calibrated)
     if reason:
         raise InvalidInput(reason)

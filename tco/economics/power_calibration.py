@@ -48,7 +48,7 @@ def power_points(catalogs: Catalogs) -> pl.DataFrame:
     """
     from perfmodel.api.serving import serve
     from perfmodel.api.setup import prepare
-    from tco.economics.costs import PRECISION_BYTES
+    from perfmodel.catalog.schemas import PRECISION_BYTES
 
     df = catalogs["power_measurements"].df.filter(
         pl.col("model").is_in(catalogs["models"].names()),

@@ -34,6 +34,7 @@ SEARCH_TP = tuple(2**i for i in range(11))  # 1 .. 1024
 SEARCH_PP = (1, 2, 4, 8, 16, 32, 64)
 SEARCH_EP = (1, 2, 4, 8, 16, 32, 64)
 SEARCH_BATCH = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, "max")
+SEARCH = {"tp": SEARCH_TP, "pp": SEARCH_PP, "ep": SEARCH_EP, "batch": SEARCH_BATCH}
 #: A design that misses the floor is shown at a configuration within this fraction of its best UTPS.
 NEAR_FASTEST = 0.95
 #: Largest model instance searched [chips]: a few racks of scale-up, or many small SRAM chips.
@@ -186,9 +187,9 @@ def evaluate(question: Question) -> Evaluation:
     setup = prepare(catalogs, q.scenario, q.precision, [q.model], q.hardware, q.kv_precision)
     site = q.site if isinstance(q.site, Site) else load_site(catalogs, q.site)
     if mode == "calibrated":
-        frames = iter_serve_grid(setup, mode, SEARCH_TP, SEARCH_PP, SEARCH_EP, SEARCH_BATCH, isl, osl)
+        frames = iter_serve_grid(setup, mode, isl, osl, **SEARCH)
     else:
-        frames = iter_decode_grid(setup, SEARCH_TP, SEARCH_PP, SEARCH_EP, SEARCH_BATCH, (context,))
+        frames = iter_decode_grid(setup, (context,), **SEARCH)
     perf = pl.concat(list(frames)).filter(pl.col("chips") <= MAX_CHIPS)
     if mode == "limit":
         perf = perf.with_columns(

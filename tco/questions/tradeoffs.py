@@ -24,7 +24,8 @@ from __future__ import annotations
 import polars as pl
 
 from perfmodel.inputs import InvalidInput
-from tco.questions.ranking import OBJECTIVES, RANK_COLUMNS, Evaluation
+from tco.options import OBJECTIVES
+from tco.questions.ranking import RANK_COLUMNS, Evaluation
 
 #: Efficiency metrics and whether larger is better: the ranking objectives and throughput per chip.
 METRICS = {"stps_per_chip": True} | OBJECTIVES
