@@ -31,28 +31,88 @@ from perfmodel.model.scenario import Scenario
 
 
 def kv_bytes_per_sequence(m: ModelArrays, s: Scenario, mi, context):
-    """KV-cache bytes of one sequence of ``context`` tokens (sliding layers keep their window)."""
+    """KV-cache bytes of one sequence, ``KV(T) = b_kv (n_full T + n_win min(T, W))``.
+
+    Sliding-window layers keep at most their window ``W`` of tokens (docs/model.md §1).
+
+    Parameters
+    ----------
+    m : ModelArrays
+        The models; ``mi`` indexes one (or broadcasts).
+    s : Scenario
+        Its ``kv_bytes`` [B per element] sets the KV-cache precision.
+    mi : int or array
+        Model index.
+    context : numeric
+        Tokens held per sequence [tokens].
+
+    Returns
+    -------
+    numeric
+        KV-cache bytes of one sequence [B].
+    """
     windowed = np.minimum(context, m.window[mi])
     return s.kv_bytes * (m.kv_full[mi] * context + m.kv_window[mi] * windowed)
 
 
 def weight_bytes_total(m: ModelArrays, s: Scenario, mi):
-    """Bytes of every weight a model instance holds."""
+    """Bytes of every weight a model instance holds, ``b_w N_total``.
+
+    Parameters
+    ----------
+    m : ModelArrays
+    s : Scenario
+        Its ``weight_bytes`` [B per parameter] sets the weight precision.
+    mi : int or array
+        Model index.
+
+    Returns
+    -------
+    numeric
+        Weight bytes [B].
+    """
     return s.weight_bytes * m.total_params[mi]
 
 
 def expert_miss_log(experts, per_token):
-    """``ln(1 - k/E)``: the log of the chance that one token leaves a given routed expert alone."""
+    """``ln(1 - k/E)``: the log of the chance that one token leaves a given routed expert alone.
+
+    Parameters
+    ----------
+    experts : numeric
+        Routed experts per MoE layer ``E`` [experts]; 0 for a dense model.
+    per_token : numeric
+        Experts each token is routed to ``k`` [experts].
+
+    Returns
+    -------
+    numeric
+        ``ln(1 - k/E)`` [dimensionless]; ``-inf`` when every token touches every expert.
+    """
     e = np.maximum(experts, 1.0)
     with np.errstate(divide="ignore"):
         return np.log1p(-np.minimum(per_token / e, 1.0))
 
 
 def distinct_experts(experts, per_token, batch, miss_log=None):
-    """Expected distinct routed experts that ``batch`` tokens touch under uniform routing.
+    """Expected distinct routed experts that ``batch`` tokens touch under uniform routing,
+    ``E (1 - (1 - k/E)^B)`` (docs/model.md §1); 0 for dense models (``E = 0``).
 
-    ``E * (1 - (1 - k/E)^B)`` (docs/model.md, section 1); 0 for dense models (``E = 0``).
-    ``miss_log``: :func:`expert_miss_log` computed once for many batches.
+    Parameters
+    ----------
+    experts : numeric
+        Routed experts per MoE layer ``E`` [experts].
+    per_token : numeric
+        Experts per token ``k`` [experts].
+    batch : numeric
+        Tokens in the step ``B`` [tokens].
+    miss_log : numeric, optional
+        :func:`expert_miss_log` computed once for many batches.
+
+    Returns
+    -------
+    numeric
+        Distinct experts read per MoE layer [experts].
     """
     if np.ndim(experts) == 0 and experts <= 0:  # one dense model: nothing to route
         return np.zeros(np.shape(batch))
@@ -64,10 +124,26 @@ def distinct_experts(experts, per_token, batch, miss_log=None):
 
 
 def max_batch(m: ModelArrays, h: HardwareArrays, s: Scenario, mi, hi, tp, pp, context):
-    """Largest ``B`` whose ``PP * B`` sequences fit beside the weights (0 when none fits).
+    """Largest ``B`` whose ``PP B`` sequences fit beside the weights (0 when none fits),
+    ``B = floor((TP PP C - W) / (PP KV(T)))``.
 
     With a second memory tier the weights live there (if they fit) and the KV cache has the
     whole main memory.
+
+    Parameters
+    ----------
+    m, h, s : ModelArrays, HardwareArrays, Scenario
+    mi, hi : int or array
+        Model and chip indices.
+    tp, pp : numeric
+        Tensor and pipeline parallelism [chips].
+    context : numeric
+        Tokens per sequence ``T`` [tokens].
+
+    Returns
+    -------
+    numeric
+        Sequences per micro-batch [sequences].
     """
     weights = weight_bytes_total(m, s, mi)
     tier2 = h.tier2_capacity[hi] > 0
@@ -102,14 +178,34 @@ def _link_bw(h: HardwareArrays, hi, span):
 def collective_costs(
     m: ModelArrays, h: HardwareArrays, s: Scenario, mi, hi, tp, pp, ep, sync_s, within=None, attn_dp=False
 ):
-    """The collectives of one step: latency [s] and link time per token of the step [s].
+    """The collectives of one step, ``T_exposed = n_allreduce t(TP) + n_alltoall t(EP) + PP t_hop``.
 
-    ``T_exposed = n_allreduce t(TP) + n_alltoall t(EP) + PP t_hop``: a tensor-parallel layer has
-    two all-reduces (after attention and after the FFN); with expert parallelism an MoE layer
-    replaces its FFN all-reduce by an all-to-all dispatch and combine. Each collective costs its
-    latency plus, where the scenario says so, the ring time of its message (``hidden`` activations
-    per token) on the link. With attention data-parallel (``attn_dp``) every rank runs attention
-    for its own sequences, so only the all-to-alls remain.
+    A tensor-parallel layer has two all-reduces (after attention and after the FFN); with expert
+    parallelism an MoE layer replaces its FFN all-reduce by an all-to-all dispatch and combine.
+    Each collective costs its latency plus, where the scenario says so, the ring time of its
+    message (``hidden`` activations per token) on the link. With attention data-parallel
+    (``attn_dp``) every rank runs attention for its own sequences, so only the all-to-alls remain.
+
+    Parameters
+    ----------
+    m, h, s : ModelArrays, HardwareArrays, Scenario
+    mi, hi : int or array
+        Model and chip indices.
+    tp, pp, ep : numeric
+        Tensor, pipeline and expert parallelism [chips].
+    sync_s : float, optional
+        Latency of every collective [s], overriding the chip's and the scenario's.
+    within : numeric, optional
+        Measured latency inside the scale-up domain [s] (the calibrated mode).
+    attn_dp : bool or array
+        Attention data-parallel.
+
+    Returns
+    -------
+    latency : numeric
+        Latency of the step's collectives [s].
+    per_token : numeric
+        Link time per token of the step [s/token] (0 without the scenario's collective bandwidth).
     """
     layers, moe = m.layers[mi], m.moe_layers[mi]
     use_ep = ep > 1
@@ -145,12 +241,31 @@ def decode_arrays(
     context,
     sync_s: float | None = None,
 ) -> dict[str, np.ndarray]:
-    """Evaluate the decode step for broadcastable index/parameter arrays.
+    """The decode step (module doc): ``T_batch = max(T_compute, T_mem) + T_exposed``.
 
-    Returns arrays (broadcast shape) of ``t_compute_s, t_mem_s, t_exposed_s, t_batch_s,
-    utps, stps, memory_needed_bytes, memory_available_bytes, fits`` and the activity each chip
-    sustains, ``flop_per_s_chip`` (tensor) and ``bytes_per_s_chip`` (memory reads): with PP
-    micro-batches in flight every stage is busy, so per chip it is (per-step work) / (TP x T_batch).
+    Parameters
+    ----------
+    m, h, s : ModelArrays, HardwareArrays, Scenario
+    mi, hi : int or array
+        Model and chip indices.
+    tp, pp, ep : numeric
+        Tensor, pipeline and expert parallelism [chips].
+    batch : numeric
+        Sequences per pipeline micro-batch ``B`` [sequences].
+    context : numeric
+        Tokens of context per sequence ``T`` [tokens].
+    sync_s : float, optional
+        Latency of every collective [s], overriding the chip's and the scenario's.
+
+    Returns
+    -------
+    dict of arrays (the broadcast shape)
+        ``t_compute_s``, ``t_mem_s``, ``t_exposed_s``, ``t_batch_s`` [s]; ``utps`` [token/s per
+        user] ``= 1 / T_batch``; ``stps`` [token/s] ``= PP B / T_batch``; ``memory_needed_bytes``
+        and ``memory_available_bytes`` [B]; ``fits`` [bool]; the activity each chip sustains,
+        ``flop_per_s_chip`` [FLOP/s] (tensor), ``bytes_per_s_chip`` and ``tier2_bytes_per_s_chip``
+        [B/s] (memory reads): with PP micro-batches in flight every stage is busy, so per chip it
+        is the step's work / (TP T_batch).
     """
     tp = np.asarray(tp, dtype=np.float64)
     pp = np.asarray(pp, dtype=np.float64)

@@ -29,7 +29,7 @@ from tco.designs.catalog_upkeep import add_chip, check, diff, to_csv
 from tco.economics.chip_costs import chip_table
 from tco.questions.ranking import rank
 
-BROKEN = Path(__file__).parent / "data" / "broken_catalogs"
+BROKEN = Path(__file__).resolve().parents[1] / "data" / "broken_catalogs"
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

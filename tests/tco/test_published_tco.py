@@ -22,7 +22,9 @@ from tco.economics.costs import cost_frame, load_site
 #: by this much (H200 contract offers 1.96 and 2.30, 17 % apart; price, life and cost of capital
 #: differ between sources), so a model inside this band agrees with them as well as they agree.
 TOLERANCE = 0.35
-PUBLISHED = pl.read_csv(Path(__file__).parent / "data" / "published_gpu_hour_costs.csv", comment_prefix="#")
+PUBLISHED = pl.read_csv(
+    Path(__file__).resolve().parents[1] / "data" / "published_gpu_hour_costs.csv", comment_prefix="#"
+)
 CATS = load_catalogs()
 
 

@@ -33,7 +33,7 @@ DISTINCT = 1e-6
 MM2 = 1e-6  # m^2 per mm^2
 PER_CM2 = 1e4  # 1/m^2 per 1/cm^2
 GIB = 2.0**30
-CATALOG_DIR = Path(__file__).resolve().parents[1] / "catalogs"
+CATALOG_DIR = Path(__file__).resolve().parents[2] / "catalogs"
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from tco.planning.fleet import plan_forecast
 from tco.questions.question import Question
 from tco.reporting.fleet_text import plan_sentence
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 120
 
 

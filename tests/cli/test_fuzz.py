@@ -14,7 +14,7 @@ TIMEOUT_S = 60.0
 
 
 def _fuzz_module():
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "fuzz_cli.py"
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "fuzz_cli.py"
     spec = importlib.util.spec_from_file_location("fuzz_cli", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

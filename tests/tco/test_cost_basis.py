@@ -21,7 +21,7 @@ from tco.questions.question import Question
 from tco.questions.ranking import buyable_first, evaluate, select
 from tco.questions.sensitivity_analysis import sensitivity
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CATS = load_catalogs()
 EXACT = 1e-12
 FLOOR = 20.0
@@ -81,7 +81,7 @@ def test_availability_filter(own):
 def test_a_performance_only_catalog_set_is_refused_by_name():
     perf_only = load_performance_catalogs()
     assert not isinstance(perf_only, EconomicsCatalogs) and isinstance(CATS, EconomicsCatalogs)
-    with pytest.raises(InvalidInput, match="tco.load_catalogs"):
+    with pytest.raises(InvalidInput, match="economics_set.load_catalogs"):
         evaluate(Question("llama3-70b", 4096, catalogs=perf_only))
 
 
@@ -112,6 +112,7 @@ def _tco(*args: str) -> list[dict]:
     return json.loads(p.stdout)
 
 
+@pytest.mark.subprocess
 def test_cli_availability_cost_basis_and_uncertainty_keys():
     rows = _tco("--availability", "shipping", "--uncertainty", "500", "--cost-basis", "own")
     assert rows and {r["availability"] for r in rows} == {"shipping"}

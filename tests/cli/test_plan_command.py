@@ -14,7 +14,7 @@ from contracts import PLAN_KEYS, PLAN_MONTHLY_KEYS
 from liminal_cli.arguments import run
 from liminal_cli.tco_commands import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "demand.csv"
 HEADER = "month,model,output_tokens_per_day[token/day],isl[token],osl[token],min_utps[token/s],peak_to_mean\n"
 
@@ -45,6 +45,7 @@ def plan_json(tmp_path_factory):
     return json.loads(p.stdout), out
 
 
+@pytest.mark.subprocess
 def test_json_contract(plan_json):
     doc, _ = plan_json
     assert doc["plans"] and doc["monthly"]
@@ -60,6 +61,7 @@ def test_json_contract(plan_json):
     assert all(e["peak_mw"] > 10 for e in doc["plans"][len(meeting) :])
 
 
+@pytest.mark.subprocess
 def test_the_csv_holds_the_json_monthly_rows(plan_json):
     doc, out = plan_json
     csv = pl.read_csv(out)

@@ -19,12 +19,13 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium")
 DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and DRIVER), reason="Debian chromium and chromium-driver not installed"
-)
+pytestmark = [
+    pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="Debian chromium and chromium-driver not installed"),
+    pytest.mark.subprocess,  # every test starts the app's server
+]
 
 #: Seconds to wait for the server and for a page's content (websocket render on a loaded 2-core machine).
 SERVER_TIMEOUT_S = 60

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
@@ -19,26 +17,21 @@ from perfmodel.catalog.economics_set import load_catalogs
 from tco.questions.question import Question
 from tco.questions.ranking import RANK_COLUMNS, evaluate, select
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CATS = load_catalogs()
 HARDWARE = sorted(CATS["hardware"].names())
 #: JSON floats are printed with repr: they parse back to the very same value.
 EXACT = 1e-12
 
 
-def _tco(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tco", *args], capture_output=True, text=True, cwd=ROOT, timeout=120
-    )
-
-
 @pytest.fixture(scope="module")
-def rank_json():
-    p = _tco("rank", "--model", "llama3-70b", "--context", "4096", "--min-utps", "30", "--json")
+def rank_json(run_command):
+    p = run_command("tco", "rank", "--model", "llama3-70b", "--context", "4096", "--min-utps", "30", "--json")
     assert p.returncode == 0, p.stderr
     return json.loads(p.stdout)
 
 
+@pytest.mark.subprocess
 def test_rank_json_is_a_list_of_rows_with_the_contract(rank_json):
     assert isinstance(rank_json, list)
     assert all(isinstance(r, dict) for r in rank_json)
@@ -50,6 +43,7 @@ def test_rank_json_is_a_list_of_rows_with_the_contract(rank_json):
         assert isinstance(r["chips"], int) and r["chips"] == r["tp"] * r["pp"]
 
 
+@pytest.mark.subprocess
 def test_rank_json_equals_the_library(rank_json):
     lib = select(evaluate(Question("llama3-70b", 4096, catalogs=CATS)), 30)
     assert [r["hardware"] for r in rank_json] == lib["hardware"].to_list()
@@ -60,9 +54,10 @@ def test_rank_json_equals_the_library(rank_json):
         assert r["utps"] >= 30
 
 
-def test_rank_json_is_strict_for_a_design_that_does_not_fit():
+@pytest.mark.subprocess
+def test_rank_json_is_strict_for_a_design_that_does_not_fit(run_command):
     """NaN is not JSON: a design without throughput reports null."""
-    p = _tco("rank", "--model", "kimi-k2", "--hardware", "groq-lpu", "--json")
+    p = run_command("tco", "rank", "--model", "kimi-k2", "--hardware", "groq-lpu", "--json")
     assert p.returncode == 0, p.stderr
     assert "NaN" not in p.stdout
     (row,) = json.loads(p.stdout)
@@ -71,8 +66,9 @@ def test_rank_json_is_strict_for_a_design_that_does_not_fit():
     assert row["meets_floor"] is False
 
 
-def test_rank_text_names_every_design():
-    p = _tco("rank", "--model", "llama3-70b", "--context", "4096", "--min-utps", "30")
+@pytest.mark.subprocess
+def test_rank_text_names_every_design(run_command):
+    p = run_command("tco", "rank", "--model", "llama3-70b", "--context", "4096", "--min-utps", "30")
     assert p.returncode == 0, p.stderr
     for hw in HARDWARE:
         assert hw in p.stdout, hw
@@ -82,6 +78,7 @@ def test_rank_text_names_every_design():
     assert len(p.stdout.strip().splitlines()) == len(HARDWARE) + 3
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize(
     "args, needle",
     [
@@ -94,8 +91,8 @@ def test_rank_text_names_every_design():
         (("sensitivity", "--model", "llama3-70b", "--region", "atlantis"), "atlantis"),
     ],
 )
-def test_user_mistakes_exit_2_with_one_line(args, needle):
-    p = _tco(*args)
+def test_user_mistakes_exit_2_with_one_line(run_command, args, needle):
+    p = run_command("tco", *args)
     assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
     assert "Traceback" not in p.stderr
     lines = p.stderr.strip().splitlines()
@@ -104,15 +101,17 @@ def test_user_mistakes_exit_2_with_one_line(args, needle):
     assert p.stdout == ""
 
 
-def test_unknown_names_list_the_valid_ones():
-    p = _tco("rank", "--model", "llama-9000b")
+@pytest.mark.subprocess
+def test_unknown_names_list_the_valid_ones(run_command):
+    p = run_command("tco", "rank", "--model", "llama-9000b")
     assert "llama3-70b" in p.stderr
-    p = _tco("rank", "--model", "llama3-70b", "--region", "mars")
+    p = run_command("tco", "rank", "--model", "llama3-70b", "--region", "mars")
     assert "us-average" in p.stderr
 
 
-def test_sensitivity_json_parses():
-    p = _tco("sensitivity", "--model", "llama3-70b", "--min-utps", "30", "--json")
+@pytest.mark.subprocess
+def test_sensitivity_json_parses(run_command):
+    p = run_command("tco", "sensitivity", "--model", "llama3-70b", "--min-utps", "30", "--json")
     assert p.returncode == 0, p.stderr
     rows = json.loads(p.stdout)
     assert isinstance(rows, list) and len(rows) == 14  # 7 factors x low, high
@@ -123,6 +122,7 @@ def test_sensitivity_json_parses():
     assert util_high["change_pct"] > 0
 
 
+@pytest.mark.subprocess
 def test_main_in_process_prints_the_same_json(capsys, rank_json):
     """main() is what ``python -m tco`` runs: same rows in process."""
     assert main(["rank", "--model", "llama3-70b", "--context", "4096", "--min-utps", "30", "--json"]) == 0

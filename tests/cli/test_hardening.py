@@ -32,7 +32,7 @@ from perfmodel.catalog.journal import JOURNAL
 from tco.questions.question import Question
 from tco.reporting.document import report
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_HARDWARE = set(load_catalogs()["hardware"].names())
 #: A hostile input must be refused within this many seconds (it used to hang for minutes).
 PROMPT_S = 20.0
@@ -46,12 +46,6 @@ def _run(main, *argv: str, capsys) -> tuple[int, str, str]:
         code = e.code
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def _tco(*args: str, cwd: Path = ROOT, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tco", *args], capture_output=True, text=True, cwd=cwd, timeout=timeout
-    )
 
 
 def _one_line_error(code: int, err: str, expected_code: int = 2) -> str:
@@ -83,6 +77,7 @@ def _hardware_names(folder: Path) -> set[str]:
 # --- data loss: locked, all-or-nothing catalog writes ---------------------------------------------
 
 
+@pytest.mark.subprocess
 def test_two_concurrent_new_chip_runs_keep_both_chips(tmp_path):
     folder = tmp_path / "cats"
     procs = [
@@ -125,6 +120,7 @@ _KILLER = textwrap.dedent(
 )
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("kind,n", [("fsync", n) for n in (1, 2, 3, 4)] + [("replace", n) for n in (1, 2, 3)])
 def test_a_kill_at_any_step_leaves_the_old_or_the_new_folder(tmp_path, kind, n):
     folder = tmp_path / "cats"
@@ -204,7 +200,8 @@ def test_unit_text_outside_the_grammar_is_a_value_error(unit):
         parse_unit(unit)
 
 
-def test_exponent_tower_in_a_header_is_refused_at_once(tmp_path):
+@pytest.mark.subprocess
+def test_exponent_tower_in_a_header_is_refused_at_once(run_command, tmp_path):
     folder = tmp_path / "cats"
     folder.mkdir()
     text = (DEFAULT_DIR / "hardware.csv").read_text().replace("mem_bw[TB/s]", "mem_bw[TB/s*10**10**10]")
@@ -214,7 +211,7 @@ def test_exponent_tower_in_a_header_is_refused_at_once(tmp_path):
         ["rank", "--model", "llama3-8b", "--catalogs", str(folder)],
     ):
         start = time.perf_counter()
-        p = _tco(*args, timeout=PROMPT_S * 3)
+        p = run_command("tco", *args, timeout=PROMPT_S * 3)
         assert time.perf_counter() - start < PROMPT_S
         assert p.returncode in (1, 2) and "Traceback" not in p.stderr
         assert "mem_bw" in p.stdout + p.stderr
@@ -422,6 +419,7 @@ def test_bad_new_chip_names_are_refused(tmp_path, capsys):
 # --- fast start ------------------------------------------------------------------------------------
 
 
+@pytest.mark.subprocess
 def test_help_imports_nothing_heavy():
     p = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "tco", "--help"], capture_output=True, text=True, cwd=ROOT
@@ -495,6 +493,7 @@ def test_explore_prints_a_human_table(capsys):
     assert lines[1].startswith("xpu-hbm3") and lines[2].startswith("xpu-sram")
 
 
+@pytest.mark.subprocess
 def test_readme_tour_runs_in_order_in_a_fresh_clone(tmp_path):
     clone = tmp_path / "clone"
     files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout

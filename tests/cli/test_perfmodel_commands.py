@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
@@ -15,22 +13,11 @@ from liminal_cli.arguments import run
 from liminal_cli.perfmodel_commands import main
 from perfmodel.catalog.folder import DEFAULT_DIR
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DECODE_KEYS = set(
     ["utps", "stps", "batch", "fits", "t_batch_s", "t_compute_s", "t_mem_s", "t_exposed_s", "memory_gib"]
 )
 #: A subprocess builds the unit registry and imports polars: generous, but bounded.
-SUBPROCESS_TIMEOUT_S = 120
-
-
-def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "perfmodel", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=SUBPROCESS_TIMEOUT_S,
-    )
 
 
 def _run(capsys, *args: str) -> tuple[int, str, str]:
@@ -46,7 +33,8 @@ def _run(capsys, *args: str) -> tuple[int, str, str]:
 # --- decode and capacity ---------------------------------------------------------------------------
 
 
-def test_decode_json_subprocess_matches_the_api():
+@pytest.mark.subprocess
+def test_decode_json_subprocess_matches_the_api(run_command):
     args = [
         "--model",
         "llama3-70b",
@@ -59,7 +47,7 @@ def test_decode_json_subprocess_matches_the_api():
         "--context",
         "131072",
     ]
-    p = _cli("decode", *args, "--scenario", "liminal-2025", "--json")
+    p = run_command("perfmodel", "decode", *args, "--scenario", "liminal-2025", "--json")
     assert p.returncode == 0, p.stderr
     got = json.loads(p.stdout)
     assert set(got) >= DECODE_KEYS
@@ -128,8 +116,9 @@ def test_capacity_json(capsys):
     assert got["total_gib"] == pytest.approx((weights + kv) / 2**30, rel=1e-12)
 
 
-def test_non_fitting_configuration_is_an_answer():
-    p = _cli(
+@pytest.mark.subprocess
+def test_non_fitting_configuration_is_an_answer(run_command):
+    p = run_command("perfmodel",
         "decode", "--model", "llama3-405b", "--hardware", "h100-sxm", "--tp", "1", "--batch", "1",
         "--context", "4096", "--json",
     )  # fmt: skip
@@ -143,8 +132,10 @@ def test_non_fitting_configuration_is_an_answer():
 # --- user errors: one line, exit 2, no traceback --------------------------------------------------
 
 
-def test_unknown_model_lists_valid_names():
-    p = _cli(
+@pytest.mark.subprocess
+def test_unknown_model_lists_valid_names(run_command):
+    p = run_command(
+        "perfmodel",
         *[
             "decode",
             "--model",
@@ -157,7 +148,7 @@ def test_unknown_model_lists_valid_names():
             "1",
             "--context",
             "8",
-        ]
+        ],
     )
     assert p.returncode == 2
     assert "Traceback" not in p.stderr
@@ -203,8 +194,10 @@ def test_bad_number_names_the_flag(capsys, flag, value):
     assert repr(value) in lines[0]
 
 
-def test_bad_number_subprocess_has_no_traceback():
-    p = _cli(
+@pytest.mark.subprocess
+def test_bad_number_subprocess_has_no_traceback(run_command):
+    p = run_command(
+        "perfmodel",
         *[
             "decode",
             "--model",
@@ -217,7 +210,7 @@ def test_bad_number_subprocess_has_no_traceback():
             "1",
             "--context",
             "8",
-        ]
+        ],
     )
     assert p.returncode == 2
     assert "Traceback" not in p.stderr
@@ -259,9 +252,10 @@ def test_sweep_writes_every_row(capsys, tmp_path, suffix):
     assert df["utps"].to_list() == pytest.approx(want["utps"].to_list(), rel=1e-12)
 
 
-def test_sweep_subprocess_csv(tmp_path):
+@pytest.mark.subprocess
+def test_sweep_subprocess_csv(run_command, tmp_path):
     out = tmp_path / "grid.csv"
-    p = _cli(*SWEEP, "--out", str(out))
+    p = run_command("perfmodel", *SWEEP, "--out", str(out))
     assert p.returncode == 0, p.stderr
     assert pl.read_csv(out).height == SWEEP_ROWS
     assert f"{SWEEP_ROWS:,}" in p.stdout
@@ -277,8 +271,9 @@ def test_sweep_refuses_other_suffixes(capsys, tmp_path):
 # --- validate and catalogs ------------------------------------------------------------------------
 
 
-def test_validate_exits_zero():
-    p = _cli("validate")
+@pytest.mark.subprocess
+def test_validate_exits_zero(run_command):
+    p = run_command("perfmodel", "validate")
     assert p.returncode == 0, p.stdout + p.stderr
     assert "gated_failures" in p.stdout
     assert "llama3-70b" in p.stdout
@@ -302,9 +297,10 @@ def _broken_hardware(folder: Path) -> None:
     return i + 1  # line number in the file
 
 
-def test_broken_catalog_folder_names_file_row_column(tmp_path):
+@pytest.mark.subprocess
+def test_broken_catalog_folder_names_file_row_column(run_command, tmp_path):
     line = _broken_hardware(tmp_path)
-    p = _cli(
+    p = run_command("perfmodel",
         "decode", "--model", "llama3-8b", "--hardware", "h100-sxm", "--tp", "1", "--batch", "1",
         "--context", "8", "--catalogs", str(tmp_path),
     )  # fmt: skip
@@ -333,14 +329,15 @@ def test_catalog_folder_is_used(capsys, tmp_path):
     assert mine["utps"] == json.loads(out)["utps"]
 
 
-def test_broken_models_catalog_is_a_user_error_not_a_traceback(tmp_path):
+@pytest.mark.subprocess
+def test_broken_models_catalog_is_a_user_error_not_a_traceback(run_command, tmp_path):
     # a models.csv whose MoE rows have a bad 'layers' cell is a catalog problem (file:row:column)
     text = (DEFAULT_DIR / "models.csv").read_text(encoding="utf-8")
     lines = text.splitlines()
     i = next(n for n, line in enumerate(lines) if line.startswith("deepseek-v3,"))
     lines[i] = lines[i].replace("deepseek-v3,61,", "deepseek-v3,sixty-one,")
     (tmp_path / "models.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    p = _cli("validate", "--catalogs", str(tmp_path))
+    p = run_command("perfmodel", "validate", "--catalogs", str(tmp_path))
     assert "Traceback" not in p.stderr
     assert p.returncode == 2
     assert f"models.csv:{i + 1}:layers" in p.stderr

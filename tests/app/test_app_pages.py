@@ -19,7 +19,7 @@ from tco.questions.ranking import RANK_COLUMNS, evaluate, rank, select
 from tco.questions.study import versus_best_dram, what_if_designs
 from tco.reporting.buyer_text import can_buy
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGES = ("compare", "tradeoff", "plan", "capacity", "design", "explore", "catalogs", "assumptions", "export")
 TIMEOUT_S = 120
 #: Metric values are shown to 4 significant digits ($0.06268).
@@ -234,7 +234,7 @@ def test_invalid_upload_is_refused_and_catalog_unchanged(app):
     app.switch_page("app_pages/catalogs.py").run()
     app.selectbox(key="catalog_name").set_value("hardware").run()
     caption = "\n".join(c.value for c in app.caption)
-    bad = Path(__file__).parent / "data" / "bad_hardware.csv"
+    bad = Path(__file__).resolve().parents[1] / "data" / "bad_hardware.csv"
     # AppTest has no file-upload element: run the page's own apply path (the validator the CLI uses).
     at = AppTest.from_string(
         "import streamlit as st\nfrom app_support import apply_catalog\n"
