@@ -17,7 +17,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from liminal_cli.startup import missing_dependency
@@ -172,14 +172,42 @@ def add_catalogs(p: argparse.ArgumentParser, required: bool = False, what: str =
     p.add_argument("--catalogs", metavar="DIR", required=required, help=text)
 
 
-def output_file(path: Path, flag: str = "--out") -> Path:
-    """Check before any work that ``path`` can be written as a file; ``InvalidInput`` says why not."""
+def output_file(path: Path, flag: str = "--out", inputs: Iterable[Path | str] = ()) -> Path:
+    """Check before any work that ``path`` can be written as a file; ``InvalidInput`` says why not.
+
+    Only a regular file (or a link to one) or a new path: a device, FIFO or link to nothing is
+    refused (:mod:`perfmodel.outputs`), and so is any of the command's ``inputs`` (the same
+    inode or path once links are resolved): a write would lose what the command reads.
+    """
+    from perfmodel.outputs import same_file, special_kind
+
     path = Path(path)
     if path.is_dir():
         raise InvalidInput(f"{flag} {path}: is a folder; give a file name")
+    kind = special_kind(path)
+    if kind:
+        raise InvalidInput(f"{flag} {path}: is {kind}, not a regular file; give a file name")
+    for source in inputs:
+        if same_file(path, source):
+            raise InvalidInput(
+                f"{flag} {path}: would overwrite {source}, an input of this command; write to another file"
+            )
     _writable_folder(path.parent, flag, path)
     if path.exists() and not os.access(path, os.W_OK):
         raise InvalidInput(f"{flag} {path}: the file exists and cannot be overwritten (read-only)")
+    return path
+
+
+def input_file(path: Path, flag: str) -> Path:
+    """Check before any work that ``path`` is a regular file to read (never a device or FIFO)."""
+    from perfmodel.outputs import special_kind
+
+    path = Path(path)
+    kind = special_kind(path)
+    if kind:
+        raise InvalidInput(f"{flag} {path}: is {kind}, not a regular file; give a CSV file")
+    if not path.exists():
+        raise InvalidInput(f"{flag} {path}: no such file")
     return path
 
 

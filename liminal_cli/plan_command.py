@@ -8,7 +8,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from liminal_cli.arguments import add_deployment_flags, add_site, emit, number, output_file, question, whole
+from liminal_cli.arguments import (
+    add_deployment_flags,
+    add_site,
+    emit,
+    input_file,
+    number,
+    output_file,
+    question,
+    whole,
+)
 from perfmodel.inputs import MODES, PRECISIONS
 from tco.options import COST_BASES
 
@@ -58,8 +67,9 @@ def run_plan(args: argparse.Namespace, catalogs) -> int:
     from tco.planning.fleet import Headroom, plan_forecast
     from tco.reporting.fleet_text import plan_text
 
+    input_file(args.demand, "--demand")
     if args.out:
-        output_file(args.out)
+        output_file(args.out, inputs=[args.demand, *catalogs.origins.values()])
     result = plan_forecast(
         args.demand,
         question(args, catalogs, model=None, context=None),

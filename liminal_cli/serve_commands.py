@@ -15,6 +15,7 @@ from liminal_cli.arguments import (
     batch_spec,
     emit,
     key_values,
+    output_file,
     whole,
 )
 from perfmodel.inputs import DEFAULT_ISL, DEFAULT_OSL, MODES, PRECISIONS
@@ -157,6 +158,9 @@ def _joules_per_token(r, folder, precision: str) -> float:
 
 
 def run_fit(args, catalogs) -> int:
+    """Fit ``efficiencies.csv`` and write it to ``--out``: never over another file the fit reads
+    (``measurements.csv``: refused), and into a catalog folder under its lock, the catalogs read
+    again under it so a chip added meanwhile keeps its row (:func:`catalog_output`)."""
     from perfmodel.calibration.efficiency_fit import (
         compare,
         efficiency_rows_csv,
@@ -165,11 +169,15 @@ def run_fit(args, catalogs) -> int:
         heldout_by_key,
         summary,
     )
-    from perfmodel.outputs import write_output
+    from perfmodel.catalog.folder import catalog_output, load_catalogs
 
-    values = fit(catalogs)
-    heldout = held_out(catalogs)
-    write_output(args.out, efficiency_rows_csv(catalogs, values, heldout_by_key(values, heldout)))
+    rewritten = catalogs["efficiencies"].path.name
+    output_file(args.out, inputs=[p for p in catalogs.origins.values() if p.name != rewritten])
+    with catalog_output(args.out, catalogs, args.catalogs) as write:
+        catalogs = load_catalogs(args.catalogs)
+        values = fit(catalogs)
+        heldout = held_out(catalogs)
+        write(efficiency_rows_csv(catalogs, values, heldout_by_key(values, heldout)))
     fitted = compare(catalogs, values).filter("fitted")
     emit(
         {

@@ -300,15 +300,20 @@ def _add_output(p: Parser) -> None:
 
 def _power_fit(args) -> int:
     """Fit the power model, write the calibration, print fitted and held-out errors."""
-    from perfmodel.outputs import write_output
+    from perfmodel.catalog.economics_set import load_catalogs
+    from perfmodel.catalog.folder import catalog_output
     from tco.economics.power_calibration import calibration_csv, fit, held_out, power_points, predict, summary
 
     output_file(args.out)
     catalogs = _load(args.catalogs)
-    points = power_points(catalogs)
-    values = fit(points)
-    heldout = held_out(points)
-    write_output(args.out, calibration_csv(catalogs, values, heldout))
+    rewritten = catalogs["power_calibration"].path.name  # the one input it may replace (see run_fit)
+    output_file(args.out, inputs=[p for p in catalogs.origins.values() if p.name != rewritten])
+    with catalog_output(args.out, catalogs, args.catalogs) as write:
+        catalogs = load_catalogs(args.catalogs)
+        points = power_points(catalogs)
+        values = fit(points)
+        heldout = held_out(points)
+        write(calibration_csv(catalogs, values, heldout))
     fitted = predict(points, values.__getitem__) / points["power_per_chip"].to_numpy()
     result = {
         "out": str(args.out),
@@ -384,7 +389,7 @@ def _catalog(args) -> int:
                 + [f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s) in {where}"]
             ),
         )
-        return 1 if errors else 0
+        return 2 if errors else 0  # a broken folder is a user's bad input, like every other
     if args.action == "diff":
         d = diff(args.old, args.new, args.model)
         emit(d, args.json, _render_diff)

@@ -38,7 +38,7 @@ import polars as pl
 from perfmodel.api.setup import prepare
 from perfmodel.catalog.folder import Catalogs
 from perfmodel.catalog.serving_schemas import EFFICIENCY_FIELDS
-from perfmodel.catalog.table import split_header
+from perfmodel.catalog.table import preamble, split_header
 from perfmodel.model.hardware import HardwareArrays
 from perfmodel.model.profiles import ServingProfile, fitted_profile, limit_profile
 from perfmodel.model.serving_step import Deployment, Layout, concurrency_limit, serve_arrays
@@ -352,10 +352,8 @@ def efficiency_rows_csv(catalogs: Catalogs, values: dict, heldout: dict) -> str:
     import io
 
     table = catalogs["efficiencies"]
-    text = table.raw.decode("utf-8")
-    lines = text.splitlines()
-    comments = [ln for ln in lines if ln.startswith("#")]
-    header = next(ln for ln in lines if ln and not ln.startswith("#"))
+    text = table.raw.decode("utf-8-sig")
+    comments, header = preamble(text)
     names = next(csv.reader([header]))
     units = {name: unit for name, unit in (split_header(c) for c in names)}
     fitted = sorted({hw for hw, _ in values})

@@ -5,22 +5,26 @@ works without the source tree). A user's folder may hold only the files they cha
 other file comes from the defaults, and :attr:`Catalogs.origins` says which file came from where.
 
 Reading takes the folder's shared lock and reads a committed but unfinished change from its
-staged files (:mod:`perfmodel.catalog.journal`).
+staged files (:mod:`perfmodel.catalog.journal`); a command's output into a catalog folder
+(:func:`catalog_output`) takes the exclusive lock every writer of the folder takes.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import catalogs as _default_package
-from perfmodel.catalog.journal import LOCK_FILE, folder_lock, holds, pending
+from perfmodel.catalog.journal import LOCK_FILE, folder_lock, holds, pending, write_files
 from perfmodel.catalog.schemas import SCHEMAS
-from perfmodel.catalog.table import Schema, Table, read_table
+from perfmodel.catalog.table import MAX_FILE_BYTES, Schema, Table, read_table
 from perfmodel.inputs import CatalogError, Problem
+from perfmodel.outputs import read_regular, same_file, write_output
 
 DEFAULT_DIR = Path(_default_package.__file__).parent
 T = TypeVar("T")
@@ -157,14 +161,46 @@ def file_source(folder: Path, file: str, staged: dict[str, str]) -> tuple[Path, 
     """Where catalog ``file`` of ``folder`` comes from: (its path, the path or bytes to read).
 
     A file a committed journal names reads from its staged copy (module doc); a file the folder
-    lacks comes from the defaults.
+    lacks comes from the defaults. A name the folder has is read from the folder, whatever it is:
+    a link to a missing file or a device is an error of that file, never the default in disguise.
     """
     path = folder / file
     if file in staged:
         try:
-            return path, (folder / staged[file]).read_bytes()
+            return path, read_regular(folder / staged[file], MAX_FILE_BYTES)
         except FileNotFoundError:
             pass  # already renamed into place
-    if not path.exists():
+    if not os.path.lexists(path):
         path = DEFAULT_DIR / file
     return path, path
+
+
+@contextmanager
+def catalog_output(
+    path: Path | str, catalogs: Catalogs, reads: Path | str | None
+) -> Iterator[Callable[[bytes | str], Path]]:
+    """A writer of ``path`` for the block, under the lock of the catalog folder it writes into.
+
+    ``path`` is in a catalog folder when its name is a file of ``catalogs``, its folder is the
+    one the command ``reads`` or holds a lock file (the packaged defaults excepted: no reader
+    locks them). Then the folder's exclusive lock is held for the whole block, so what the
+    block reads again is what the write replaces (``catalog new-chip`` waits, and its rows are
+    kept), and the file is written through the journal with a ``.bak``
+    (:func:`perfmodel.catalog.journal.write_files`). Elsewhere it is
+    :func:`perfmodel.outputs.write_output`.
+    """
+    path = Path(path)
+    folder = path.parent
+    names = {p.name for p in catalogs.origins.values()}
+    into = not same_file(folder, DEFAULT_DIR) and (
+        path.name in names
+        or (folder / LOCK_FILE).exists()
+        or (reads is not None and same_file(folder, reads))
+    )
+    if not into:
+        yield lambda data: write_output(path, data)
+        return
+    with folder_lock(folder, exclusive=True):
+        yield lambda data: write_files(folder, {path.name: data.encode() if isinstance(data, str) else data})[
+            0
+        ]

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from perfmodel.inputs import CatalogError, Problem
-from perfmodel.outputs import current_umask
+from perfmodel.outputs import NotRegularFile, current_umask, special_kind
 
 #: The lock file and the journal of a written catalog folder (module doc).
 LOCK_FILE = ".catalog.lock"
@@ -99,31 +99,42 @@ def write_files(directory: Path | str, files: dict[str, bytes]) -> list[Path]:
     """Replace catalog ``files`` (file name -> bytes) of ``directory`` all at once (module doc of
     this module): under the folder's lock, staged, committed by the journal,
     renamed into place. Each file keeps its permissions; its previous version is kept as
-    ``name + '.bak'``. Returns the paths written.
+    ``name + '.bak'``. A file that is a device, FIFO, folder or a link to nothing is refused
+    before anything is written (:class:`perfmodel.outputs.NotRegularFile`); an ``OSError`` (a
+    full disk) names the file it was writing. Returns the paths written.
     """
     folder = Path(directory)
     with folder_lock(folder, exclusive=True):
         finish_pending(folder)
+        for name in files:
+            kind = special_kind(folder / name)
+            if kind:
+                raise NotRegularFile(folder / name, kind)
         staged = {}
         for name, data in files.items():
             target, tmp = folder / name, folder / f".{name}.new"
             mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~current_umask()
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+            _write_synced(tmp, data, target)
             os.chmod(tmp, mode)
             staged[name] = tmp.name
-        journal = folder / JOURNAL
         tmp = folder / f"{JOURNAL}.new"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"files": staged}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, journal)  # the commit point
+        _write_synced(tmp, json.dumps({"files": staged}).encode(), folder / JOURNAL)
+        os.replace(tmp, folder / JOURNAL)  # the commit point
         _sync_dir(folder)
         finish_pending(folder)
     return [folder / name for name in files]
+
+
+def _write_synced(tmp: Path, data: bytes, target: Path) -> None:
+    """``data`` in ``tmp``, on disk; a failure (a full disk) removes ``tmp`` and names ``target``."""
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise OSError(e.errno, e.strerror or str(e), str(target)) from e
 
 
 def finish_pending(folder: Path) -> None:

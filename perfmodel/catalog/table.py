@@ -26,6 +26,7 @@ import pint
 import polars as pl
 
 from perfmodel.inputs import NUMBER, CatalogError, InvalidInput, Problem, UnknownName
+from perfmodel.outputs import NotRegularFile, read_regular
 from perfmodel.units import Q_, parse_unit, ureg
 
 Kind = Literal["text", "int", "float", "bool"]
@@ -170,6 +171,22 @@ def split_header(cell: str) -> tuple[str, str | None] | None:
     return m.group(1), (unit.strip() if unit is not None else None)
 
 
+def is_comment(record: list[str]) -> bool:
+    """Whether a CSV record before the header is skipped: blank, or a first cell that starts with
+    ``#`` after spaces (``" # note"`` too). The one rule for the loader and every writer."""
+    return not "".join(record).strip() or record[0].lstrip().startswith("#")
+
+
+def preamble(text: str) -> tuple[list[str], str]:
+    """The lines before the header (comments, blank lines) and the header line of catalog ``text``,
+    as :func:`read_table` finds them (:func:`is_comment`); ``ValueError`` if it has no header."""
+    lines = text.splitlines()
+    line = next((line for line, rec in _records(text) if not is_comment(rec)), None)
+    if line is None:
+        raise ValueError("a header row (the file is empty)")
+    return lines[: line - 1], lines[line - 1]
+
+
 def _decode(raw: bytes, file: str) -> tuple[str | None, list[Problem]]:
     try:
         return raw.decode("utf-8-sig"), []
@@ -278,9 +295,10 @@ def _cell(col: Column, text: str, factor: float, unit: str | None = None) -> tup
 def read_table(source: Path | str | bytes, schema: Schema, file: str | None = None) -> Table:
     """Load and validate one catalog CSV (a path, or raw bytes named ``file``).
 
-    Lines starting with ``#`` before the header are comments. Raises :class:`CatalogError`
-    listing every problem. Values outside a column's plausibility band load, with a warning
-    on ``Table.warnings`` (and on the error, if there is one).
+    Blank lines and lines starting with ``#`` (after spaces) before the header are comments
+    (:func:`is_comment`); a path is read only if it is a regular file, at most one byte past the
+    cap. Raises :class:`CatalogError` listing every problem. Values outside a column's
+    plausibility band load, with a warning on ``Table.warnings`` (and on the error, if there is one).
     """
     path = Path(source) if not isinstance(source, bytes) else Path(file or schema.file)
     file = file or path.name
@@ -288,12 +306,15 @@ def read_table(source: Path | str | bytes, schema: Schema, file: str | None = No
         raw = source
     else:
         try:
-            size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                raise CatalogError([_too_big(file, size)])
-            raw = path.read_bytes()
+            raw = read_regular(path, MAX_FILE_BYTES)
+        except NotRegularFile as e:
+            raise CatalogError(
+                [Problem(file, None, None, None, f"a regular file ({path} is {e.kind})")]
+            ) from None
         except OSError as e:
-            raise CatalogError([Problem(file, None, None, None, f"a readable file ({e.strerror})")]) from None
+            raise CatalogError(
+                [Problem(file, None, None, None, f"a readable file ({path}: {e.strerror})")]
+            ) from None
     if len(raw) > MAX_FILE_BYTES:
         raise CatalogError([_too_big(file, len(raw))])
     text, problems = _decode(raw, file)
@@ -309,7 +330,7 @@ def read_table(source: Path | str | bytes, schema: Schema, file: str | None = No
     for line, rec in records:
         blank = not "".join(rec).strip()
         if header is None:
-            if not blank and not rec[0].lstrip().startswith("#"):
+            if not is_comment(rec):
                 header, header_line = rec, line
         elif not blank:
             body.append((line, rec))

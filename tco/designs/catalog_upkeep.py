@@ -28,8 +28,9 @@ from perfmodel.catalog.economics_schemas import REFERENCES, SCHEMAS
 from perfmodel.catalog.economics_set import load_catalogs
 from perfmodel.catalog.folder import DEFAULT_DIR, Catalogs, file_source, read_folder, reference_problems
 from perfmodel.catalog.journal import finish_pending, folder_lock, pending, write_files
-from perfmodel.catalog.table import Table, in_header_unit, read_table, split_header
+from perfmodel.catalog.table import Table, in_header_unit, preamble, read_table, split_header
 from perfmodel.inputs import CatalogError, InvalidInput, Problem
+from perfmodel.outputs import same_file
 from perfmodel.units import parse_quantity, parse_unit
 from tco.questions.ranking import rank
 
@@ -141,6 +142,8 @@ def _settings(pairs: list[str]) -> dict[str, str]:
             raise InvalidInput(f"--set expects column=value (e.g. mem_bw=20TB/s), got {pair!r}")
         k, v = pair.split("=", 1)
         out[k.strip()] = v.strip()
+    if "name" in out:
+        raise InvalidInput(f"--set name={out['name']}: the name is given by --name, not by --set")
     return out
 
 
@@ -149,11 +152,11 @@ def _append_row(
 ) -> tuple[bytes, set[str]]:
     """``raw`` CSV bytes with a copy of row ``template`` renamed ``name`` and ``changes`` applied."""
     text = raw.decode("utf-8-sig")
-    lines = text.splitlines()
-    records = [(i, r) for i, r in enumerate(csv.reader(lines)) if r and not r[0].startswith("#")]
-    header = records[0][1]
-    parsed = [split_header(h) for h in header]
-    rows = {r[0]: r for _, r in records[1:]}
+    comments, header_line = preamble(text)
+    header = next(csv.reader([header_line]))
+    parsed = [split_header(h) for h in header]  # the loader checked every header cell
+    body = csv.reader(io.StringIO("\n".join(text.splitlines()[len(comments) + 1 :]), newline=""))
+    rows = {r[0]: r for r in body if "".join(r).strip()}
     if template not in rows:
         raise InvalidInput(f"no row {template!r} in {file} to start from; valid: {', '.join(rows)}")
     if name in rows:
@@ -239,8 +242,8 @@ def _resembling_row(table: Table, name: str, template: str) -> bytes:
         raise InvalidInput(f"{template} has no row in {table.path.name} to take a new design's figures from")
     first = rows.row(0, named=True)
     like = first["resembles"] or template
-    header = next(line for line in table.raw.decode("utf-8-sig").splitlines() if not line.startswith("#"))
-    cells = dict.fromkeys(header.split(","), "")
+    header = preamble(table.raw.decode("utf-8-sig"))[1]
+    cells = dict.fromkeys(next(csv.reader([header])), "")
     cells.update(
         {
             "hardware": name,
@@ -252,7 +255,9 @@ def _resembling_row(table: Table, name: str, template: str) -> bytes:
     for column in ("precision", "engine"):  # efficiencies.csv: one row for every precision
         if column in cells:
             cells[column] = "any" if column == "precision" else first[column]
-    return table.raw.rstrip(b"\n") + b"\n" + ",".join(cells.values()).encode() + b"\n"
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(cells.values())
+    return table.raw.rstrip(b"\r\n") + b"\n" + buf.getvalue().encode()
 
 
 def add_chip(
@@ -267,15 +272,20 @@ def add_chip(
     """
     if not NAME.fullmatch(name):
         raise InvalidInput(f"--name {name!r}: expected {NAME_TEXT}")
+    _settings(settings or [])  # every setting's form checked before the folder is touched
     folder = Path(directory)
+    if same_file(folder, DEFAULT_DIR):
+        raise InvalidInput(
+            f"--catalogs {folder}: is the packaged catalogs folder, which is never written; "
+            "give a folder of your own (missing files start from the defaults)"
+        )
     with folder_lock(folder, exclusive=True):  # read, change and write as one step
         finish_pending(folder)
-        raw = {}
-        for cat in ("hardware", "hardware_economics"):
-            source = file_source(folder, SCHEMAS[cat].file, {})[1]
-            raw[cat] = source.read_bytes()
-        new = chip_rows(raw, name, template, settings)
-        new |= resembling(load_catalogs(folder), name, template)
+        current = load_catalogs(folder)
+        new = chip_rows(
+            {cat: current[cat].raw for cat in ("hardware", "hardware_economics")}, name, template, settings
+        )
+        new |= resembling(current, name, template)
         catalogs = load_catalogs(folder, overrides=new)  # validate before writing
         written = write_files(folder, {SCHEMAS[cat].file: data for cat, data in new.items()})
     rows = {cat: catalogs[cat].row(name) for cat in ("hardware", "hardware_economics")}

@@ -29,7 +29,7 @@ import polars as pl
 
 from perfmodel.catalog.economics_schemas import POWER_FIELDS
 from perfmodel.catalog.folder import Catalogs
-from perfmodel.catalog.table import split_header
+from perfmodel.catalog.table import preamble, split_header
 from tco import equations as eq
 from tco.economics.chip_costs import chip_table
 
@@ -149,12 +149,11 @@ def calibration_csv(catalogs: Catalogs, values: dict[str, dict], heldout: pl.Dat
     """``power_calibration.csv`` with the fitted rows replaced by ``values``; comment lines,
     header and the rows of chips that resemble another are kept."""
     table = catalogs["power_calibration"]
-    lines = table.raw.decode("utf-8-sig").splitlines()
-    header = next(ln for ln in lines if ln and not ln.startswith("#"))
+    comments, header = preamble(table.raw.decode("utf-8-sig"))
     names = next(csv.reader([header]))
     kept = table.df.filter(pl.col("resembles").is_not_null(), ~pl.col("hardware").is_in(list(values)))
     buf = io.StringIO()
-    buf.write("\n".join([ln for ln in lines if ln.startswith("#")] + [header]) + "\n")
+    buf.write("\n".join([*comments, header]) + "\n")
     w = csv.writer(buf, lineterminator="\n")
     for chip, v in sorted(values.items()):
         h = (

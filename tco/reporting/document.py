@@ -30,6 +30,7 @@ from perfmodel.api.sweeps import bandwidth_sweep, latency_sweep
 from perfmodel.catalog.economics_set import load_catalogs
 from perfmodel.catalog.folder import Catalogs
 from perfmodel.inputs import InvalidInput
+from perfmodel.outputs import write_output
 from perfmodel.units import Q_
 from tco.planning.fleet import Plan
 from tco.questions.cost_curves import buyer_curves
@@ -194,6 +195,9 @@ def report(
 ) -> dict[str, Path]:
     """Write ``report.md``, ``report.html`` and every chart (PNG, SVG) into ``out``; returns paths.
 
+    Each file is written whole through a temporary file renamed into place
+    (:func:`perfmodel.outputs.write_output`): a full disk names the file and leaves no half of it.
+
     One section per question (:meth:`tco.questions.question.Question.over` makes one per model and
     context), each ranked under its floor; the catalogs of the first question serve them all.
     ``plan``: a fleet plan (:func:`tco.planning.fleet.plan`) to add as the last section.
@@ -221,8 +225,8 @@ def report(
         paths |= _write_charts(fleet, out)
         blocks += fleet.blocks
     md, page = out / "report.md", out / "report.html"
-    md.write_text(_markdown(blocks), encoding="utf-8")
-    page.write_text(_html(blocks, out), encoding="utf-8")
+    write_output(md, _markdown(blocks))
+    write_output(page, _html(blocks, out))
     return {"markdown": md, "html": page, **paths}
 
 
@@ -254,7 +258,7 @@ def _write_charts(s: Section, out: Path) -> dict[str, Path]:
         ):
             path = out / f"{s.slug}-{name}.{ext}"
             data = render(spec)
-            path.write_bytes(data) if isinstance(data, bytes) else path.write_text(data, encoding="utf-8")
+            write_output(path, data)
             paths[f"{s.slug}-{name}.{ext}"] = path
     return paths
 

@@ -53,7 +53,7 @@ def test_check_broken_copy_lists_every_problem_exactly():
 
 def test_cli_check_exit_codes(capsys):
     assert tco_main(["catalog", "check"]) == 0
-    assert tco_main(["catalog", "check", str(BROKEN)]) == 1
+    assert tco_main(["catalog", "check", str(BROKEN)]) == 2
     out = capsys.readouterr().out
     assert "hardware.csv:4:mem_capacity" in out and "6 error(s)" in out
 
