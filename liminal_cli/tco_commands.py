@@ -389,7 +389,10 @@ def _catalog(args) -> int:
                 + [f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s) in {where}"]
             ),
         )
-        return 2 if errors else 0  # a broken folder is a user's bad input, like every other
+        if errors:  # a broken folder is a user's bad input, like every other: exit 2, one line
+            print(f"error: {where}: {len(errors)} error(s), listed above", file=sys.stderr)
+            return 2
+        return 0
     if args.action == "diff":
         d = diff(args.old, args.new, args.model)
         emit(d, args.json, _render_diff)

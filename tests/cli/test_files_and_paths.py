@@ -188,8 +188,8 @@ def test_a_dangling_catalog_link_is_an_error_naming_the_file(tmp_path, capsys):
         code = run(tco_main, ["catalog", "check", str(folder)])
     except SystemExit as e:
         code = e.code
-    out = capsys.readouterr().out
-    assert code == 2
+    out, err = capsys.readouterr()
+    assert code == 2 and err == f"error: {folder}: 1 error(s), listed above\n"
     assert out.splitlines() == [
         f"error: hardware.csv: expected a regular file ({folder / 'hardware.csv'} is a link to a missing file)",
         f"1 error(s), 0 warning(s) in {folder}",
@@ -305,5 +305,6 @@ def test_catalog_check_of_a_broken_folder_exits_2(tmp_path, capsys):
         code = run(tco_main, ["catalog", "check", str(folder)])
     except SystemExit as e:
         code = e.code
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert code == 2 and "error: hardware.csv:2:mem_bw" in out
+    assert err.splitlines() == [f"error: {folder}: 1 error(s), listed above"]
