@@ -55,14 +55,8 @@ def known_rows(catalogs: Catalogs, name: str, references: Mapping[str, str]) -> 
                 spelled[value] = catalogs[target].resolve(value)
             except UnknownName as e:
                 unknown[value] = str(e)
-        if not unknown:
-            df = df.with_columns(pl.col(column).replace_strict(spelled))
-            continue
-        if _packaged(catalogs, name) and not _packaged(catalogs, target):
-            df = df.filter(~pl.col(column).is_in(list(unknown))).with_columns(
-                pl.col(column).replace_strict(spelled)
-            )
-            continue
+        if unknown and _packaged(catalogs, name) and not _packaged(catalogs, target):
+            df = df.filter(~pl.col(column).is_in(list(unknown)))
         problems += [
             Problem(
                 table.path.name,
@@ -73,6 +67,7 @@ def known_rows(catalogs: Catalogs, name: str, references: Mapping[str, str]) -> 
             )
             for r in df.filter(pl.col(column).is_in(list(unknown))).iter_rows(named=True)
         ]
+        df = df.with_columns(pl.col(column).replace(spelled))
     refuse(problems)
     return df
 

@@ -175,3 +175,12 @@ def test_the_command_refuses_in_one_line_and_writes_nothing(tmp_path, run_comman
         "error: 1 problem(s) in catalog data:"
     ]
     assert f"{FILE}:{line_of(folder, FILE, '500000.5')}:output_tps_per_chip" in p.stderr
+
+
+def test_packaged_points_of_a_chip_the_users_own_hardware_file_lacks_are_left_out():
+    """A folder with its own, smaller hardware.csv still fits: the packaged measurements of the chips
+    it dropped are left out (the user did not write them), while its own rows are held to its chips."""
+    raw = load_catalogs()["hardware"].raw.decode()
+    smaller = "\n".join(ln for ln in raw.splitlines() if not ln.startswith("h100-sxm,")).encode()
+    df = measurements(load_catalogs(overrides={"hardware": smaller}), fitted_only=False)
+    assert "h100-sxm" not in set(df["hardware"]) and {"b200-hgx", "mi300x"} <= set(df["hardware"])
