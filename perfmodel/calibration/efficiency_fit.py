@@ -24,11 +24,16 @@ profile. The fit (docs/model.md §7):
   steady state the model predicts. The points stay in the report, marked ``steady = false``;
 - pools a measured chip whose ``efficiencies.csv`` row ``resembles`` another into that chip's
   fit (the same GPU and software in another system, e.g. GB200 NVL72 and B200 HGX), so that
-  both take one set of efficiencies fitted on both chips' points.
+  both take one set of efficiencies fitted on both chips' points;
+- refuses garbage (:mod:`~perfmodel.calibration.fit_guards`): a row naming an unknown model, chip
+  or engine, a value outside its column's band, a throughput above the limit of its configuration,
+  a chip with fewer than 12 points, a figure at its bound, a point missed by more than
+  :data:`FIT_WORST`; each as ``file:row:column`` (:class:`~perfmodel.inputs.CatalogError`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -36,9 +41,11 @@ import numpy as np
 import polars as pl
 
 from perfmodel.api.setup import prepare
+from perfmodel.calibration.fit_guards import figure_problems, implausible, known_rows, refuse, too_few
 from perfmodel.catalog.folder import Catalogs
-from perfmodel.catalog.serving_schemas import EFFICIENCY_FIELDS
+from perfmodel.catalog.serving_schemas import EFFICIENCIES, EFFICIENCY_FIELDS, MEASUREMENTS
 from perfmodel.catalog.table import preamble, split_header
+from perfmodel.inputs import Problem
 from perfmodel.model.hardware import HardwareArrays
 from perfmodel.model.profiles import ServingProfile, fitted_profile, limit_profile
 from perfmodel.model.serving_step import Deployment, Layout, concurrency_limit, serve_arrays
@@ -77,6 +84,12 @@ MEDIAN_BAND = (0.8, 1.25)
 WITHIN = 0.25
 SHARE_WITHIN = 0.70
 WORST = 2.0
+#: A fitted point the fitted model misses by more than this factor is refused (the worst fitted point
+#: of the packaged measurements is 2.32x, docs/model.md §7, "Known misses").
+FIT_WORST = 3.0
+FILE = MEASUREMENTS.file
+#: Columns of measurements.csv that name a row of another catalog.
+MEASUREMENT_NAMES = {"model": "models", "hardware": "hardware", "engine": "engine_profiles"}
 
 
 @dataclass(frozen=True)
@@ -91,16 +104,17 @@ class Points:
 
 
 def measurements(catalogs: Catalogs, fitted_only: bool = True) -> pl.DataFrame:
-    """``measurements.csv`` with a row id, the concurrency as a number (NaN for ``max``),
-    ``current`` (measured within :data:`CURRENT_WINDOW_DAYS` of the newest point), ``steady``
-    (not a stalled run), ``fitted`` (both) and ``fit_chip`` (the chip whose efficiencies row
-    the point is fitted into: the one its row ``resembles``, else its own); only the fitted
-    points unless ``fitted_only`` is false. Points whose model or chip the catalogs do not have
-    (a user's smaller folder) cannot be predicted and are left out."""
-    df = catalogs["measurements"].df.filter(
-        pl.col("model").is_in(catalogs["models"].names()),
-        pl.col("hardware").is_in(catalogs["hardware"].names()),
-    )
+    """``measurements.csv`` with its ``line`` in the file, a row id, the concurrency as a number
+    (NaN for ``max``), ``current`` (measured within :data:`CURRENT_WINDOW_DAYS` of the newest
+    point), ``steady`` (not a stalled run), ``fitted`` (both) and ``fit_chip`` (the chip whose
+    efficiencies row the point is fitted into: the one its row ``resembles``, else its own); only
+    the fitted points unless ``fitted_only`` is false.
+
+    A row naming a model, chip or engine the catalogs lack, or a value outside its column's
+    plausibility band, raises :class:`CatalogError` (:mod:`~perfmodel.calibration.fit_guards`).
+    """
+    df = known_rows(catalogs, "measurements", MEASUREMENT_NAMES)
+    refuse(implausible(catalogs, "measurements"))
     df = df.with_columns(day=pl.col("date").str.to_date("%Y-%m-%d", strict=False))
     newest = df["day"].max()
     df = df.with_row_index("point").with_columns(
@@ -118,6 +132,63 @@ def measurements(catalogs: Catalogs, fitted_only: bool = True) -> pl.DataFrame:
         fit_chip=pl.col("hardware").replace(pooled),
     )
     return df.filter("fitted") if fitted_only else df
+
+
+def impossible_points(catalogs: Catalogs, df: pl.DataFrame) -> list[Problem]:
+    """Rows of ``df`` that measured more than the limit mode allows for their configuration, or
+    that the model cannot serve at all: the limit (peak bandwidth and FLOP/s, no overhead) is an
+    upper bound on every real run (docs/model.md §1 and §7), so such a row is a wrong figure, unit
+    or configuration, and no efficiency fits it."""
+    problems = []
+    for g in _groups(catalogs, df):
+        limit = predict_points(g, None)["model_tps_per_chip"]
+        measured = g.df["output_tps_per_chip"].to_numpy()
+        for line, lim, got in zip(g.df["line"], limit, measured, strict=True):
+            if not (np.isfinite(lim) and lim > 0):
+                problems.append(
+                    Problem(
+                        FILE,
+                        line,
+                        None,
+                        None,
+                        "a configuration the model can serve (check tp, pp, ep, chips)",
+                    )
+                )
+            elif got > lim:
+                problems.append(
+                    Problem(
+                        FILE,
+                        line,
+                        "output_tps_per_chip",
+                        f"{got:.6g}",
+                        f"at most {lim:.4g} tokens/s per chip, the limit of this configuration at peak "
+                        "bandwidth and FLOP/s (no real run exceeds it: check the figure, its unit and the "
+                        "configuration)",
+                    )
+                )
+    return problems
+
+
+def far_off(catalogs: Catalogs, df: pl.DataFrame, values: dict) -> list[Problem]:
+    """Fitted points the fitted model misses by more than :data:`FIT_WORST`: no efficiency of the
+    chip explains them, so they are refused rather than left to bend the chip's figures."""
+    problems = []
+    for g in _groups(catalogs, df):
+        model = predict_points(g, _chip_params(values, _value_keys(values, g.df)))["model_tps_per_chip"]
+        measured = g.df["output_tps_per_chip"].to_numpy()
+        for line, m, got in zip(g.df["line"], model, measured, strict=True):
+            if not max(m / got, got / m) <= FIT_WORST:
+                problems.append(
+                    Problem(
+                        FILE,
+                        line,
+                        "output_tps_per_chip",
+                        f"{got:.6g}",
+                        f"a throughput the fitted model comes within {FIT_WORST:g}x of (it gives {m:.4g} "
+                        "tokens/s per chip): check the figure, its unit and the configuration",
+                    )
+                )
+    return problems
 
 
 def _groups(catalogs: Catalogs, df: pl.DataFrame) -> Iterable[Points]:
@@ -197,16 +268,30 @@ def precise_keys(df: pl.DataFrame) -> set[tuple[str, str]]:
     return {(r["fit_chip"], r["precision"]) for r in ok.iter_rows(named=True)}
 
 
-def fit(catalogs: Catalogs, df: pl.DataFrame | None = None) -> dict[tuple[str, str], dict[str, float]]:
-    """Fitted figures per (chip, precision or ``any``) from ``df`` (default: the current points),
-    with ``points``, the number of points behind each.
+def fit(catalogs: Catalogs) -> dict[tuple[str, str], dict[str, float]]:
+    """Fitted figures per (chip, precision or ``any``) over the current, steady points, with
+    ``points``, the number of points behind each, guarded (:mod:`~perfmodel.calibration.fit_guards`):
+    refuses rows above the limit, chips with too few points, figures at a bound and points the
+    fitted model misses by more than :data:`FIT_WORST`, each as :class:`CatalogError`."""
+    every = measurements(catalogs, fitted_only=False)
+    refuse(impossible_points(catalogs, every))
+    df = every.filter("fitted")
+    counts = dict(df.group_by("fit_chip").len().iter_rows())
+    refuse(too_few(counts, len(EFFICIENCY_FIELDS), FILE, "current, steady points"))
+    values = fit_points(catalogs, df)
+    refuse(figure_problems(values, {f: BOUNDS[f] for f in EFFICIENCY_FIELDS}, EFFICIENCIES, FILE))
+    refuse(far_off(catalogs, df, values))
+    return values
+
+
+def fit_points(catalogs: Catalogs, df: pl.DataFrame) -> dict[tuple[str, str], dict[str, float]]:
+    """The least-squares fit of :func:`fit` over the points ``df``, unguarded (the held-out fits).
 
     Each key's points depend on that key's parameters only, so each key is its own small
     least-squares problem.
     """
     from scipy.optimize import least_squares
 
-    df = measurements(catalogs) if df is None else df
     precise = precise_keys(df)
     keys = [fit_key(h, pr, precise) for h, pr in zip(df["fit_chip"], df["precision"], strict=True)]
     df = df.with_columns(key=pl.Series([f"{h}/{p}" for h, p in keys]))
@@ -301,16 +386,21 @@ def held_out(catalogs: Catalogs) -> pl.DataFrame:
         test = test.filter(pl.col("fit_chip").is_in(train["fit_chip"].unique().implode()))
         if test.height == 0:
             continue
-        values = fit(catalogs, train)
+        values = fit_points(catalogs, train)
         for g in _groups(catalogs, test):
             pred = predict_points(g, _chip_params(values, _value_keys(values, g.df)))["model_tps_per_chip"]
             out.append(g.df.with_columns(model_tps_per_chip=pred))
-    return pl.concat(out).with_columns(ratio=pl.col("model_tps_per_chip") / pl.col("output_tps_per_chip"))
+    df = pl.concat(out) if out else df.head(0).with_columns(model_tps_per_chip=pl.lit(0.0))
+    return df.with_columns(ratio=pl.col("model_tps_per_chip") / pl.col("output_tps_per_chip"))
 
 
 def summary(ratios: np.ndarray) -> dict[str, float]:
     """Median ratio, share within 25 %, worst factor, median |error| of ``ratios`` (model / measured)."""
     r = np.asarray(ratios, dtype=np.float64)
+    if r.size == 0:  # nothing held out (every chip measured by one source)
+        return {"points": 0} | dict.fromkeys(
+            ("median_ratio", "share_within_25pct", "worst_factor", "median_abs_error"), math.nan
+        )
     worst = np.maximum(r, 1.0 / r)
     return {
         "points": int(r.size),

@@ -10,11 +10,13 @@ from collections.abc import Iterable
 from perfmodel.catalog.folder import REFERENCES as PERF_REFERENCES
 from perfmodel.catalog.schemas import SCHEMAS as PERF_SCHEMAS
 from perfmodel.catalog.serving_schemas import (
+    MAX_MEASURED_CONCURRENCY,
     OUTPUT_TPS,
     SOURCE_COLUMNS,
     WORKLOAD_COLUMNS,
     heldout_columns,
     resembles_rules,
+    source_rules,
 )
 from perfmodel.catalog.table import Column, Schema
 from perfmodel.catalog.wafer import WAFER_DIAMETER_M, largest_die_m2
@@ -336,6 +338,11 @@ RENTALS = Schema(
 
 #: Fitted figures of the power model under load (tco.economics.power_calibration, docs/model.md section 8).
 POWER_FIELDS = ("serving_floor", "dynamic_scale")
+#: Plausible dynamic scale: the fitted chips take 0.62 and 0.90 of the catalog's physical energy
+#: per FLOP and per bit (docs/model.md section 8). A factor of 4 either way keeps a wide margin
+#: around them and refuses the common slips of power data, each 8x or more: a node's throughput or
+#: power taken for one of its 8 GPUs, W for kW.
+DYNAMIC_SCALE_BAND = (0.25, 4.0)
 
 
 def _power_rules(r: dict) -> Iterable[tuple[str, str]]:
@@ -363,7 +370,7 @@ POWER_CALIBRATION = Schema(
             None,
             required=False,
             doc="multiplier on the physical energy of the FLOPs and memory traffic done",
-            plausible=(0.05, 20.0),
+            plausible=DYNAMIC_SCALE_BAND,
         ),
         *heldout_columns("model"),
         Column("fit", "text", doc="how the figures were obtained"),
@@ -381,15 +388,28 @@ POWER_MEASUREMENTS = Schema(
         Column("chips", "int", doc="chips of one model instance"),
         Column("tp", "int"),
         *WORKLOAD_COLUMNS,
-        Column("concurrency", "float", None, doc="mean requests in one step (the measured batch)"),
+        Column(
+            "concurrency",
+            "float",
+            None,
+            doc="mean requests in one step (the measured batch)",
+            plausible=(1.0, MAX_MEASURED_CONCURRENCY),
+        ),
         OUTPUT_TPS,
-        Column("power_per_chip", "float", "W", doc="measured mean accelerator power per chip"),
+        Column(
+            "power_per_chip",
+            "float",
+            "W",
+            doc="measured mean accelerator power per chip (the fit also holds it to the chip's TDP)",
+            plausible=(10.0, 1e5),
+        ),
         Column(
             "joules_per_output_token", "float", "J/token", doc="measured accelerator energy per output token"
         ),
         Column("notes", "text", required=False),
     ),
     key=("source_id", "model", "precision", "hardware", "tp", "concurrency", "osl"),
+    row_check=source_rules,
 )
 
 #: Catalogs the economics adds to the performance catalogs.

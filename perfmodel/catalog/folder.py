@@ -39,7 +39,7 @@ REFERENCES: tuple[Reference, ...] = (
 )
 # efficiencies.csv and measurements.csv name chips and models too, but a folder with its own,
 # smaller hardware or model list must still load: their names are checked where they are used
-# (calibrated mode names a chip without efficiencies; the fit skips and counts unknown points).
+# (calibrated mode names a chip without efficiencies; the fits refuse an unknown name by row).
 
 
 @dataclass(frozen=True)

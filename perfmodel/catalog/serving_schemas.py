@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import datetime
+import re
 from collections.abc import Iterable
 
 from perfmodel.catalog.table import Column, Schema
@@ -160,10 +162,40 @@ EFFICIENCIES = Schema(
 )
 
 
+#: Most requests in flight per instance a measured run may name: the largest batch cap of a serving
+#: engine the catalog allows (``max_concurrency`` of engine_profiles.csv, plausible up to 1e5).
+MAX_MEASURED_CONCURRENCY = 100_000
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def source_rules(r: dict) -> Iterable[tuple[str, str]]:
+    """A measured run has a calendar date (YYYY-MM-DD, ASCII digits) that is not in the future:
+    the fits keep the points measured within a window of the newest one (docs/model.md §7)."""
+    text = r["date"]
+    try:
+        day = datetime.date.fromisoformat(text) if text and _ISO_DAY.fullmatch(text) else None
+    except ValueError:
+        day = None
+    today = datetime.date.today()
+    if text is not None and day is None:
+        yield "date", "a date YYYY-MM-DD such as 2025-06-30"
+    elif day is not None and day > today:
+        yield "date", f"a date not after today ({today.isoformat()}): when the run was measured"
+
+
 def _measurement_rules(r: dict) -> Iterable[tuple[str, str]]:
+    yield from source_rules(r)
     c = r["concurrency"]
-    if c is not None and c != "max" and not (c.isdigit() and int(c) >= 1):
-        yield "concurrency", "a whole number >= 1, or max (offline runs at the engine's largest batch)"
+    if (
+        c is not None
+        and c != "max"
+        and not (c.isascii() and c.isdigit() and 1 <= int(c) <= MAX_MEASURED_CONCURRENCY)
+    ):
+        yield (
+            "concurrency",
+            f"a whole number from 1 to {MAX_MEASURED_CONCURRENCY:,}, or max (offline runs at the engine's "
+            "largest batch)",
+        )
     if None not in (r["tp"], r["pp"], r["chips"]) and r["tp"] * r["pp"] != r["chips"]:
         yield "chips", f"tp x pp = {r['tp'] * r['pp']}"
     if r["osl"] is not None and r["osl"] < 2:
@@ -179,12 +211,20 @@ SOURCE_COLUMNS = (
     Column("model", "text", doc="model from models.csv"),
     Column("precision", "text", choices=("bf16", "fp8", "fp4"), doc="weights"),
 )
-#: A run's workload and its measured output throughput.
+#: A run's workload and its measured output throughput. The bands: requests of 1 token to 10 M
+#: (the longest context of a published model, Llama 4 Scout's 10 M tokens); 0.01 tokens/s to 1 M
+#: per chip (the packaged runs span 4 to 57,000).
 WORKLOAD_COLUMNS = (
-    Column("isl", "float", "token", doc="input tokens per request"),
-    Column("osl", "float", "token", doc="output tokens per request"),
+    Column("isl", "float", "token", doc="input tokens per request", plausible=(1.0, 1e7)),
+    Column("osl", "float", "token", doc="output tokens per request", plausible=(1.0, 1e7)),
 )
-OUTPUT_TPS = Column("output_tps_per_chip", "float", "token/s", doc="measured output tokens/s per chip")
+OUTPUT_TPS = Column(
+    "output_tps_per_chip",
+    "float",
+    "token/s",
+    doc="measured output tokens/s per chip",
+    plausible=(1e-2, 1e6),
+)
 
 MEASUREMENTS = Schema(
     "measurements.csv",

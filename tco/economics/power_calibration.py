@@ -14,6 +14,9 @@ dynamic scale ``s`` per measured chip (docs/model.md, section 8):
   pull toward the uncalibrated physics (``f`` = 0.3, ``s`` = 1);
 - held-out error: each model in turn is left out, the chip refitted on the others, and the
   left-out model's points predicted.
+- refuses garbage (:mod:`perfmodel.calibration.fit_guards`): unknown names, values outside their
+  bands, a power outside 0.1-1 x the chip's TDP, fewer than 4 points per chip, a figure at its bound
+  or outside its band in power_calibration.csv.
 
 A chip without measurements names the chip it ``resembles`` in ``power_calibration.csv``.
 """
@@ -22,14 +25,17 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Callable
 
 import numpy as np
 import polars as pl
 
-from perfmodel.catalog.economics_schemas import POWER_FIELDS
+from perfmodel.calibration.fit_guards import figure_problems, implausible, known_rows, refuse, too_few
+from perfmodel.catalog.economics_schemas import POWER_CALIBRATION, POWER_FIELDS, POWER_MEASUREMENTS
 from perfmodel.catalog.folder import Catalogs
 from perfmodel.catalog.table import preamble, split_header
+from perfmodel.inputs import InvalidInput, Problem
 from tco import equations as eq
 from tco.economics.chip_costs import chip_table
 
@@ -38,36 +44,56 @@ from tco.economics.chip_costs import chip_table
 PRIOR = {"serving_floor": 0.3, "dynamic_scale": 1.0}
 BOUNDS = {"serving_floor": (0.05, 1.0), "dynamic_scale": (0.01, 50.0)}
 PRIOR_WEIGHT = 0.1
+FILE = POWER_MEASUREMENTS.file
 
 
 def power_points(catalogs: Catalogs) -> pl.DataFrame:
-    """``power_measurements.csv`` with ``tdp_w`` and ``dynamic_w``, the physical dynamic power of
-    each point's FLOPs and memory traffic at its measured throughput.
+    """``power_measurements.csv`` with its ``line``, ``tdp_w`` and ``dynamic_w``, the physical
+    dynamic power of each point's FLOPs and memory traffic at its measured throughput.
 
-    Points whose model or chip the catalogs do not have are left out.
+    Refused (:class:`CatalogError`, ``file:row:column``): a row naming a model or chip the catalogs
+    lack, a value outside its column's plausibility band, a configuration the serving model cannot
+    serve, and a measured power outside :func:`power_range` of its chip.
     """
     from perfmodel.api.serving import serve
     from perfmodel.api.setup import prepare
     from perfmodel.catalog.schemas import PRECISION_BYTES
 
-    df = catalogs["power_measurements"].df.filter(
-        pl.col("model").is_in(catalogs["models"].names()),
-        pl.col("hardware").is_in(catalogs["hardware"].names()),
-    )
+    df = known_rows(catalogs, "power_measurements", {"model": "models", "hardware": "hardware"})
+    refuse(implausible(catalogs, "power_measurements"))
     chips = {c["hardware"]: c for c in chip_table(catalogs).iter_rows(named=True)}
-    tdp, dynamic = [], []
+    tdp, dynamic, problems = [], [], []
     for r in df.iter_rows(named=True):
         c = chips[r["hardware"]]
+        lo, hi = power_range(c["tdp_w"])
+        if not lo <= r["power_per_chip"] <= hi:
+            problems.append(
+                Problem(
+                    FILE,
+                    r["line"],
+                    "power_per_chip",
+                    f"{r['power_per_chip']:.6g} W",
+                    f"a mean power per chip from {lo:.4g} to {hi:.4g} W: at most {r['hardware']}'s TDP "
+                    "(hardware_economics.csv), the cap of a serving chip and of the model, and at least the "
+                    "lowest plausible serving floor times the TDP",
+                )
+            )
         setup = prepare(catalogs, "published", r["precision"], [r["model"]], [r["hardware"]])
-        s = serve(
-            r["model"],
-            r["hardware"],
-            tp=r["tp"],
-            isl=round(r["isl"]),
-            osl=round(r["osl"]),
-            concurrency=max(1, round(r["concurrency"])),
-            setup=setup,
-        )
+        try:
+            s = serve(
+                r["model"],
+                r["hardware"],
+                tp=r["tp"],
+                isl=round(r["isl"]),
+                osl=round(r["osl"]),
+                concurrency=max(1, round(r["concurrency"])),
+                setup=setup,
+            )
+        except InvalidInput as e:
+            problems.append(
+                Problem(FILE, r["line"], None, None, f"a configuration the model can serve ({e})")
+            )
+            continue
         scale = r["output_tps_per_chip"] / (s.output_tps.to("token/s").m / s.chips)
         dynamic.append(
             eq.dynamic_power(
@@ -80,9 +106,17 @@ def power_points(catalogs: Catalogs) -> pl.DataFrame:
             )
         )
         tdp.append(c["tdp_w"])
+    refuse(problems)
     return df.with_columns(
         tdp_w=pl.Series(tdp, dtype=pl.Float64), dynamic_w=pl.Series(dynamic, dtype=pl.Float64)
     )
+
+
+def power_range(tdp_w: float) -> tuple[float, float]:
+    """Mean power per chip [W] a serving chip can draw: from the lowest plausible serving floor
+    (``serving_floor`` of power_calibration.csv) times the TDP, to the TDP, the cap of
+    :func:`tco.equations.serving_power` and of the chip's power management."""
+    return POWER_CALIBRATION.column("serving_floor").plausible[0] * tdp_w, tdp_w
 
 
 def predict(points: pl.DataFrame, figures: Callable[[str], dict[str, float]]) -> np.ndarray:
@@ -97,7 +131,20 @@ def predict(points: pl.DataFrame, figures: Callable[[str], dict[str, float]]) ->
 
 
 def fit(points: pl.DataFrame) -> dict[str, dict]:
-    """Fitted ``serving_floor`` and ``dynamic_scale`` per chip, with the points and models behind each."""
+    """Fitted ``serving_floor`` and ``dynamic_scale`` per chip, with the points and models behind
+    each, guarded (:mod:`perfmodel.calibration.fit_guards`): a chip needs
+    ``MIN_POINTS_PER_FIGURE`` points per figure, and a figure that ends at its bound or outside the
+    plausible band of its power_calibration.csv column (the floor 0.1-1 x TDP, the dynamic scale
+    :data:`~perfmodel.catalog.economics_schemas.DYNAMIC_SCALE_BAND`) raises :class:`CatalogError`."""
+    counts = dict(points.group_by("hardware").len().iter_rows())
+    refuse(too_few(counts, len(POWER_FIELDS), FILE))
+    values = fit_points(points)
+    refuse(figure_problems(values, BOUNDS, POWER_CALIBRATION, FILE))
+    return values
+
+
+def fit_points(points: pl.DataFrame) -> dict[str, dict]:
+    """The least-squares fit of :func:`fit`, unguarded (the held-out fits)."""
     from scipy.optimize import least_squares
 
     prior = np.log([PRIOR[f] for f in POWER_FIELDS])
@@ -129,14 +176,17 @@ def held_out(points: pl.DataFrame) -> pl.DataFrame:
         train = points.filter(pl.col("hardware") == chip, pl.col("model") != model)
         if train.height == 0:
             continue
-        values = fit(train)
+        values = fit_points(train)
         out.append(test.with_columns(model_power_w=predict(test, values.__getitem__)))
-    return pl.concat(out).with_columns(ratio=pl.col("model_power_w") / pl.col("power_per_chip"))
+    df = pl.concat(out) if out else points.head(0).with_columns(model_power_w=pl.lit(0.0))
+    return df.with_columns(ratio=pl.col("model_power_w") / pl.col("power_per_chip"))
 
 
 def summary(ratios: np.ndarray) -> dict[str, float]:
     """Points, median ratio, share within 25 % and worst factor of ``ratios`` (model / measured)."""
     r = np.asarray(ratios, dtype=np.float64)
+    if r.size == 0:  # nothing held out (every chip measured on one model)
+        return {"points": 0} | dict.fromkeys(("median_ratio", "share_within_25pct", "worst_factor"), math.nan)
     return {
         "points": int(r.size),
         "median_ratio": float(np.median(r)),

@@ -10,11 +10,22 @@ section 8) and checked here, on the points and on models held out of the fit.
 import numpy as np
 import polars as pl
 import pytest
+from catalog_edits import column, edited_folder, line_of
 
+from perfmodel.calibration.fit_guards import figure_problems
+from perfmodel.catalog.economics_schemas import DYNAMIC_SCALE_BAND, POWER_CALIBRATION, POWER_FIELDS
 from perfmodel.catalog.economics_set import load_catalogs
-from perfmodel.inputs import InvalidInput
+from perfmodel.inputs import CatalogError, InvalidInput
 from tco.economics.chip_costs import chip_table
-from tco.economics.power_calibration import calibration_csv, fit, held_out, power_points, predict, summary
+from tco.economics.power_calibration import (
+    BOUNDS,
+    calibration_csv,
+    fit,
+    held_out,
+    power_points,
+    predict,
+    summary,
+)
 
 CATS = load_catalogs()
 POINTS = power_points(CATS)
@@ -79,3 +90,101 @@ def test_a_chip_without_a_power_row_is_refused_by_name():
     cats = load_catalogs(overrides={"power_calibration": kept.encode()})
     with pytest.raises(InvalidInput, match=r"power_calibration.csv: no row for mi300x"):
         chip_table(cats)
+
+
+# The power fit refuses garbage (perfmodel.calibration.fit_guards, docs/model.md section 8): each case
+# edits rows of a copy of the packaged power_measurements.csv.
+POWER_FILE = "power_measurements.csv"
+
+
+def _edit_chip(rows, chip, name, value, n=1):
+    """Column ``name`` of the first ``n`` rows of ``chip`` set to ``value`` (or ``value(old text)``)."""
+    col = column(rows, name)
+    for r in [r for r in rows if r["hardware"] == chip][:n]:
+        r[col] = value(r[col]) if callable(value) else value
+    return rows
+
+
+def _power_problems(folder) -> list[str]:
+    with pytest.raises(CatalogError) as e:
+        fit(power_points(load_catalogs(folder)))
+    return [str(p) for p in e.value.problems if p.severity == "error"]
+
+
+def test_a_power_of_1e9_w_per_chip_is_refused_by_row(tmp_path):
+    folder = edited_folder(tmp_path, POWER_FILE, lambda r: _edit_chip(r, "h100-sxm", "power_per_chip", "1e9"))
+    (problem,) = _power_problems(folder)
+    assert problem.startswith(
+        f"{POWER_FILE}:{line_of(folder, POWER_FILE, ',1e9,')}:power_per_chip: got '1e9'"
+    )
+
+
+def test_a_power_above_the_chips_tdp_is_refused_by_row(tmp_path):
+    """800 W on an H100 (TDP 700 W) is within the column's band, but a serving chip's mean power stays
+    under its TDP and the model caps there: no fit could reach it."""
+    folder = edited_folder(
+        tmp_path, POWER_FILE, lambda r: _edit_chip(r, "h100-sxm", "power_per_chip", "800.5")
+    )
+    (problem,) = _power_problems(folder)
+    assert problem.startswith(
+        f"{POWER_FILE}:{line_of(folder, POWER_FILE, ',800.5,')}:power_per_chip: got '800.5 W'"
+    )
+    assert "from 70 to 700 W: at most h100-sxm's TDP" in problem
+
+
+def test_throughput_of_an_8_gpu_node_taken_per_chip_ends_outside_the_band(tmp_path):
+    """Every H100 throughput 8x (a node's figure for one GPU): the dynamic scale falls below the
+    plausible band and the fit says so instead of writing it."""
+    folder = edited_folder(
+        tmp_path,
+        POWER_FILE,
+        lambda r: _edit_chip(r, "h100-sxm", "output_tps_per_chip", lambda v: repr(float(v) * 8), 10**6),
+    )
+    (problem,) = _power_problems(folder)
+    assert problem.startswith(f"{POWER_FILE}: got 'h100-sxm dynamic_scale fitted to ")
+    assert f"outside {DYNAMIC_SCALE_BAND[0]:g}-{DYNAMIC_SCALE_BAND[1]:g}" in problem
+
+
+def test_a_dynamic_scale_of_9_5_is_outside_the_plausible_band():
+    """The figure the unguarded fit wrote for hostile points; the packaged fits are inside the band."""
+    bounds = {f: BOUNDS[f] for f in POWER_FIELDS}
+    hostile = {"h100-sxm": {"serving_floor": 0.5, "dynamic_scale": 9.5}}
+    (problem,) = figure_problems(hostile, bounds, POWER_CALIBRATION, POWER_FILE)
+    assert problem.value == "h100-sxm dynamic_scale fitted to 9.5, outside 0.25-4"
+    assert figure_problems(VALUES, bounds, POWER_CALIBRATION, POWER_FILE) == []
+
+
+def test_a_one_row_file_needs_four_points_per_chip(tmp_path):
+    folder = edited_folder(tmp_path, POWER_FILE, lambda rows: rows[:1])
+    (problem,) = _power_problems(folder)
+    assert problem.startswith(
+        f"{POWER_FILE}: got 'b200-hgx: 1 point(s)'; expected at least 4 points per chip"
+    )
+
+
+def test_an_unknown_model_is_refused_with_the_valid_names(tmp_path):
+    folder = edited_folder(tmp_path, POWER_FILE, lambda r: _edit_chip(r, "h100-sxm", "model", "llama9"))
+    with pytest.raises(CatalogError) as e:
+        power_points(load_catalogs(folder))
+    (problem,) = [str(p) for p in e.value.problems]
+    assert problem.startswith(f"{POWER_FILE}:{line_of(folder, POWER_FILE, ',llama9,')}:model: got 'llama9'")
+    assert "valid names: " in problem and "gpt-oss-120b" in problem
+
+
+def test_a_date_in_the_future_is_refused_by_row(tmp_path):
+    folder = edited_folder(tmp_path, POWER_FILE, lambda r: _edit_chip(r, "h100-sxm", "date", "2099-01-01"))
+    with pytest.raises(
+        CatalogError, match=r"power_measurements.csv:\d+:date: got '2099-01-01'; expected a date not"
+    ):
+        load_catalogs(folder)
+
+
+def test_one_model_per_chip_fits_with_nothing_held_out(tmp_path):
+    """gpt-oss-120b only: both chips fit (18 and 21 points), nothing can be held out, and the
+    summary says 0 points instead of ending in `cannot concat empty list`."""
+    folder = edited_folder(
+        tmp_path, POWER_FILE, lambda rows: [r for r in rows if r["model"] == "gpt-oss-120b"]
+    )
+    points = power_points(load_catalogs(folder))
+    assert set(fit(points)) == {"h100-sxm", "b200-hgx"}
+    assert held_out(points).height == 0 and summary(held_out(points)["ratio"].to_numpy())["points"] == 0
