@@ -239,6 +239,13 @@ def _user_error(e: BaseException) -> bool:
     return pint is not None and isinstance(e, (pint.DimensionalityError, pint.UndefinedUnitError))
 
 
+#: What a command that ran out of memory says: what to reduce, and the budget it was estimated under.
+OUT_OF_MEMORY = (
+    "error: out of memory: give fewer models, chips or grid values (--model, --hardware, --tp, --pp, "
+    "--ep, --batch, --context) or fewer --uncertainty draws, or lower LIMINAL_MEMORY_GIB"
+)
+
+
 def run(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
     """Call ``main``: a user's error is one line and exit status 2, the environment's exit status 1."""
     try:
@@ -255,9 +262,12 @@ def run(main: Callable[[list[str] | None], int], argv: list[str] | None = None) 
         print(message, file=sys.stderr)
         return 1
     except MemoryError:
-        print("error: out of memory (try fewer models, designs or grid points)", file=sys.stderr)
+        print(OUT_OF_MEMORY, file=sys.stderr)
         return 1
     except OSError as e:
+        if not (e.strerror or str(e)):  # polars reports a failed allocation as a bare OSError
+            print(OUT_OF_MEMORY, file=sys.stderr)
+            return 1
         where = f"{e.filename}: " if e.filename else ""
         print(f"error: {where}{e.strerror or e}", file=sys.stderr)
         return 1

@@ -90,29 +90,31 @@ def add_parsers(sub) -> None:
     f.add_argument("--out", type=Path, required=True, help="efficiencies CSV to write")
 
 
+#: Copies of a sweep's grid its output file adds in memory while it is written (CSV text is about
+#: twice the grid's cells; Parquet compresses column by column).
+OUTPUT_COPIES = {".csv": 2.0, ".parquet": 0.0}
+
+
 def sweep(args, catalogs, sync):
     """``perfmodel sweep``: the study's decode grid at ``--context`` (limit, the default), or the
-    serving grid at ``--isl``/``--osl`` (calibrated)."""
-    from perfmodel.api.decoding import decode_grid
-    from perfmodel.api.serving import iter_serve_grid
+    serving grid at ``--isl``/``--osl`` (calibrated); refused before it starts when the grid and
+    its output file would not fit the memory budget (:func:`perfmodel.api.decoding.check_memory`)."""
+    import polars as pl
+
+    from perfmodel.api.decoding import GRID_COPIES, check_decode_grid, iter_decode_grid
+    from perfmodel.api.serving import check_serve_grid, iter_serve_grid
     from perfmodel.api.setup import prepare
 
     axes = {"tp": args.tp, "pp": args.pp, "ep": args.ep, "batch": args.batch}
-    if args.mode == "limit":
-        return decode_grid(
-            args.model,
-            args.hardware,
-            **axes,
-            context=args.context,
-            scenario=args.scenario,
-            precision=args.precision,
-            catalogs=catalogs,
-            sync=sync,
-        )
-    import polars as pl
-
+    copies = GRID_COPIES + OUTPUT_COPIES[args.out.suffix.lower()]
     setup = prepare(catalogs, args.scenario, args.precision, args.model, args.hardware, args.kv_precision)
-    return pl.concat(list(iter_serve_grid(setup, "calibrated", args.isl, args.osl, sync, **axes)))
+    if args.mode == "limit":
+        check_decode_grid(setup, args.context, axes, copies)
+        frames = iter_decode_grid(setup, args.context, sync, **axes)
+    else:
+        check_serve_grid(setup, axes, copies)
+        frames = iter_serve_grid(setup, "calibrated", args.isl, args.osl, sync, **axes)
+    return pl.concat(list(frames))
 
 
 def run_serve(args, catalogs) -> int:

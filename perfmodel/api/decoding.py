@@ -6,6 +6,8 @@ back as polars DataFrames whose column names carry their unit (``t_batch_s``, ``
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -25,10 +27,50 @@ from perfmodel.api.setup import (
     prepare,
     split_options,
 )
-from perfmodel.inputs import InvalidInput
+from perfmodel.inputs import InvalidInput, parse_number
 from perfmodel.model.decode_step import decode_arrays, kv_bytes_per_sequence, max_batch, weight_bytes_total
 from perfmodel.model.serving_step import Layout, check_deployable, deployable
 from perfmodel.units import Q_
+
+#: Most memory one grid or Monte Carlo may hold [GiB]; the environment variable raises it.
+MEMORY_BUDGET_GIB = 2.0
+MEMORY_ENV = "LIMINAL_MEMORY_GIB"
+#: Copies of a grid held while it is built: the per-model frames and their concatenation.
+GRID_COPIES = 2
+
+
+def memory_budget() -> float:
+    """The memory budget [bytes]: :data:`MEMORY_BUDGET_GIB`, or ``LIMINAL_MEMORY_GIB`` when set."""
+    text = os.environ.get(MEMORY_ENV)
+    if text is None:
+        return MEMORY_BUDGET_GIB * GIB
+    try:
+        gib = parse_number(text)
+    except ValueError:
+        gib = 0.0
+    if not gib > 0:
+        raise InvalidInput(f"{MEMORY_ENV} must be a number of GiB > 0, got {text!r}")
+    return gib * GIB
+
+
+def check_memory(need: float, what: str, reduce: str) -> None:
+    """Refuse work estimated to need ``need`` bytes over :func:`memory_budget`, before it starts:
+    one line with the estimate, what to ``reduce`` and the variable that raises the budget."""
+    budget = memory_budget()
+    if need > budget:
+        raise InvalidInput(
+            f"{what} would take about {need / GIB:,.1f} GiB of memory, over the budget of "
+            f"{budget / GIB:,.3g} GiB: {reduce}, or raise the budget with {MEMORY_ENV}={math.ceil(need / GIB)}"
+        )
+
+
+def grid_bytes(configurations: int, columns: int, copies: float = GRID_COPIES) -> float:
+    """Memory of a grid held whole [bytes]: configurations x columns x 8-byte cells x copies."""
+    return float(configurations) * columns * 8 * copies
+
+
+#: What to give fewer of when a grid is too large.
+GRID_REDUCE = "give fewer values to --model, --hardware, --tp, --pp, --ep, --batch or --context"
 
 
 @dataclass(frozen=True)
@@ -166,6 +208,14 @@ GRID_FLOAT_COLUMNS = (
 )
 
 
+#: Columns of a decode grid.
+GRID_COLUMNS = (
+    *("model", "hardware", "tp", "pp", "ep", "chips", "batch", "users", "context"),
+    *GRID_FLOAT_COLUMNS,
+    *("stps_per_chip", "memory_needed_gib", "memory_available_gib", "fits", "bound"),
+)
+
+
 def iter_decode_grid(
     setup: Setup, context: Sequence[int] = (4096,), sync: pint.Quantity | None = None, **axes
 ) -> Iterator[pl.DataFrame]:
@@ -263,7 +313,16 @@ def decode_grid(
     """
     axes, given = split_options(options, GRID_AXES)
     setup = prepare(models=models, hardware=hardware, **given)
+    check_decode_grid(setup, context, axes)
     return pl.concat(list(iter_decode_grid(setup, context, sync, **axes)))
+
+
+def check_decode_grid(setup: Setup, context: Sequence[int], axes: dict, copies: float = GRID_COPIES) -> None:
+    """Refuse a decode grid over ``setup``'s models and chips whose ``copies`` held whole would
+    exceed the memory budget (:func:`check_memory`), before it is built; the count is an upper
+    bound (every layout deployable)."""
+    n = math.prod(map(len, (setup.models.names, setup.hardware.names, context, *axes.values())))
+    check_memory(grid_bytes(n, len(GRID_COLUMNS), copies), f"a grid of {n:,} configurations", GRID_REDUCE)
 
 
 def _axis(name: str, values: Sequence, position: int) -> np.ndarray:

@@ -7,6 +7,7 @@ prefill counted, plus ``isl``, ``osl``, ``mode``, ``ttft_s``, ``tpot_s``, ``requ
 
 from __future__ import annotations
 
+import math
 import os
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -17,6 +18,7 @@ import numpy as np
 import pint
 import polars as pl
 
+from perfmodel.api.decoding import GRID_COPIES, GRID_REDUCE, check_memory, grid_bytes
 from perfmodel.api.setup import (
     BOUND,
     GIB,
@@ -370,4 +372,13 @@ def serve_grid(
     """
     axes, given = split_options(options, GRID_AXES)
     setup = prepare(models=models, hardware=hardware, **given)
+    check_serve_grid(setup, axes)
     return pl.concat(list(iter_serve_grid(setup, mode, isl, osl, sync, **axes)))
+
+
+def check_serve_grid(setup: Setup, axes: dict, copies: float = GRID_COPIES) -> None:
+    """Refuse a serving grid over ``setup``'s models and chips whose ``copies`` held whole would
+    exceed the memory budget (:func:`perfmodel.api.decoding.check_memory`), before it is built;
+    the count is an upper bound (both attention layouts, every layout deployable)."""
+    n = math.prod(map(len, (setup.models.names, setup.hardware.names, (False, True), *axes.values())))
+    check_memory(grid_bytes(n, len(GRID_COLUMNS), copies), f"a grid of {n:,} configurations", GRID_REDUCE)

@@ -96,7 +96,37 @@ MODELS = Schema(
 )
 
 
+#: How far beyond its plausibility band a hardware figure may go before it is refused [factor]: a
+#: bandwidth, FLOP/s, capacity or latency six orders of magnitude off is a typo, and far enough off
+#: (``mem_bw = 1e-320 TB/s``, a subnormal float) bytes / bandwidth overflows to inf and every
+#: time, throughput and cost after it is inf or nan.
+HARD_RANGE_FACTOR = 1e6
+
+
+def hard_range(col: Column) -> tuple[float, float]:
+    """The values ``col`` (a column with a plausibility band) accepts, in its canonical unit."""
+    lo, hi = col.plausible
+    return lo / HARD_RANGE_FACTOR, hi * HARD_RANGE_FACTOR
+
+
+def _hard_ranges(r: dict) -> Iterable[tuple[str, str]]:
+    for col in HARDWARE.columns:
+        value = r[col.name]
+        if col.kind != "float" or col.plausible is None or value is None:
+            continue
+        lo, hi = hard_range(col)
+        if not lo <= value <= hi:
+            yield (
+                col.name,
+                (
+                    f"a value between {lo:.3g} and {hi:.3g} {col.unit} (got {value:.3g} {col.unit}: "
+                    "outside it the model's times and costs overflow)"
+                ),
+            )
+
+
 def _hardware_rules(r: dict) -> Iterable[tuple[str, str]]:
+    yield from _hard_ranges(r)
     tier2 = [r["tier2_technology"], r["tier2_bw"], r["tier2_capacity"]]
     if any(t is not None for t in tier2) and not all(t is not None for t in tier2):
         yield "tier2_technology", "all of tier2_technology, tier2_bw and tier2_capacity, or none"

@@ -36,7 +36,18 @@ _S_PER_HOUR = Q_(1.0, "hour").to("s").magnitude
 _HOURS_PER_DAY = Q_(1.0, "day").to("hour").magnitude
 
 
+#: Largest value of each figure of a forecast, in its column's unit: output tokens a day a
+#: thousand times the whole industry's (about 1e15 a day in 2025), the command line's longest
+#: context (10 M tokens), a peak a thousand times the mean. Past them a fleet's server count
+#: leaves the integers a plan counts in. (A UTPS floor no chip reaches is an answer, not an error.)
+MAXIMA = {"output_tokens_per_day": 1e18, "isl": 1e7, "osl": 1e7, "peak_to_mean": 1e3}
+
+
 def _demand_rules(r: dict) -> Iterable[tuple[str, str]]:
+    for c, most in MAXIMA.items():
+        if r[c] is not None and r[c] > most:
+            unit = DEMAND.column(c).unit
+            yield c, f"at most {most:.3g}" + (f" {unit}" if unit else "")
     if r["month"] is not None and not _MONTH.match(r["month"]):
         yield "month", "a month written YYYY-MM, e.g. 2026-01"
     for c in ("isl", "osl"):
@@ -57,6 +68,7 @@ DEMAND = Schema(
             "token/day",
             strict=False,
             doc="mean output tokens generated per day",
+            plausible=(0.0, 1e16),
         ),
         Column("isl", "float", "token", doc="input (prompt) tokens per request"),
         Column("osl", "float", "token", doc="output tokens per request"),

@@ -40,7 +40,7 @@ References
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +67,9 @@ POD_HOST_CHIPS = 8
 RACK_W = 40_800.0
 #: Default headroom for failures: one spare scale-up domain per stream's fleet.
 DEFAULT_HEADROOM = "n+1"
+#: Most servers one stream may need on one chip: a million times the largest fleets built (about
+#: 1e5 servers), and far inside the integers a plan counts in (int64, 9.2e18).
+MAX_SERVERS = 1e11
 #: Relative slack before rounding up: 2.0000000001 instances are 2 (float error, not demand).
 ROUNDING_SLACK = 1e-9
 #: The integer program stops within this relative gap of its bound, or after this time.
@@ -328,6 +331,21 @@ def servers_needed(demand: Demand, offer: Offer, headroom: Headroom) -> np.ndarr
     servers = _ceil(instances * servers_per / per_server)
     spare = servers_per * headroom.spare_domain * (instances > 0)
     return np.where(offer.serves, servers + spare, 0.0)
+
+
+def within_count(offer: Offer, need: np.ndarray) -> Offer:
+    """``offer`` less the chips that would need more than :data:`MAX_SERVERS` servers for a
+    stream in some month (``need`` from :func:`servers_needed`), each with the count as its reason."""
+    peak = need.max(axis=0)
+    over = offer.serves & (peak > MAX_SERVERS)
+    if not over.any():
+        return offer
+    reason = offer.reason.astype(object)
+    for k, c in zip(*np.nonzero(over), strict=True):
+        reason[k, c] = (
+            f"needs {peak[k, c]:.3g} servers at the peak, more than the {MAX_SERVERS:.0e} a plan counts"
+        )
+    return replace(offer, serves=offer.serves & ~over, reason=reason)
 
 
 def keep(need: np.ndarray, lifetime_months: int) -> tuple[np.ndarray, np.ndarray]:
@@ -706,6 +724,7 @@ def plan(
     headroom = headroom or Headroom.parse(DEFAULT_HEADROOM)
     off = offer(demand, evaluations, availability)
     active = demand.peak_tps.max(axis=0) > 0  # streams with demand in the horizon
+    off = within_count(off, servers_needed(demand, off, headroom))
     serves_all = off.serves[active].all(axis=0)
     need = servers_needed(demand, off, headroom)
     owned, bought = rent(need) if off.rented else keep(need, off.lifetime_months)

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
+from perfmodel.api.decoding import check_memory
 from perfmodel.inputs import InvalidInput
 from perfmodel.units import Q_
 from tco.economics.costs import COST_INPUTS, instance_costs
@@ -32,8 +33,17 @@ from tco.questions.ranking import Evaluation, check_availability
 
 #: Configurations kept per design (its cheapest at the catalog values).
 CANDIDATES = 32
-#: Draws evaluated at once (bounds memory: candidates x designs x chunk floats per array).
+#: Draws evaluated at once (bounds memory: candidates x designs x chunk floats per array), fewer
+#: when there are more than ``CHUNK_CELLS / CHUNK`` candidates: the draws are independent, so the
+#: chunk changes nothing but the memory.
 CHUNK = 2_000
+CHUNK_CELLS = 1_500_000
+#: Memory per candidate and draw of a chunk (its ~24 temporaries), per design and draw (price,
+#: throughput, $/Mtok, tokens/J and a quantile's copy) and per draw (the site's six figures and
+#: the winner) [bytes]: 8-12 % above the peak tracemalloc measures on llama3-70b (21 designs).
+BYTES_PER_CELL = 24 * 8
+BYTES_PER_DESIGN_DRAW = 5 * 8
+BYTES_PER_DRAW = 8 * 8
 QUANTILES = (0.10, 0.50, 0.90)
 #: Calibrated throughput within this fraction either side: the band the serving model's held-out
 #: points are scored against (efficiencies.csv heldout_within_25pct, docs/model.md section 7).
@@ -102,6 +112,13 @@ def uncertainty(
     names = cand["hardware"].unique(maintain_order=True).to_list()
     if not names:
         return pl.DataFrame(schema={"hardware": pl.String, "p_cheapest": pl.Float64})
+    chunk = max(1, min(CHUNK, CHUNK_CELLS // cand.height))
+    check_memory(
+        BYTES_PER_CELL * cand.height * min(chunk, draws)
+        + (BYTES_PER_DESIGN_DRAW * len(names) + BYTES_PER_DRAW) * draws,
+        f"the Monte Carlo of {len(names):,} designs x {draws:,} draws",
+        "use fewer --uncertainty draws, or fewer designs (--availability shipping)",
+    )
     design = cand["hardware"].replace_strict(names, list(range(len(names))), return_dtype=pl.Int64).to_numpy()
     col = {c: cand[c].to_numpy().astype(np.float64) for c in (*COST_INPUTS, "stps") if c in cand.columns}
     site = _site_draws(ev, rng, draws)
@@ -123,8 +140,8 @@ def uncertainty(
     throughput = triangular(rng, 1.0 - spread, 1.0, 1.0 + spread, (len(names), draws))
     usd = np.empty((len(names), draws))
     tpj = np.empty((len(names), draws))
-    for start in range(0, draws, CHUNK):
-        d = slice(start, min(start + CHUNK, draws))
+    for start in range(0, draws, chunk):
+        d = slice(start, min(start + chunk, draws))
         s = {k: v[None, d] for k, v in site.items()}
         cost, token_rate, wall = _per_config(col, price[design, d], s, ev, rent)
         token_rate = token_rate * throughput[design, d]

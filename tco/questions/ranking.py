@@ -163,7 +163,7 @@ class Evaluation:
         chips = self.chips if chips is None else chips
         question = self.question.but(site=site, cost_basis=cost_basis or self.cost_basis)
         frame = cost_frame(self.perf, chips, site, self.precision, self.power_model, question.cost_basis)
-        return replace(self, chips=chips, frame=frame, question=question)
+        return replace(self, chips=chips, frame=check_finite(frame, self.model), question=question)
 
 
 def evaluate(question: Question) -> Evaluation:
@@ -201,7 +201,9 @@ def evaluate(question: Question) -> Evaluation:
             tpot_s=pl.col("t_batch_s"),
         )
     chips = with_rentals(chip_table(catalogs), catalogs)
-    frame = cost_frame(perf, chips, site, setup.scenario.precision, q.power_model, q.cost_basis)
+    frame = check_finite(
+        cost_frame(perf, chips, site, setup.scenario.precision, q.power_model, q.cost_basis), q.model
+    )
     resolved = q.but(
         mode=mode,
         context=context,
@@ -213,6 +215,33 @@ def evaluate(question: Question) -> Evaluation:
         catalogs=catalogs,
     )
     return Evaluation(perf, chips, frame, resolved)
+
+
+#: Figures every configuration has finite (its times), and every one that fits (its results).
+TIME_COLUMNS = ("t_compute_s", "t_mem_s", "t_exposed_s", "t_batch_s")
+RESULT_COLUMNS = ("utps", "stps", "usd_per_mtok", "tokens_per_usd", "tokens_per_joule", "gco2e_per_mtok")
+
+
+def check_finite(frame: pl.DataFrame, model: str) -> pl.DataFrame:
+    """``frame``, or :class:`InvalidInput` naming the designs whose figures are inf or nan on
+    ``model`` (a catalog figure at the edge of float64 that slipped past the catalog's ranges)."""
+
+    def finite(columns: Sequence[str]) -> pl.Expr:
+        return pl.all_horizontal(pl.col(c).is_finite().fill_null(True) for c in columns)
+
+    bad = frame.filter(~finite(TIME_COLUMNS) | (pl.col("fits") & ~finite(RESULT_COLUMNS)))
+    if bad.height == 0:
+        return frame
+    row = bad.row(0, named=True)
+    column = next(
+        c for c in (*TIME_COLUMNS, *RESULT_COLUMNS) if row[c] is not None and not np.isfinite(row[c])
+    )
+    names = bad["hardware"].cast(pl.String).unique(maintain_order=True).to_list()
+    raise InvalidInput(
+        f"{', '.join(names)}: {column} is {row[column]} on {model} at tp {row['tp']}, batch {row['batch']} "
+        "(a figure of the design is too small or too large for float64; check its rows of hardware.csv "
+        "and hardware_economics.csv)"
+    )
 
 
 def _bottleneck() -> pl.Expr:
