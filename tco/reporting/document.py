@@ -30,6 +30,7 @@ from perfmodel.api.sweeps import bandwidth_sweep, latency_sweep
 from perfmodel.catalog.economics_set import load_catalogs
 from perfmodel.catalog.folder import Catalogs
 from perfmodel.inputs import InvalidInput
+from perfmodel.outputs import write_output
 from perfmodel.units import Q_
 from tco.planning.fleet import Plan
 from tco.questions.cost_curves import buyer_curves
@@ -45,6 +46,7 @@ from tco.reporting.charts import (
 )
 from tco.reporting.fleet_text import plan_section
 from tco.reporting.formatting import RANK_HEADER, rank_rows, usd
+from tco.reporting.workbook import Answer, workbook
 
 #: Frontier points more than this factor below a design's best metric are left off the chart
 #: (they are configurations that add hundreds of chips for a few percent of UTPS).
@@ -68,6 +70,8 @@ class Section:
     tradeoffs: list[dict]
     charts: dict[str, alt.Chart]
     estimates: list[str] = field(default_factory=list)
+    evaluation: Evaluation | None = None
+    min_utps: float = 0.0
 
 
 def answer_sentence(ranked: pl.DataFrame, model: str, min_utps: float, objective: str) -> str:
@@ -150,6 +154,8 @@ def build_section(ev: Evaluation, min_utps: float, objective: str, slowdown: flo
         tradeoffs=tradeoffs,
         charts=charts,
         estimates=estimates,
+        evaluation=ev,
+        min_utps=min_utps,
     )
 
 
@@ -192,7 +198,8 @@ def report(
     progress: bool = False,
     plan: Plan | None = None,
 ) -> dict[str, Path]:
-    """Write ``report.md``, ``report.html`` and every chart (PNG, SVG) into ``out``; returns paths.
+    """Write ``report.md``, ``report.html``, ``report.xlsx`` (:mod:`~tco.reporting.workbook`) and
+    every chart (PNG, SVG) into ``out``; returns paths.
 
     One section per question (:meth:`tco.questions.question.Question.over` makes one per model and
     context), each ranked under its floor; the catalogs of the first question serve them all.
@@ -223,7 +230,9 @@ def report(
     md, page = out / "report.md", out / "report.html"
     md.write_text(_markdown(blocks), encoding="utf-8")
     page.write_text(_html(blocks, out), encoding="utf-8")
-    return {"markdown": md, "html": page, **paths}
+    answers = [Answer.of(s.evaluation, s.ranked, s.tradeoffs, s.min_utps) for s in sections]
+    book = write_output(out / "report.xlsx", workbook(answers, plan, command=command))
+    return {"markdown": md, "html": page, "workbook": book, **paths}
 
 
 def _command(questions: Sequence[Question], objective: str, slowdown: float, out: Path) -> str:
