@@ -516,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
         emit(
             {k: str(v) for k, v in paths.items()},
             args.json,
-            lambda d: f"wrote {d['html']} and {d['markdown']}",
+            lambda d: f"wrote {d['html']}, {d['markdown']} and {d['workbook']}",
         )
         return 0
     from tco.questions.ranking import select

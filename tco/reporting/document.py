@@ -46,6 +46,7 @@ from tco.reporting.charts import (
 )
 from tco.reporting.fleet_text import plan_section
 from tco.reporting.formatting import RANK_HEADER, rank_rows, usd
+from tco.reporting.workbook import Answer, workbook
 
 #: Frontier points more than this factor below a design's best metric are left off the chart
 #: (they are configurations that add hundreds of chips for a few percent of UTPS).
@@ -69,6 +70,8 @@ class Section:
     tradeoffs: list[dict]
     charts: dict[str, alt.Chart]
     estimates: list[str] = field(default_factory=list)
+    evaluation: Evaluation | None = None
+    min_utps: float = 0.0
 
 
 def answer_sentence(ranked: pl.DataFrame, model: str, min_utps: float, objective: str) -> str:
@@ -151,6 +154,8 @@ def build_section(ev: Evaluation, min_utps: float, objective: str, slowdown: flo
         tradeoffs=tradeoffs,
         charts=charts,
         estimates=estimates,
+        evaluation=ev,
+        min_utps=min_utps,
     )
 
 
@@ -193,7 +198,8 @@ def report(
     progress: bool = False,
     plan: Plan | None = None,
 ) -> dict[str, Path]:
-    """Write ``report.md``, ``report.html`` and every chart (PNG, SVG) into ``out``; returns paths.
+    """Write ``report.md``, ``report.html``, ``report.xlsx`` (:mod:`~tco.reporting.workbook`) and
+    every chart (PNG, SVG) into ``out``; returns paths.
 
     Each file is written whole through a temporary file renamed into place
     (:func:`perfmodel.outputs.write_output`): a full disk names the file and leaves no half of it.
@@ -227,7 +233,10 @@ def report(
     md, page = out / "report.md", out / "report.html"
     write_output(md, _markdown(blocks))
     write_output(page, _html(blocks, out))
-    return {"markdown": md, "html": page, **paths}
+    answers = [Answer.of(s.evaluation, s.ranked, s.tradeoffs, s.min_utps) for s in sections]
+    book = out / "report.xlsx"
+    write_output(book, workbook(answers, plan, command=command))
+    return {"markdown": md, "html": page, "workbook": book, **paths}
 
 
 def _command(questions: Sequence[Question], objective: str, slowdown: float, out: Path) -> str:
