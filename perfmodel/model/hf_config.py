@@ -50,10 +50,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from perfmodel.architecture import architecture_row
-from perfmodel.catalog import in_header_unit, split_header
+from perfmodel.catalog.schemas import MODELS
+from perfmodel.catalog.table import in_header_unit, split_header
 from perfmodel.inputs import InvalidInput
-from perfmodel.schemas import MODELS
+from perfmodel.model.architecture import architecture_row
 
 #: Largest config.json (or hf_quant_config.json) read [bytes]; published ones are under 20 kB.
 MAX_CONFIG_BYTES = 1 << 20
@@ -163,7 +163,7 @@ def catalog_header() -> list[str]:
 
 @functools.lru_cache(maxsize=1)
 def _header() -> tuple[str, ...]:
-    from perfmodel.catalog_set import DEFAULT_DIR
+    from perfmodel.catalog.folder import DEFAULT_DIR
 
     text = (DEFAULT_DIR / MODELS.file).read_text(encoding="utf-8")
     for line in text.splitlines():
@@ -880,7 +880,7 @@ def _as_header_row(r: dict) -> dict[str, object]:
     for header in _header():
         column, unit = split_header(header) or (header, None)
         if column not in r:
-            raise InvalidInput(f"{MODELS.file}: {header}: a column perfmodel.hf_config does not fill")
+            raise InvalidInput(f"{MODELS.file}: {header}: a column perfmodel.model.hf_config does not fill")
         value = r[column]
         if unit is not None and value is not None:
             value = float(f"{in_header_unit(value, MODELS.column(column).unit or '1', unit):.4g}")

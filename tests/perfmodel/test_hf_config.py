@@ -1,4 +1,4 @@
-"""Importing Hugging Face config.json files as rows of catalogs/models.csv (perfmodel.hf_config).
+"""Importing Hugging Face config.json files as rows of catalogs/models.csv (perfmodel.model.hf_config).
 
 Fixtures: tests/data/hf_configs/<model>/config.json, each with a SOURCE.txt naming the Hub URL, the
 copy it was taken from and how faithful that copy is.
@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from perfmodel import hf_config
-from perfmodel.catalog import read_table
-from perfmodel.catalog_set import DEFAULT_DIR
+from perfmodel.catalog.folder import DEFAULT_DIR
+from perfmodel.catalog.schemas import MODELS
+from perfmodel.catalog.table import read_table
 from perfmodel.inputs import InvalidInput
-from perfmodel.schemas import MODELS
+from perfmodel.model import hf_config
 
-FIXTURES = Path(__file__).parent / "data" / "hf_configs"
+FIXTURES = Path(__file__).resolve().parents[1] / "data" / "hf_configs"
 HEADER = hf_config.catalog_header()
 PARAM_COLUMNS = [h for h in HEADER if "params" in h]
 ARCH_COLUMNS = [h for h in HEADER if h not in PARAM_COLUMNS]
