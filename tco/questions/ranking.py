@@ -76,6 +76,7 @@ RANK_COLUMNS = (
     "price_is_estimate",
     "price_type",
     "availability",
+    "rent_only",
     "meets_floor",
     "reason",
     "bottleneck",
