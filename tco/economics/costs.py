@@ -110,6 +110,8 @@ def cost_frame(
     c = chips.filter(pl.col("hardware").is_in(hw.categories.to_list())).with_columns(
         pl.col("hardware").cast(hw)
     )
+    if "rental_usd_per_s" not in c.columns:  # a chip table without rentals.csv joined: no offers
+        c = c.with_columns(rental_usd_per_s=pl.lit(None, pl.Float64))
     rented = pl.col("rent_only") | (cost_basis == "rent")  # a rent-only chip is rented whatever the basis
     c = c.filter(~rented | pl.col("rental_usd_per_s").is_not_null())
     df = perf.join(c, on="hardware", how="inner")
