@@ -285,7 +285,10 @@ def add_chip(
 #: What ``tco list`` shows of each catalog: (catalog, columns).
 LISTS = {
     "models": ("models", ("name", "layers", "hidden", "experts", "total_params_published")),
-    "hardware": ("hardware", ("name", "vendor", "memory_technology", "mem_bw", "mem_capacity")),
+    "hardware": (
+        "hardware",
+        ("name", "vendor", "availability", "memory_technology", "mem_bw", "mem_capacity"),
+    ),
     "sites": ("datacenter", ("name", "grid_region", "pue", "energy_price", "utilization")),
     "scenarios": ("scenarios", ("name", "precision", "param_counts", "description")),
 }
