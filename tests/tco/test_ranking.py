@@ -126,6 +126,9 @@ def test_failing_rows_say_why(ev, ranked, floor):
             assert f"{best_utps[hw]:.1f}" in reason
             # shown at a configuration within NEAR_FASTEST of the best UTPS it reaches
             assert NEAR_FASTEST * best_utps[hw] <= row["utps"] <= best_utps[hw]
+        elif reason.startswith("no price"):  # searched and served, but the basis has no price for it
+            assert row["hardware"] not in best_utps and row["rent_only"]
+            assert math.isnan(row["tokens_per_usd"]) and row["utps"] > 0
         else:
             assert row["hardware"] not in best_utps
             assert math.isnan(row["tokens_per_usd"]) and math.isnan(row["utps"])
