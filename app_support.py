@@ -449,10 +449,13 @@ def ranking_tables(ranked: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         instance=_config_text(),
         limited_by="bottleneck",
     )
+    unpriced = pl.col("utps").is_null() | pl.col("utps").is_nan()  # no price or does not fit: no figure
     miss = rows.filter(~pl.col("meets_floor")).with_columns(
-        best=pl.col("utps").map_elements(lambda u: si(u, 3), return_dtype=pl.String),
-        why_not="reason",
-        price=pl.col("price_usd").map_elements(usd, return_dtype=pl.String),
+        best=pl.when(unpriced)
+        .then(pl.lit("–"))
+        .otherwise(pl.col("utps").map_elements(lambda u: si(u, 3), return_dtype=pl.String)),
+        why_not=pl.col("reason").str.replace_all("of T_batch", "of the decode step", literal=True),
+        price=pl.col("price_usd").map_elements(usd, return_dtype=pl.String).fill_null("–"),
     )
     return meet.select(c for c in RANK_TABLE if c in meet.columns), miss.select(MISS_TABLE)
 

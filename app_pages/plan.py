@@ -112,7 +112,8 @@ if fleets:
         s.plan_fleet = fleets[0]
     st.altair_chart(plan_chart(result.monthly, st.selectbox("Fleet to chart", fleets, key="plan_fleet")))
 for r in result.unserved.iter_rows(named=True):
-    st.caption(f"{r['hardware']} cannot serve the forecast: {r['reason']}")
+    why = r["reason"].replace("of T_batch", "of the decode step")  # the step time in words
+    st.caption(f"{r['hardware']} cannot serve the forecast: {why}")
 c = st.columns(2)
 c[0].download_button("Monthly plan of every fleet (CSV)", safe_csv(result.monthly), "plan.csv", "text/csv")
 c[1].download_button("Forecast (CSV)", safe_csv(edited), "demand.csv", "text/csv")

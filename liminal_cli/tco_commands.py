@@ -170,6 +170,36 @@ def _parser() -> Parser:
         "COLUMN=VALUE",
         "hardware columns to change, any unit of the column's dimension: mem_bw=20TB/s mem_capacity=288GiB",
     )
+    im = _sub(
+        csub,
+        "import-model",
+        "add a model to a catalog folder from its Hugging Face config.json (offline)",
+        "python -m tco catalog import-model ~/models/Qwen3-32B --name qwen3-32b --catalogs my-catalogs/",
+    )
+    im.add_argument(
+        "config", nargs="?", type=Path, help="a config.json, a model folder, or a hub cache folder"
+    )
+    im.add_argument(
+        "--from-hub",
+        metavar="ID",
+        help="fetch the config of this Hugging Face repository (needs huggingface_hub and a network)",
+    )
+    im.add_argument("--name", help="the model's name in the catalog (default: from the config's path)")
+    im.add_argument("--source", help="where the config was published (default: its path, or the hub URL)")
+    add_catalogs(im, required=True, what="the folder to write models.csv into")
+    im.add_argument("--json", action="store_true", help="print JSON instead of a line")
+    st = _sub(
+        csub,
+        "stale",
+        "list catalog rows whose date (price date, or the latest date their source names) is older than a limit",
+        "python -m tco catalog stale my-catalogs/ --older-than 12months",
+    )
+    st.add_argument("directory", nargs="?", help="catalog folder (default: the packaged catalogs)")
+    st.add_argument(
+        "--older-than", default="12months", help="age limit: 12months, 2years, 6m ... (default: 12months)"
+    )
+    st.add_argument("--undated", action="store_true", help="list the rows without any date too")
+    st.add_argument("--json", action="store_true", help="print JSON instead of a table")
     d = _sub(sub, "design", "what-if designs built from parts")
     dsub = d.add_subparsers(dest="action", required=True, parser_class=Parser)
     dn = _sub(
@@ -397,10 +427,79 @@ def _catalog(args) -> int:
         d = diff(args.old, args.new, args.model)
         emit(d, args.json, _render_diff)
         return 0
+    if args.action == "stale":
+        return _stale(args)
     output_dir(Path(args.catalogs), "--catalogs")
+    if args.action == "import-model":
+        return _import_model(args)
     result = add_chip(args.catalogs, args.name, args.template, args.set)
     emit(result, args.json, lambda r: f"added {r['name']} to " + " and ".join(r["written"]))
     return 0
+
+
+def _stale(args) -> int:
+    import polars as pl
+
+    from perfmodel.catalog.economics_set import load_catalogs
+    from tco.designs.freshness import parse_age, row_dates, stale
+    from tco.reporting.formatting import text_table
+
+    months = parse_age(args.older_than)
+    catalogs = load_catalogs(args.directory)
+    old = stale(catalogs, months, undated=args.undated)
+    undated = row_dates(catalogs).filter(pl.col("date").is_null()).height
+    where = args.directory or "the packaged catalogs"
+    emit(
+        old.to_dicts(),
+        args.json,
+        lambda _: (
+            (text_table(old) + "\n" if old.height else "")
+            + f"{old.height} row(s) older than {months} months in {where}; {undated} row(s) carry no date"
+        ),
+    )
+    return 0
+
+
+def _import_model(args) -> int:
+    from tco.designs.catalog_upkeep import add_model
+
+    if (args.config is None) == (args.from_hub is None):
+        raise InvalidInput(
+            "give a config (a config.json, a model folder or a hub cache folder) or --from-hub ID, not both"
+        )
+    config, source = args.config, args.source
+    if args.from_hub:
+        config, source = (
+            _hub_config(args.from_hub),
+            source or f"https://huggingface.co/{args.from_hub}/blob/main/config.json",
+        )
+    result = add_model(args.catalogs, config, args.name, source)
+    emit(
+        result,
+        args.json,
+        lambda r: (
+            f"added {r['name']} ({r['params']['total'] / 1e9:.1f}B parameters, "
+            f"{r['params']['active'] / 1e9:.1f}B active, {r['precision']}) to " + " and ".join(r["written"])
+        ),
+    )
+    return 0
+
+
+def _hub_config(repo: str) -> Path:
+    """The config.json of Hugging Face repository ``repo``, fetched into the local hub cache."""
+    try:
+        from huggingface_hub import hf_hub_download
+    except ModuleNotFoundError:
+        raise InvalidInput(
+            "--from-hub needs huggingface_hub (pip install huggingface_hub); or give a downloaded config"
+        ) from None
+    try:
+        path = Path(hf_hub_download(repo, "config.json"))
+    except Exception as e:  # the hub client raises many kinds (offline, gated, not found)
+        raise InvalidInput(
+            f"--from-hub {repo}: could not fetch config.json ({type(e).__name__}: {str(e)[:200]})"
+        ) from None
+    return path
 
 
 def _render_diff(d: dict) -> str:

@@ -129,6 +129,11 @@ HARDWARE_ECONOMICS = Schema(
         Column("price_type", "text", choices=PRICE_TYPES, doc="market when priced, else how it is estimated"),
         Column("price_date", "text", required=False, doc="when the market price was published (YYYY-MM)"),
         Column("price_includes_system", "bool", doc="price covers host, chassis and scale-up (a rack price)"),
+        Column(
+            "rent_only",
+            "bool",
+            doc="no one sells the chip (TPUs, Trainium): it is priced by its rental offers whatever the cost basis",
+        ),
         Column("system", "text", doc="a row of systems.csv: the rest of the server or rack"),
         Column("network", "text", doc="a row of networks.csv: the scale-out network per chip"),
         Column("source", "text"),

@@ -295,7 +295,10 @@ def add_chip(
 #: What ``tco list`` shows of each catalog: (catalog, columns).
 LISTS = {
     "models": ("models", ("name", "layers", "hidden", "experts", "total_params_published")),
-    "hardware": ("hardware", ("name", "vendor", "memory_technology", "mem_bw", "mem_capacity")),
+    "hardware": (
+        "hardware",
+        ("name", "vendor", "availability", "memory_technology", "mem_bw", "mem_capacity"),
+    ),
     "sites": ("datacenter", ("name", "grid_region", "pue", "energy_price", "utilization")),
     "scenarios": ("scenarios", ("name", "precision", "param_counts", "description")),
 }
@@ -325,3 +328,71 @@ def to_csv(table: Table) -> bytes:
     heads = [f"{c}[{table.units[c]}]" if c in table.units else c for c in table.df.columns]
     df = table.df.with_columns(pl.col(pl.Boolean).cast(pl.String).str.to_lowercase())
     return df.rename(dict(zip(table.df.columns, heads, strict=True))).write_csv(float_precision=None).encode()
+
+
+def add_model(
+    directory: Path | str, config: Path | str, name: str | None = None, source: str | None = None
+) -> dict:
+    """Add the model of a Hugging Face ``config.json`` (a file, a model folder or a hub cache
+    folder: :func:`perfmodel.model.hf_config.read_hf_config`) to ``directory``'s models.csv.
+
+    The row is written in that file's own columns and header units, under the folder's lock, only
+    after the whole folder validates with it. Returns the row (as loaded), the precision its
+    quantization config maps to, the parameter counts and the path written.
+    """
+    from perfmodel.model.hf_config import read_hf_config
+
+    imported = read_hf_config(config, name=name, source=source)
+    model = imported.row["name"]
+    if not NAME.fullmatch(model):
+        raise InvalidInput(f"--name {model!r}: expected {NAME_TEXT}")
+    folder = Path(directory)
+    file = SCHEMAS["models"].file
+    with folder_lock(folder, exclusive=True):
+        finish_pending(folder)
+        raw = file_source(folder, file, {})[1].read_bytes()
+        new = {"models": _with_row(raw, imported.row, file)}
+        catalogs = load_catalogs(folder, overrides=new)  # validate before writing
+        written = write_files(folder, {file: new["models"]})
+    return {
+        "name": model,
+        "row": catalogs["models"].row(model),
+        "precision": imported.precision,
+        "kv_precision": imported.kv_precision,
+        "params": {"total": imported.params.total, "active": imported.params.active},
+        "notes": list(imported.notes),
+        "written": [str(p) for p in written],
+    }
+
+
+def _with_row(raw: bytes, row: dict, file: str) -> bytes:
+    """``raw`` CSV bytes with ``row`` (keyed by the packaged file's headers) appended in the
+    file's own column order and header units; a name the file already has is refused."""
+    text = raw.decode("utf-8-sig")
+    records = [r for r in csv.reader(text.splitlines()) if r and not r[0].lstrip().startswith("#")]
+    header = records[0]
+    if row["name"] in {r[0] for r in records[1:]}:
+        raise InvalidInput(f"{file} already has a row named {row['name']!r}; give another --name")
+    given = {split_header(k)[0]: (split_header(k)[1], v) for k, v in row.items()}
+    cells = []
+    for h in header:
+        column, unit = split_header(h) or (h, None)
+        if column not in given:
+            raise InvalidInput(
+                f"{file}: column {h!r} is not one a model config fills; remove it or add the row by hand"
+            )
+        from_unit, value = given[column]
+        if isinstance(value, int | float) and not isinstance(value, bool) and unit != from_unit:
+            value = float((value * parse_unit(from_unit or "1") / parse_unit(unit or "1")).to("").magnitude)
+        cells.append(_csv_cell(value))
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(cells)
+    return (text.rstrip("\n") + "\n" + buf.getvalue()).encode()
+
+
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"{value:.10g}" if isinstance(value, float) else str(value)

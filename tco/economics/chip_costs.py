@@ -167,6 +167,7 @@ def chip_table(catalogs: Catalogs) -> pl.DataFrame:
             "price_type": np.where(has_market, "market", m["estimate_type"]).astype(str),
             "price_date": t["price_date"],
             "price_includes_system": t["price_includes_system"],
+            "rent_only": t["rent_only"],
             "availability": t["availability"],
             **system,
             **network,

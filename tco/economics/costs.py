@@ -110,8 +110,10 @@ def cost_frame(
     c = chips.filter(pl.col("hardware").is_in(hw.categories.to_list())).with_columns(
         pl.col("hardware").cast(hw)
     )
-    if cost_basis == "rent":
-        c = c.filter(pl.col("rental_usd_per_s").is_not_null())
+    if "rental_usd_per_s" not in c.columns:  # a chip table without rentals.csv joined: no offers
+        c = c.with_columns(rental_usd_per_s=pl.lit(None, pl.Float64))
+    rented = pl.col("rent_only") | (cost_basis == "rent")  # a rent-only chip is rented whatever the basis
+    c = c.filter(~rented | pl.col("rental_usd_per_s").is_not_null())
     df = perf.join(c, on="hardware", how="inner")
     flop_scale = PRECISION_BYTES[precision]
     dynamic = eq.dynamic_power(
@@ -129,7 +131,10 @@ def cost_frame(
     )
     idle = pl.col("static_power_w") if power_model == "activity" else pl.col("tdp_w")
     df = df.with_columns(chip_power_w=active, idle_power_w=idle)
-    costs = instance_costs({c: pl.col(c) for c in COST_INPUTS}, site, cost_basis, _HOUR_S)
+    inputs = {c: pl.col(c) for c in COST_INPUTS} | {
+        "rental_usd_per_s": pl.col("rental_usd_per_s").fill_null(0.0)
+    }
+    costs = instance_costs(inputs, site, cost_basis, _HOUR_S)
     df = df.with_columns(
         provisioned_power_w=costs.pop("provisioned_power_w"),
         wall_power_w=costs.pop("wall_power_w"),
@@ -142,7 +147,7 @@ def cost_frame(
         tokens_per_hour=pl.col("stps") * u * _HOUR_S,
         operational_g_per_hour=pl.col("wall_power_w") * site.grid_intensity * _HOUR_S,
         embodied_g_per_hour=n * (pl.col("embodied_chip_g") + site.system_embodied) / site.lifetime * _HOUR_S,
-        cost_basis=pl.lit(cost_basis),
+        cost_basis=pl.when(rented).then(pl.lit("rent")).otherwise(pl.lit(cost_basis)),
     )
     per_mtok = _MTOK / pl.col("tokens_per_hour")
     items = (*BREAKDOWN, *CAPEX_ITEMS, *OTHER_ITEMS)
@@ -183,6 +188,7 @@ COST_INPUTS = (
     "system_usd",
     "network_usd",
     "rental_usd_per_s",
+    "rent_only",
     "tdp_w",
     "host_power_w",
     "network_power_w",
@@ -196,14 +202,16 @@ def instance_costs(c: Mapping, site: Site, cost_basis: CostBasis, period: float 
     expressions (:func:`cost_frame`) or numpy arrays that broadcast (the Monte-Carlo, with the
     site's figures drawn as arrays).
 
-    ``c`` maps :data:`COST_INPUTS` to values per chip (``rental_usd_per_s`` is read under the rent
-    basis only); ``period`` [s] scales every cost (3600: per hour). Returns provisioned_power_w
+    ``c`` maps :data:`COST_INPUTS` to values per chip; a chip is rented under the rent basis, and
+    under the own basis where ``rent_only`` (its rental price then replaces capital, facility,
+    energy and operations); ``period`` [s] scales every cost (3600: per hour). Returns provisioned_power_w
     (per chip), wall_power_w (per instance, at the wall), each item of :data:`CAPEX_ITEMS` and
     :data:`OTHER_ITEMS`, and capex, energy, other and usd (``usd = capex + energy + other``) per
     ``period``.
     """
     n = c["chips"]
-    own = 1.0 if cost_basis == "own" else 0.0
+    rented = c["rent_only"] * 1.0 if cost_basis == "own" else 1.0
+    own = 1.0 - rented
     crf = eq.capital_recovery_rate(site.cost_of_capital, site.lifetime)
     overhead_w = c["host_power_w"] + c["network_power_w"]
     average_it = eq.average_power(c["chip_power_w"], c["idle_power_w"], site.utilization) + overhead_w
@@ -224,7 +232,7 @@ def instance_costs(c: Mapping, site: Site, cost_basis: CostBasis, period: float 
         "facility": facility * own,
         "maintenance": eq.maintenance_cost(capital, site.maintenance) * own,
         "operations": site.operations * own,
-        "rental": c["rental_usd_per_s"] if cost_basis == "rent" else 0.0,
+        "rental": c["rental_usd_per_s"] * rented,
     }
     wall = eq.wall_power(average_it, site.pue) * n
     out = {k: v * n * period for k, v in per_chip.items()}

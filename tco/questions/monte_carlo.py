@@ -122,18 +122,15 @@ def uncertainty(
     design = cand["hardware"].replace_strict(names, list(range(len(names))), return_dtype=pl.Int64).to_numpy()
     col = {c: cand[c].to_numpy().astype(np.float64) for c in (*COST_INPUTS, "stps") if c in cand.columns}
     site = _site_draws(ev, rng, draws)
-    rent = ev.cost_basis == "rent"
     chips_t = ev.chips.with_columns(pl.col("hardware").cast(pl.String))
-    lo_col, hi_col = (
-        ("rental_usd_per_s_low", "rental_usd_per_s_high") if rent else ("price_low_usd", "price_high_usd")
-    )
-    mode_col = "rental_usd_per_s" if rent else "price_usd"
     bounds = pl.DataFrame({"hardware": names}).join(chips_t, on="hardware", how="left")
+    # a design rented (the rent basis, or a rent-only chip) draws its rental price, else its price
+    rented = bounds["rent_only"].to_numpy() | (ev.cost_basis == "rent")
     price = triangular(
         rng,
-        bounds[lo_col].to_numpy()[:, None],
-        bounds[mode_col].to_numpy()[:, None],
-        bounds[hi_col].to_numpy()[:, None],
+        np.where(rented, bounds["rental_usd_per_s_low"], bounds["price_low_usd"])[:, None],
+        np.where(rented, bounds["rental_usd_per_s"], bounds["price_usd"])[:, None],
+        np.where(rented, bounds["rental_usd_per_s_high"], bounds["price_high_usd"])[:, None],
         (len(names), draws),
     )
     spread = THROUGHPUT_SPREAD if getattr(ev, "mode", "limit") == "calibrated" else 0.0
@@ -143,7 +140,7 @@ def uncertainty(
     for start in range(0, draws, chunk):
         d = slice(start, min(start + chunk, draws))
         s = {k: v[None, d] for k, v in site.items()}
-        cost, token_rate, wall = _per_config(col, price[design, d], s, ev, rent)
+        cost, token_rate, wall = _per_config(col, price[design, d], s, ev)
         token_rate = token_rate * throughput[design, d]
         per_mtok = cost / token_rate * _MTOK
         best, best_tpj = _best_per_design(per_mtok, token_rate / wall, design, len(names))
@@ -158,11 +155,13 @@ def uncertainty(
     return pl.DataFrame(out)
 
 
-def _per_config(col: dict, price: np.ndarray, s: dict, ev: Evaluation, rent: bool):
+def _per_config(col: dict, price: np.ndarray, s: dict, ev: Evaluation):
     """Cost [USD/s], tokens [token/s] and wall power [W] of every candidate for every draw:
-    :func:`tco.economics.costs.instance_costs` with the draws' price and site figures."""
-    drawn = {k: v[:, None] for k, v in col.items()} | {"rental_usd_per_s" if rent else "price_usd": price}
-    costs = instance_costs(drawn, ev.site.varied(**s), "rent" if rent else "own")
+    :func:`tco.economics.costs.instance_costs` with the draws' price and site figures (``price``
+    is the rental price of a rented design, the purchase price of an owned one; the cost sum
+    reads each where it applies)."""
+    drawn = {k: v[:, None] for k, v in col.items()} | {"price_usd": price, "rental_usd_per_s": price}
+    costs = instance_costs(drawn, ev.site.varied(**s), ev.cost_basis)
     return costs["usd"], drawn["stps"] * s["utilization"], costs["wall_power_w"]
 
 

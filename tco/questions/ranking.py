@@ -76,6 +76,7 @@ RANK_COLUMNS = (
     "price_is_estimate",
     "price_type",
     "availability",
+    "rent_only",
     "meets_floor",
     "reason",
     "bottleneck",
@@ -349,6 +350,7 @@ def select(
         ],
         how="vertical_relaxed",
     )
+    ranked = pl.concat([ranked, _unpriced(ev, ranked, keep, min_utps)], how="diagonal_relaxed")
     ranked = ranked.with_columns(
         rank=pl.int_range(1, ranked.height + 1),
         hardware=pl.col("hardware").cast(pl.String),
@@ -359,6 +361,47 @@ def select(
         osl=pl.lit(ev.osl, pl.Int64),
     )
     return ranked.select(*RANK_COLUMNS)
+
+
+def _unpriced(
+    ev: Evaluation, ranked: pl.DataFrame, keep: tuple[str, ...] | None, min_utps: float
+) -> pl.DataFrame:
+    """Designs searched but without a price under the evaluation's cost basis (the rent basis
+    without a rental offer; a rent-only chip without one), listed last with why, never dropped:
+    at their smallest instance that meets the floor (else their fastest), with no cost figures."""
+    perf = ev.perf.with_columns(pl.col("hardware").cast(pl.String)).filter(
+        ~pl.col("hardware").is_in(ranked["hardware"].implode()), "fits"
+    )
+    chips = ev.chips.with_columns(pl.col("hardware").cast(pl.String))
+    if keep is not None:
+        perf = perf.filter(
+            pl.col("hardware").is_in(chips.filter(pl.col("availability").is_in(keep))["hardware"].implode())
+        )
+    shown = (
+        perf.sort(pl.col("utps") >= min_utps, "chips", "stps", descending=[True, False, True])
+        .group_by("hardware", maintain_order=True)
+        .first()
+    )
+    why = (
+        "no price: the rent basis needs an offer in rentals.csv, and it has none"
+        if ev.cost_basis == "rent"
+        else "no price: rent-only (no one sells it) and rentals.csv has no offer"
+    )
+    nan = float("nan")
+    costs = [
+        c for c in RANK_COLUMNS if c in ("tokens_per_usd", "tokens_per_joule") or c.endswith("_per_mtok")
+    ]
+    design = chips.select(
+        "hardware", "memory_technology", "memory_class", "availability", "rent_only", "price_type"
+    )
+    return shown.join(design, on="hardware", how="left").with_columns(
+        bottleneck=_bottleneck(),
+        meets_floor=pl.lit(False),
+        reason=pl.lit(why),
+        price_is_estimate=pl.lit(True),
+        cost_basis=pl.lit("rent"),
+        **{c: pl.lit(nan) for c in costs},
+    )
 
 
 def buyable_first(ranked: pl.DataFrame) -> pl.DataFrame:

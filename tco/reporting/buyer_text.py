@@ -24,10 +24,10 @@ def design_label(name: str, availability: str) -> str:
 
 
 def can_buy() -> pl.Expr:
-    """Rows of a ranking one can order: shipping and, when owned, priced by the market or its
-    vendor (a rental-only chip has only a bottom-up estimate)."""
+    """Rows of a ranking one can order: shipping, never rent-only (TPUs, Trainium: no one sells
+    them), and, when owned, priced by the market or its vendor."""
     purchasable = (pl.col("cost_basis") == "rent") | (pl.col("price_type") != "bottom-up")
-    return (pl.col("availability") == "shipping") & purchasable
+    return (pl.col("availability") == "shipping") & ~pl.col("rent_only") & purchasable
 
 
 def buyer_answer(ranked: pl.DataFrame, model: str, min_utps: float, objective: str) -> str:

@@ -39,8 +39,8 @@ def rank_rows(ranked: pl.DataFrame) -> list[list[str]]:
                 + (" [hypothetical]" if r.get("availability") == "hypothetical" else "")
                 + (" *" if r["price_is_estimate"] else ""),
                 f"{r['memory_class']}/{r['memory_technology']}",
-                f"{r['chips']} ({r['tp']}x{r['pp']}x{r['ep']})",
-                str(r["batch"]),
+                "–" if r["chips"] is None else f"{r['chips']} ({r['tp']}x{r['pp']}x{r['ep']})",
+                "–" if r["batch"] is None else str(r["batch"]),
                 si(r["utps"], 4),
                 si(r["stps"], 4),
                 si(r["tokens_per_usd"], 4),

@@ -525,7 +525,7 @@ def test_scenario_override_naming_unknown_model(tmp_path):
         load_catalogs(tmp_path)
     [p] = info.value.problems
     assert (p.file, p.row, p.column, p.value) == ("scenario_models.csv", 3, "model", "llama9")
-    assert p.expected.startswith("a name from models.csv: deepseek-v3, ")
+    assert p.expected.startswith("a name from models.csv: deepseek-r1, deepseek-v3, ")
     assert "llama3-70b" in p.expected
     assert str(info.value).splitlines()[1].strip().startswith("scenario_models.csv:3:model: got 'llama9'")
 

@@ -60,7 +60,7 @@ def test_owning_is_cheaper_than_renting_on_demand_for_the_same_configuration(own
     """At 70 % utilization an owner pays less per token than a renter of the same configuration:
     every chip's owner cost per hour is below its median offer."""
     keys = ["hardware", "tp", "pp", "ep", "batch"]
-    j = own.frame.join(rent.frame, on=keys, suffix="_rent")
+    j = own.frame.filter(~pl.col("rent_only")).join(rent.frame, on=keys, suffix="_rent")
     assert j.height > 100
     assert (j["usd_per_mtok"] < j["usd_per_mtok_rent"]).all()
     # the performance is the same: only the price of a chip-hour differs
@@ -73,7 +73,7 @@ def test_availability_filter(own):
     allowed = set(CATS["hardware"].df.filter(pl.col("availability") == "shipping")["name"])
     assert set(ranked["hardware"]) == allowed
     every = select(own, FLOOR)
-    assert set(every["availability"]) == {"shipping", "hypothetical"}
+    assert set(every["availability"]) == set(CATS["hardware"].df["availability"])
     with pytest.raises(InvalidInput, match="availability"):
         select(own, FLOOR, availability=["soon"])
 
@@ -118,12 +118,17 @@ def test_cli_availability_cost_basis_and_uncertainty_keys():
     assert rows and {r["availability"] for r in rows} == {"shipping"}
     for r in rows:
         assert set(RANK_KEYS) | set(ECONOMICS_KEYS) | set(UNCERTAINTY_KEYS) <= set(r)
-        assert r["cost_basis"] == "own"
+        if r["usd_per_mtok"] is None:  # listed without a price, and says why
+            assert r["reason"].startswith("no price")
+            continue
+        assert r["cost_basis"] == ("rent" if r["rent_only"] else "own")  # rent-only chips are rented
         assert r["usd_per_chip_hour"] * r["chips"] == pytest.approx(r["usd_per_hour"], rel=EXACT)
     assert sum(r["p_cheapest"] for r in rows if r["p_cheapest"] is not None) == pytest.approx(1.0, abs=1e-12)
     rented = _tco("--cost-basis", "rent")
     assert {r["cost_basis"] for r in rented} == {"rent"}
-    assert {r["hardware"] for r in rented} == set(rental_table(CATS)["hardware"])
+    priced = {r["hardware"] for r in rented if r["usd_per_mtok"] is not None}
+    assert priced == set(rental_table(CATS)["hardware"])
+    assert all(r["reason"].startswith("no price") for r in rented if r["hardware"] not in priced)
 
 
 def test_sensitivity_under_rent_varies_offers_not_energy(rent):
@@ -154,4 +159,4 @@ def test_buyable_first_puts_shipping_designs_on_top_in_rank_order(own):
         ranks = view.filter(pl.col("availability") == kind)["rank"].to_list()
         assert ranks == sorted(ranks)
     assert sorted(view["hardware"].to_list()) == sorted(ranked["hardware"].to_list())
-    assert ranked["availability"][0] == "hypothetical" and view["availability"][0] == "shipping"
+    assert ranked["availability"][0] != "shipping" and view["availability"][0] == "shipping"

@@ -38,7 +38,12 @@ def _collapsed(ev):
     )
     tables = dict(ev.catalogs.tables)
     tables["datacenter"] = replace(tables["datacenter"], df=folder_rows)
-    chips = ev.chips.with_columns(price_low_usd=pl.col("price_usd"), price_high_usd=pl.col("price_usd"))
+    chips = ev.chips.with_columns(
+        price_low_usd=pl.col("price_usd"),
+        price_high_usd=pl.col("price_usd"),
+        rental_usd_per_s_low=pl.col("rental_usd_per_s"),
+        rental_usd_per_s_high=pl.col("rental_usd_per_s"),
+    )
     return replace(ev, question=ev.question.but(catalogs=replace(ev.catalogs, tables=tables)), chips=chips)
 
 
@@ -84,7 +89,8 @@ def test_quantiles_are_ordered_and_probabilities_add_up(ev):
 
 
 def test_wider_price_range_widens_the_spread(ev):
-    """Doubling every chip's price range (about its value) widens each priced design's band."""
+    """Doubling every chip's price range (about its value) widens each priced design's band (a
+    rent-only chip draws its rental price: its purchase range does not apply)."""
     wide = ev.chips.with_columns(
         price_low_usd=(2 * pl.col("price_low_usd") - pl.col("price_usd")).clip(lower_bound=0.0),
         price_high_usd=2 * pl.col("price_high_usd") - pl.col("price_usd"),
@@ -93,7 +99,7 @@ def test_wider_price_range_widens_the_spread(ev):
     b = uncertainty(replace(ev, chips=wide), 4_000, FLOOR).sort("hardware")
     band = lambda t: (t["usd_per_mtok_p90"] - t["usd_per_mtok_p10"]).to_numpy()  # noqa: E731
     ranged = ev.chips.sort("hardware").filter(pl.col("hardware").is_in(a["hardware"].implode()))
-    has_range = (ranged["price_high_usd"] > ranged["price_low_usd"]).to_numpy()
+    has_range = ((ranged["price_high_usd"] > ranged["price_low_usd"]) & ~ranged["rent_only"]).to_numpy()
     assert (band(b)[has_range] > band(a)[has_range]).all()
 
 
