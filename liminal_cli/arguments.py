@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from liminal_cli.startup import missing_dependency
-from perfmodel.inputs import PRECISIONS, CatalogError, InvalidInput, UnknownName, parse_number
+from perfmodel.inputs import PRECISIONS, CatalogError, InvalidInput, UnknownName, digits_hint, parse_number
 
 #: What UTPS and STPS mean, for every command's help.
 GLOSSARY = (
@@ -73,8 +73,8 @@ class _Number:
     """An argparse type: a number between ``lo`` and ``hi`` (each excluded when ``open_low``/``open_high``),
     whole if ``integer``.
 
-    Plain decimal or scientific notation only (:func:`perfmodel.inputs.parse_number`); the
-    range is stated in the flag's help and in the error.
+    Plain decimal or scientific notation in ASCII digits only (:func:`perfmodel.inputs.parse_number`:
+    ``８`` is refused, not read as 8); the range is stated in the flag's help and in the error.
     """
 
     def __init__(
@@ -100,7 +100,9 @@ class _Number:
         try:
             value = parse_number(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {self._expected()}, got {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"expected {self._expected()}{digits_hint(text)}, got {text!r}"
+            ) from None
         too_low = value <= self.lo if self.open_low else value < self.lo
         too_high = value >= self.hi if self.open_high else value > self.hi
         if too_low or too_high or (self.integer and not value.is_integer()):
@@ -137,7 +139,15 @@ class _Batch:
     __name__ = "batch"
 
     def __call__(self, text: str) -> int | str:
-        return "max" if text.strip().lower() == "max" else BATCH(text)
+        if text.strip().lower() == "max":
+            return "max"
+        try:
+            return BATCH(text)
+        except argparse.ArgumentTypeError:
+            expected = self.range_text.removeprefix("range: ")
+            raise argparse.ArgumentTypeError(
+                f"expected {expected}{digits_hint(text)}, got {text!r}"
+            ) from None
 
 
 batch_spec = _Batch()

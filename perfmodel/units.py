@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pint
 
-from perfmodel.inputs import MAX_TEXT, NUMBER, parse_number
+from perfmodel.inputs import MAX_TEXT, NUMBER, character, digits_hint, parse_number
 
 _EXTRA = """
 FLOP = [compute] = flop
@@ -38,9 +38,12 @@ gCO2e = [emissions]
 
 #: Largest power a unit may carry (``m^3``, ``s^-2``); anything larger is a typing mistake.
 MAX_POWER = 4
+#: ASCII letters and digits only (``re.ASCII``): ``s^-１`` is not ``1/s`` and a Cyrillic ``Т`` is
+#: not ``T``; the micro sign may be written ``µ`` (U+00B5) or ``μ`` (U+03BC), as pint defines both.
 _UNIT_TOKEN = re.compile(
-    r"\s*(?:(?P<name>[A-Za-z_µ][A-Za-z0-9_µ]*)|(?P<pow>(?:\^|\*\*)\s*\(?\s*(?P<exp>[+-]?\d+)\s*\)?)"
-    r"|(?P<number>\d+(?:\.\d*)?(?:[eE][+-]?\d{1,2})?)|(?P<op>[*/·])|(?P<paren>[()]))"
+    r"\s*(?:(?P<name>[A-Za-z_µμ][A-Za-z0-9_µμ]*)|(?P<pow>(?:\^|\*\*)\s*\(?\s*(?P<exp>[+-]?\d+)\s*\)?)"
+    r"|(?P<number>\d+(?:\.\d*)?(?:[eE][+-]?\d{1,2})?)|(?P<op>[*/·])|(?P<paren>[()]))",
+    re.ASCII,
 )
 
 
@@ -98,6 +101,13 @@ def _known(name: str) -> bool:
         return False
 
 
+def not_ascii(text: str) -> str:
+    """`` (U+0422 CYRILLIC CAPITAL LETTER TE is not ASCII)`` for the first character a unit may
+    not hold beyond ASCII (a look-alike letter, another script's digit), else ``''``."""
+    ch = next((c for c in text if not c.isascii() and c not in "µμ·"), None)
+    return "" if ch is None else f" ({character(ch)} is not ASCII)"
+
+
 def parse_unit(text: str) -> pint.Quantity:
     """A unit typed by a user (``TB/s``, ``GiB``, ``USD/kWh``, ``1/cm^2``, ``1e9``), strictly.
 
@@ -115,7 +125,7 @@ def parse_unit(text: str) -> pint.Quantity:
         if not m or m.end() == pos:
             raise ValueError(
                 f"a unit made of unit names, numbers, *, /, parentheses and powers up to {MAX_POWER}, "
-                f"got {text!r}"
+                f"got {text!r}{not_ascii(text)}"
             )
         kind = m.lastgroup if m.lastgroup != "exp" else "pow"
         if kind == "pow":
@@ -144,7 +154,7 @@ def parse_quantity(text: str, default_unit: str | pint.Unit | None = None) -> pi
     """
     m = NUMBER.match(text.strip()) if isinstance(text, str) else None
     if not m or len(text) > MAX_TEXT:
-        raise ValueError(f"a number and a unit such as 20 TB/s, got {text!r}")
+        raise ValueError(f"a number and a unit such as 20 TB/s{digits_hint(text)}, got {text!r}")
     value = parse_number(m.group(0))
     rest = text.strip()[m.end() :].strip()
     if not rest:
@@ -155,4 +165,4 @@ def parse_quantity(text: str, default_unit: str | pint.Unit | None = None) -> pi
     return q
 
 
-__all__ = ["ureg", "Q_", "parse_unit", "parse_quantity", "MAX_POWER"]
+__all__ = ["ureg", "Q_", "parse_unit", "parse_quantity", "not_ascii", "MAX_POWER"]

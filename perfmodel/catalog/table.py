@@ -25,9 +25,18 @@ from typing import Literal
 import pint
 import polars as pl
 
-from perfmodel.inputs import NUMBER, CatalogError, InvalidInput, Problem, UnknownName
+from perfmodel.inputs import (
+    NUMBER,
+    CatalogError,
+    InvalidInput,
+    Problem,
+    UnknownName,
+    digits_hint,
+    hidden_character,
+    name_key,
+)
 from perfmodel.outputs import NotRegularFile, read_regular
-from perfmodel.units import Q_, parse_unit, ureg
+from perfmodel.units import Q_, not_ascii, parse_unit, ureg
 
 Kind = Literal["text", "int", "float", "bool"]
 _HEADER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[(.*)\])?\s*$")
@@ -122,7 +131,8 @@ class Table:
         return self.df["name"].to_list()
 
     def resolve(self, name: str) -> str:
-        """The catalog's spelling of ``name``: exact, else the one name equal ignoring case.
+        """The catalog's spelling of ``name``: exact, else the one name equal as names are
+        compared (:func:`perfmodel.inputs.name_key`: case, character width, invisible characters).
 
         An unknown name raises :class:`UnknownName` with the closest names ("did you mean")
         and every valid one.
@@ -130,13 +140,14 @@ class Table:
         names = self.names()
         if name in names:
             return name
-        folded = [n for n in names if n.casefold() == str(name).casefold()]
+        key = name_key(name)
+        folded = [n for n in names if name_key(n) == key]
         if len(folded) == 1:
             return folded[0]
-        lower = {n.casefold(): n for n in names}
-        close = difflib.get_close_matches(str(name).casefold(), list(lower), n=3, cutoff=0.6)
-        close += [lower[n] for n in lower if str(name).casefold() in n and lower[n] not in close][:3]
-        close = list(dict.fromkeys(lower.get(c, c) for c in close))[:3]
+        keyed = {name_key(n): n for n in names}
+        close = difflib.get_close_matches(key, list(keyed), n=3, cutoff=0.6)
+        close += [keyed[n] for n in keyed if key in n and keyed[n] not in close][:3]
+        close = list(dict.fromkeys(keyed.get(c, c) for c in close))[:3]
         hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
         raise UnknownName(f"unknown {self.name} entry {name!r}{hint}; valid names: {', '.join(names)}")
 
@@ -246,7 +257,13 @@ def _header_problems(
                 continue
             except ValueError:
                 problems.append(
-                    Problem(file, line, name, unit, f"a unit pint understands, such as {col.unit}")
+                    Problem(
+                        file,
+                        line,
+                        name,
+                        unit,
+                        f"a unit pint understands, such as {col.unit}{not_ascii(unit)}",
+                    )
                 )
                 continue
             if not (factor > 0 and math.isfinite(factor)):
@@ -261,11 +278,24 @@ def _header_problems(
     return index, factors, header_units, problems
 
 
-def _cell(col: Column, text: str, factor: float, unit: str | None = None) -> tuple[object, str | None]:
-    """Parse one cell (header unit ``unit``); returns (value, None) or (None, what was expected)."""
+#: Characters a free-text cell (a source, a note) may hold that a name may not: line breaks and tabs.
+_FREE_TEXT_SPACE = "\n\r\t"
+
+
+def _cell(
+    col: Column, text: str, factor: float, unit: str | None = None, name: bool = False
+) -> tuple[object, str | None]:
+    """Parse one cell (header unit ``unit``); returns (value, None) or (None, what was expected).
+
+    No text cell holds an invisible character (a zero-width space, a bidirectional override);
+    a ``name`` cell (one that identifies its row) holds no whitespace but plain spaces either.
+    """
     if text == "":
         return (None, None) if not col.required else (None, col.expected(unit))
     if col.kind == "text":
+        hidden = hidden_character(text, "" if name else _FREE_TEXT_SPACE)
+        if hidden is not None:
+            return None, f"text without invisible or control characters (found {hidden})"
         if col.choices and text not in col.choices:
             return None, col.expected(unit)
         return text, None
@@ -275,7 +305,7 @@ def _cell(col: Column, text: str, factor: float, unit: str | None = None) -> tup
             return low in _TRUE, None
         return None, col.expected(unit)
     if not NUMBER.fullmatch(text):
-        return None, col.expected(unit)
+        return None, col.expected(unit) + digits_hint(text)
     number = float(text)
     if not math.isfinite(number):
         return None, col.expected(unit)
@@ -345,6 +375,7 @@ def read_table(source: Path | str | bytes, schema: Schema, file: str | None = No
     if not body:
         problems.append(Problem(file, None, None, None, "at least one data row (the file has only a header)"))
     columns: dict[str, list] = {c.name: [] for c in schema.columns}
+    names = {"name", *schema.key}  # the columns that identify a row
     warnings: list[Problem] = []
     kept: list[int] = []  # line of each parsed row
     for line, rec in body:
@@ -363,7 +394,11 @@ def read_table(source: Path | str | bytes, schema: Schema, file: str | None = No
             continue
         for i, col in index.items():
             value, expected = _cell(
-                col, rec[i].strip(), factors.get(col.name, 1.0), header_units.get(col.name)
+                col,
+                rec[i].strip(),
+                factors.get(col.name, 1.0),
+                header_units.get(col.name),
+                name=col.name in names,
             )
             if expected is not None:
                 problems.append(Problem(file, line, col.name, rec[i], expected))
@@ -423,22 +458,21 @@ def _records(text: str) -> list[tuple[int, list[str]]]:
 
 
 def _duplicates(schema: Schema, columns: dict[str, list], lines: tuple[int, ...], file: str) -> list[Problem]:
-    seen: dict[tuple, int] = {}
+    """Rows whose keys are equal as names are compared (:func:`perfmodel.inputs.name_key`):
+    ``H100-SXM`` beside ``h100-sxm`` is one design written twice, each problem naming both rows."""
+    seen: dict[tuple, tuple[int, tuple]] = {}
     problems = []
     keys = list(zip(*(columns[k] for k in schema.key), strict=True))
     for key, line in zip(keys, lines, strict=True):
         if None in key:
             continue
-        if key in seen:
-            problems.append(
-                Problem(
-                    file,
-                    line,
-                    "/".join(schema.key),
-                    "/".join(map(str, key)),
-                    f"a unique value (already used on row {seen[key]})",
-                )
-            )
-        else:
-            seen[key] = line
+        compared = tuple(name_key(v) if isinstance(v, str) else v for v in key)
+        if compared not in seen:
+            seen[compared] = (line, key)
+            continue
+        first, spelled = seen[compared]
+        expected = f"a unique value (already used on row {first}"
+        if spelled != key:
+            expected += f" as {'/'.join(map(str, spelled))!r}; names are compared ignoring case and width"
+        problems.append(Problem(file, line, "/".join(schema.key), "/".join(map(str, key)), expected + ")"))
     return problems

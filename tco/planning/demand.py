@@ -28,7 +28,7 @@ from perfmodel.units import Q_
 
 #: Fewest output tokens a request can have in the serving model (one from prefill, one decoded).
 MIN_OSL = 2
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$", re.ASCII)  # ASCII digits: ２０２７-01 is no month
 #: The columns that name a stream (one workload of one model); a month holds each stream once.
 STREAM = ("model", "isl", "osl", "min_utps")
 _S_PER_DAY = Q_(1.0, "day").to("s").magnitude

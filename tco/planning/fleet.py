@@ -48,7 +48,7 @@ import polars as pl
 from scipy import optimize, sparse
 
 from perfmodel.catalog.economics_set import load_catalogs
-from perfmodel.inputs import InvalidInput
+from perfmodel.inputs import InvalidInput, digits_hint, parse_number
 from perfmodel.units import Q_
 from tco.economics.costs import OTHER_ITEMS
 from tco.equations import capital_recovery_rate
@@ -116,9 +116,11 @@ class Headroom:
         if text.strip().lower() == "n+1":
             return cls(spare_domain=True)
         try:
-            value = float(text)
+            value = parse_number(text)  # ASCII digits only: float() reads ０.１ as 0.1
         except ValueError:
-            raise InvalidInput(f"headroom must be 'n+1' or a fraction >= 0, got {text!r}") from None
+            raise InvalidInput(
+                f"headroom must be 'n+1' or a fraction >= 0{digits_hint(text)}, got {text!r}"
+            ) from None
         if not (0.0 <= value < 10.0):
             raise InvalidInput(f"headroom fraction must be in [0, 10), got {text!r}")
         return cls(fraction=value)

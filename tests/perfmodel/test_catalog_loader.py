@@ -642,3 +642,103 @@ def test_dense_row_with_bad_layers_cell(tmp_path):
     text = _csv(MODEL_HEADER, _model_row(LLAMA8B, layers="abc"))
     [p] = _problems(_write(tmp_path, text, "models.csv"), MODELS)
     assert (p.row, p.column, p.value, p.expected) == (2, "layers", "abc", "an integer > 0")
+
+
+# --- names that cannot collide, digits that are digits (issue 25) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "twin",
+    [
+        "CHIP-A",  # case
+        "ｃｈｉｐ-ａ",  # fullwidth letters (NFKC)
+        "Chip-A",
+    ],
+)
+def test_names_equal_as_names_are_compared_collide_naming_both_rows(tmp_path, twin):
+    p = _one(_write(tmp_path, _csv(HEADER, ROW_A, _with(ROW_A, "name", twin))))
+    assert (p.file, p.row, p.column, p.value) == ("hardware.csv", 3, "name", twin)
+    assert p.expected.startswith("a unique value (already used on row 2 as 'chip-a';")
+
+
+def test_composite_key_collides_ignoring_case(tmp_path):
+    text = f"{SM_HEADER}\nliminal-2025,llama3-8b,7,7,s\nLIMINAL-2025,Llama3-8B,7,7,s\n"
+    p = _one(_write(tmp_path, text, "scenario_models.csv"), SCENARIO_MODELS)
+    assert (p.row, p.column, p.value) == (3, "scenario/model", "LIMINAL-2025/Llama3-8B")
+    assert "row 2 as 'liminal-2025/llama3-8b'" in p.expected
+
+
+@pytest.mark.parametrize(
+    ("char", "described"),
+    [
+        ("\u200b", "U+200B ZERO WIDTH SPACE"),
+        ("\u202e", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ("\u00ad", "U+00AD SOFT HYPHEN"),
+        ("\x07", "U+0007 unnamed character"),
+        ("\t", "U+0009 unnamed character"),
+        ("\u00a0", "U+00A0 NO-BREAK SPACE"),
+        ("\u2028", "U+2028 LINE SEPARATOR"),
+        ("\u3164", "U+3164 HANGUL FILLER"),
+        ("\ufe0f", "U+FE0F VARIATION SELECTOR-16"),
+    ],
+)
+def test_name_with_an_invisible_character_names_the_cell_and_character(tmp_path, char, described):
+    name = f"chip{char}-b"
+    p = _one(_write(tmp_path, _csv(HEADER, ROW_A, _with(ROW_B, "name", f'"{name}"'))))
+    assert (p.row, p.column, p.value) == (3, "name", name)
+    assert p.expected == f"text without invisible or control characters (found {described} at character 5)"
+
+
+def test_invisible_twin_of_a_name_is_refused_not_loaded_as_a_second_design(tmp_path):
+    # h100\u200b-sxm beside h100-sxm was two designs, both ranked
+    problems = _problems(_write(tmp_path, _csv(HEADER, ROW_A, _with(ROW_A, "name", "chip\u200b-a"))))
+    assert [(p.row, p.column) for p in problems] == [(3, "name")]
+
+
+def test_free_text_may_break_lines_but_holds_no_invisible_character(tmp_path):
+    table = read_table(_write(tmp_path, _csv(HEADER, _with(ROW_A, "source", '"one\n\ttwo"'))), HARDWARE)
+    assert table.row("chip-a")["source"] == "one\n\ttwo"
+    p = _one(_write(tmp_path, _csv(HEADER, _with(ROW_A, "source", "data\u202esheet"))))
+    assert (p.row, p.column) == (2, "source")
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE at character 5" in p.expected
+
+
+@pytest.mark.parametrize(
+    ("column", "text"),
+    [
+        ("mem_bw", "٣.٣٥"),  # Arabic-Indic
+        ("mem_bw", "３.３５"),  # fullwidth
+        ("mem_capacity", "८०"),  # Devanagari
+        ("scaleup_domain", "８"),  # an integer column
+        ("tensor_bf16", "9８9"),  # one digit of another script among ASCII ones
+        ("mem_bw", "3.35e１"),  # in the exponent
+    ],
+)
+def test_number_in_another_scripts_digits_is_refused_naming_the_cell(tmp_path, column, text):
+    p = _one(_write(tmp_path, _csv(HEADER, _with(ROW_A, column, text))))
+    assert (p.row, p.column, p.value) == (2, column, text)
+    assert p.expected.endswith(", with ASCII digits 0-9")
+
+
+def test_unit_in_another_scripts_digits_or_look_alike_letters_is_refused(tmp_path):
+    for unit, culprit in (
+        ("m^-２", "U+FF12 FULLWIDTH DIGIT TWO"),
+        ("ТB/s", "U+0422 CYRILLIC CAPITAL LETTER TE"),
+    ):
+        header = [f"mem_bw[{unit}]" if h.startswith("mem_bw") else h for h in HEADER]
+        problems = _problems(_write(tmp_path, _csv(header, ROW_A)))
+        [p] = [p for p in problems if p.column == "mem_bw"]
+        assert (p.row, p.value) == (1, unit)
+        assert p.expected == f"a unit pint understands, such as B/s ({culprit} is not ASCII)"
+
+
+def test_resolve_compares_names_as_the_loader_does(tmp_path):
+    table = read_table(_write(tmp_path, _csv(HEADER, ROW_A, ROW_B)), HARDWARE)
+    for typed in ("chip-a", "CHIP-A", "ｃｈｉｐ-ａ", "chip\u200b-a", "chip-\u00ada"):
+        assert table.resolve(typed) == "chip-a"
+    with pytest.raises(UnknownName) as info:
+        table.resolve("chip-z\u200b")
+    # the hidden character is shown escaped, and the close names are offered
+    assert str(info.value).startswith(
+        "unknown hardware entry 'chip-z\\u200b' (did you mean 'chip-b' or 'chip-a'?)"
+    )
