@@ -3,24 +3,33 @@
 import polars as pl
 import streamlit as st
 
-from app_support import assumptions_line, colours, current, ranking_tables, shown_designs, spread, table
+from app_support import (
+    COLUMNS,
+    assumptions_line,
+    colours,
+    current,
+    ranking_tables,
+    shown_designs,
+    spread,
+    table,
+)
 from tco.questions.cost_curves import buyer_curves
 from tco.reporting.buyer_text import buyer_answer, buyer_order, can_buy, chips, design_text, own_against_rent
 from tco.reporting.charts import buyer_chart, carbon_breakdown_chart, cost_breakdown_chart, efficiency_bars
 from tco.reporting.formatting import si, usd
 
-#: The ranking's columns shown first (they fit the page's width); the rest are under "every column".
-HEADLINE_COLUMNS = (
-    "rank",
-    "design",
-    "usd_per_mtok",
-    "usd_per_mtok_p10",
-    "usd_per_mtok_p90",
-    "p_cheapest",
-    "utps",
-    "instance",
-    "price_usd",
-)
+#: The ranking's columns shown first, with their widths [px], so the table fits a 968 px frame
+#: without scrolling; every column is under "Every column of the ranking".
+HEADLINE = {
+    "rank": 40,
+    "design": 180,
+    "usd_per_mtok": 150,
+    "usd_per_mtok_p10": 110,
+    "usd_per_mtok_p90": 110,
+    "utps": 130,
+    "instance": 170,
+}
+SHORT_LABELS = {"usd_per_mtok_p10": "p10 [$/Mtok]", "usd_per_mtok_p90": "p90 [$/Mtok]"}
 
 ev, ranked = current()
 s = st.session_state
@@ -61,7 +70,13 @@ st.caption(
     "The chips you can buy first, in rank order; then designs you can only rent, announced and hypothetical "
     "ones. p10/p90: the cost over the inputs' low and high ranges."
 )
-table(meet_table.select(c for c in HEADLINE_COLUMNS if c in meet_table.columns))
+table(
+    meet_table.select(c for c in HEADLINE if c in meet_table.columns),
+    {
+        c: COLUMNS[c] | {"width": w, "label": SHORT_LABELS.get(c, COLUMNS[c]["label"])}
+        for c, w in HEADLINE.items()
+    },
+)
 if miss_table.height:
     st.subheader(f"Designs that miss the floor ({miss_table.height})")
     table(miss_table)
@@ -76,10 +91,13 @@ st.caption(
     "rental prices (rentals.csv); empty where no one rents it."
 )
 own, rent = (current(basis)[1] for basis in ("own", "rent"))
-both = own_against_rent(shown_designs(own), shown_designs(rent)).drop("availability")
+owned = buyer_order(shown_designs(own))
+both = own_against_rent(owned, shown_designs(rent)).drop("availability")
+names = dict(owned.select("hardware", design_text()).iter_rows())  # rent-only chips marked as above
 table(
     both.with_columns(
-        pl.col(c).map_elements(usd, return_dtype=pl.String, skip_nulls=False) for c in both.columns[1:]
+        pl.col("hardware").replace_strict(names),
+        *(pl.col(c).map_elements(usd, return_dtype=pl.String, skip_nulls=False) for c in both.columns[1:]),
     )
 )
 c = st.columns(2)

@@ -111,7 +111,9 @@ def test_cost_basis_rent_reprices_and_both_are_shown(app):
 
 
 def test_ranking_shows_the_spread_and_the_chance_of_being_cheapest(app):
-    meet = app.dataframe[0].value
+    headline = app.dataframe[0].value
+    assert (headline["p10 [$/Mtok]"] < headline["p90 [$/Mtok]"]).all()
+    meet = next(d.value for d in app.dataframe if "chance it is the cheapest" in d.value.columns)
     low, high = meet["$ per million tokens, p10"], meet["$ per million tokens, p90"]
     assert (low < high).all()
     assert meet["chance it is the cheapest"].sum() == pytest.approx(1.0, abs=1e-9)
@@ -372,8 +374,11 @@ def test_compare_ranks_the_answer_first_marks_rent_only_and_shows_its_spread(app
     assert spread, [c.value for c in app.caption]
     assert float(spread[1]) < _dollars(app.metric[0].value) < float(spread[2])
     row = meet.iloc[0]
-    assert float(spread[1]) == pytest.approx(row["$ per million tokens, p10"], rel=SHOWN_RTOL)
-    assert meet.shape[1] <= 9  # the rest is under "Every column of the ranking", so it fits the page
+    assert float(spread[1]) == pytest.approx(row["p10 [$/Mtok]"], rel=SHOWN_RTOL)
+    assert meet.shape[1] == 7  # the rest is under "Every column of the ranking", so it fits the page
+    both = next(d.value for d in app.dataframe if "$ per million tokens, rented" in d.value.columns)
+    assert list(both["design"])[0] == answer["hardware"]
+    assert {f"{name} (rent only)" for name in rent_only["hardware"]} <= set(both["design"])
 
 
 def test_trade_off_starts_where_compare_chose(app):
