@@ -36,11 +36,19 @@ except CatalogError as e:
     st.stop()
 sidebar(catalogs)
 pages = {slug: st.Page(f"app_pages/{slug}.py", title=title, url_path=slug) for slug, title in PAGES}
-# The root URL opens Compare at its own path, so /compare is a link like every other page's.
-home = st.Page(
-    lambda: st.switch_page(pages["compare"]), title="Home", url_path="home", default=True, visibility="hidden"
+# The root URL (and /home, a path people type) opens Compare at its own path, so /compare is a link
+# like every other page's. A default page is served at the root only, hence a second one for /home.
+root, home = (
+    st.Page(
+        lambda: st.switch_page(pages["compare"]),
+        title=title,
+        url_path=path,
+        default=default,
+        visibility="hidden",
+    )
+    for title, path, default in (("Start", "start", True), ("Home", "home", False))
 )
-page = st.navigation([*pages.values(), home])
+page = st.navigation([*pages.values(), root, home])
 if "applied_message" in st.session_state:
     st.success(st.session_state.pop("applied_message"))
 try:

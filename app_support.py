@@ -16,16 +16,20 @@ from perfmodel.catalog.economics_set import load_catalogs
 from perfmodel.catalog.folder import Catalogs
 from perfmodel.catalog.schemas import AVAILABILITY
 from perfmodel.catalog.table import Table
-from perfmodel.inputs import DEFAULT_ISL, DEFAULT_OSL, CatalogError
+from perfmodel.inputs import DEFAULT_ISL, DEFAULT_OSL, NUMBER, CatalogError, Problem
 from perfmodel.inputs import MODES as PERF_MODES
-from perfmodel.units import ureg
+from perfmodel.outputs import neutralize
+from perfmodel.units import parse_unit, ureg
 from tco.economics.costs import DEFAULT_REGION, Site, load_site
 from tco.options import CONTEXT_CHOICES, DEFAULT_MODE, OBJECTIVES
 from tco.options import COST_BASES as LIBRARY_COST_BASES
+from tco.planning.demand import load_demand
 from tco.questions.monte_carlo import uncertainty
 from tco.questions.question import Question
 from tco.questions.ranking import Evaluation, evaluate, select
 from tco.questions.tradeoffs import METRIC_WORDS
+from tco.reporting.buyer_text import buyer_order, design_text
+from tco.reporting.charts import design_palette
 from tco.reporting.formatting import si, usd
 
 #: Draws of the uncertain inputs behind the p10/p90 figures (seeded: a link gives the same figures).
@@ -66,7 +70,7 @@ STATE = {
     **{field: (float, None) for field in SITE_FIELDS},
     "slowdown": (float, 0.10),
     "max_chips": (int, None),
-    "baseline": (str, "fastest"),
+    "baseline": (str, "ranked"),
     "design": (str, None),
     "catalog_name": (str, "models"),
     "new_template": (str, "xpu-hbm3"),
@@ -81,6 +85,13 @@ STATE = {
 OBJECTIVE_LABELS = {o: METRIC_WORDS[o][1] for o in OBJECTIVES}
 COST_BASE_LABELS = {"own": "own: all-in owner cost", "rent": "rent: published rental prices"}
 COST_BASES = {b: COST_BASE_LABELS[b] for b in LIBRARY_COST_BASES}
+AVAILABILITY_LABELS = dict(
+    zip(
+        AVAILABILITY_CHOICES,
+        ("chips that ship", "+ announced", "+ announced and hypothetical designs"),
+        strict=True,
+    )
+)
 MODE_LABELS = {
     "calibrated": "calibrated: what a real deployment reaches",
     "limit": "limit: the study's decode-only bound",
@@ -207,9 +218,13 @@ def sidebar(cats: Catalogs) -> None:
             "Floor [tokens/s per user]", min_value=0.0, max_value=1e6, step=10.0, key="min_utps", format="%g"
         )
         st.selectbox("Site (energy price, PUE, grid)", regions, key="region")
+        site_inputs(cats)
         st.selectbox("Rank by", list(OBJECTIVES), key="objective", format_func=OBJECTIVE_LABELS.get)
         st.radio(
             "Cost basis", list(COST_BASES), key="cost_basis", horizontal=True, format_func=COST_BASES.get
+        )
+        st.radio(
+            "Designs shown", AVAILABILITY_CHOICES, key="availability", format_func=AVAILABILITY_LABELS.get
         )
         st.caption(f"Catalog version {cats.digest()}" + (" (edited this session)" if s.overrides else ""))
     catalog_notice(cats)
@@ -222,14 +237,62 @@ def sidebar(cats: Catalogs) -> None:
         )
 
 
+def scaled_headers(cats: Catalogs) -> list[Problem]:
+    """Every header whose unit carries a number beside a unit (``mem_bw[2*TB/s]``): the loader
+    multiplies the column by it (perfmodel/catalog/table.py), which a person should see. A bare
+    scale on a count (``total_params[1e9]``, billions) is the packaged catalogs' own way and is left."""
+    out = []
+    for name in sorted(cats.tables):
+        table = cats.tables[name]
+        for column, unit in table.header_units.items():
+            q = parse_unit(unit)
+            if q.magnitude != 1 and not q.unitless:
+                out.append(
+                    Problem(
+                        table.path.name,
+                        None,
+                        column,
+                        unit,
+                        f"a unit without a number; every value of {column} is multiplied by {q.magnitude:g}",
+                        "warning",
+                    )
+                )
+    return out
+
+
+def site_inputs(cats: Catalogs) -> None:
+    """The site's figures a person may change (empty: the site's own value, shown greyed), in the
+    sidebar with the rest of the question, so every page follows them and the link carries them."""
+    s = st.session_state
+    base = site_for(cats, s.region, ())
+    for field, (label, _, _) in SITE_FIELDS.items():
+        st.number_input(
+            label,
+            value=None,
+            min_value=1.0 if field == "pue" else 1e-6,
+            max_value=100.0 if field == "utilization" else None,
+            format="%.4g",
+            placeholder=f"{shown(field, getattr(base, field)):.4g} (the site's)",
+            key=field,
+        )
+    if any(s[f] is not None for f in SITE_FIELDS):
+        st.button("Restore the site's values", on_click=lambda: s.update(dict.fromkeys(SITE_FIELDS)))
+
+
 def catalog_notice(cats: Catalogs) -> None:
-    """A visible notice of every catalog value that loaded but looks implausible."""
-    doubts = cats.warnings()
+    """A visible notice of every catalog value that loaded but looks implausible, and of every
+    header whose unit multiplies its column by a number (:func:`scaled_headers`)."""
+    doubts = [*scaled_headers(cats), *cats.warnings()]
     if doubts:
         st.warning(
-            "Catalog values to check (they are in use, but outside the plausible range):\n\n"
-            + "\n".join(f"- {w}" for w in doubts)
+            "Catalog values to check (they are in use, but outside the plausible range or scaled by "
+            "their header):\n\n" + "\n".join(f"- {w}" for w in doubts)
         )
+
+
+def colours(ev: Evaluation) -> dict[str, str]:
+    """One colour per design of the catalogs, the same on every page and in every view."""
+    return design_palette(ev.frame.select("hardware", "memory_class").unique())
 
 
 def site(cats: Catalogs) -> Site:
@@ -291,16 +354,21 @@ def shown_designs(ranked: pl.DataFrame) -> pl.DataFrame:
     return ranked.filter(pl.col("availability").is_in(st.session_state.availability.split(",")))
 
 
-def assumptions_line(ev: Evaluation) -> str:
-    """The assumptions in force, in one line, with the units a person reads."""
-    s = st.session_state
+def site_figures(ev: Evaluation) -> str:
+    """The site's figures in force, with the units a person reads, each marked if set in the sidebar."""
     changed = dict(site_changes())
-    figures = "; ".join(
+    return "; ".join(
         f"{SITE_FIELDS[f][0].split(' [')[0]} {shown(f, getattr(ev.site, f)):.3g}"
         + {"energy_price": " USD/kWh", "lifetime": " years", "utilization": " %"}.get(f, "")
         + (" (set here)" if f in changed else "")
         for f in SITE_FIELDS
     )
+
+
+def assumptions_line(ev: Evaluation) -> str:
+    """The assumptions in force, in one line, with the units a person reads."""
+    s = st.session_state
+    figures = site_figures(ev)
     cats = ev.catalogs.digest() + (" (edited)" if s.overrides else "")
     return (
         f"Assumptions in force: {ev.model}, {ev.workload}; floor {s.min_utps:,.0f} tokens/s per user; "
@@ -341,6 +409,46 @@ def apply_catalogs(new: dict[str, bytes]) -> bool:
         ", ".join(SCHEMAS[n].file for n in new) + " updated for this session; every page now uses it."
     )
     return True
+
+
+def accept_forecast(name: str, data: bytes, cats: Catalogs) -> bool:
+    """Keep ``data`` (an uploaded file called ``name``) as this session's forecast if it reads as a
+    table; otherwise say why on the page, naming the line (the loader's words), and keep the one in use."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        st.error(f"{name} is {len(data):,} bytes; the limit is {MAX_UPLOAD_BYTES:,} bytes.")
+        return False
+    try:
+        split_csv(data, name)
+    except CatalogError as e:
+        problems = e.problems
+        try:
+            load_demand(data, cats, file=name)  # names the line and the cells of a ragged row
+        except CatalogError as found:
+            problems = found.problems
+        st.error(
+            f"{name} was not loaded; the forecast stays as it was:\n\n"
+            + "\n".join(f"- {p}" for p in problems)
+        )
+        return False
+    st.session_state.plan_csv = data
+    return True
+
+
+def apply_uploads(files: dict[str, bytes]) -> bool:
+    """Apply uploaded files (file name -> bytes) as one change: each names its catalog by its file
+    name (``hardware.csv``), so a new chip's rows in two files validate together (:func:`apply_catalogs`)."""
+    catalogs = {schema.file: name for name, schema in SCHEMAS.items()}
+    unknown = [f for f in files if f not in catalogs]
+    big = [f for f, data in files.items() if len(data) > MAX_UPLOAD_BYTES]
+    if unknown:
+        st.error(
+            f"Not applied: {', '.join(unknown)} is not a catalog file name; valid names: {', '.join(catalogs)}."
+        )
+        return False
+    if big:
+        st.error(f"Not applied: {', '.join(big)} is over the limit of {MAX_UPLOAD_BYTES:,} bytes.")
+        return False
+    return apply_catalogs({catalogs[f]: data for f, data in files.items()})
 
 
 def _config_text() -> pl.Expr:
@@ -436,11 +544,13 @@ def table(df: pl.DataFrame, config: dict | None = None) -> None:
 
 
 def ranking_tables(ranked: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The designs of ``ranked`` that meet the floor (ranked) and those that miss it, for :func:`table`."""
-    rows = ranked.with_columns(
-        design=pl.when(pl.col("availability") == "shipping")
-        .then(pl.col("hardware"))
-        .otherwise(pl.format("{} ({})", "hardware", "availability")),
+    """The designs of ``ranked`` that meet the floor and those that miss it, for :func:`table`.
+
+    The first in the buyer's order (:func:`tco.reporting.buyer_text.buyer_order`: the chips one can
+    buy, then rental-only, announced and hypothetical designs, each marked), so the table's #1 is the
+    answer's chip."""
+    rows = buyer_order(ranked).with_columns(
+        design_text(),
         memory=pl.format("{} ({})", "memory_technology", "memory_class"),
     )
     meet = rows.filter("meets_floor").with_columns(
@@ -460,10 +570,42 @@ def ranking_tables(ranked: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return meet.select(c for c in RANK_TABLE if c in meet.columns), miss.select(MISS_TABLE)
 
 
+def is_comment(line: str) -> bool:
+    """A comment line of a catalog or forecast CSV, by the loader's rule (perfmodel/catalog/table.py):
+    its first cell starts with ``#`` after any spaces."""
+    return line.lstrip().startswith("#")
+
+
+def split_csv(raw: bytes, file: str = "the file") -> tuple[list[str], pl.DataFrame]:
+    """A CSV's comment lines and its body as text cells (an empty cell reads empty). Raises
+    :class:`CatalogError` naming what is wrong when the body is not a table (a ragged row, bad bytes)."""
+    try:
+        lines = raw.decode("utf-8-sig").splitlines()
+        body = "\n".join(line for line in lines if line.strip() and not is_comment(line))
+        df = pl.read_csv(body.encode(), infer_schema=False)
+    except (UnicodeDecodeError, pl.exceptions.PolarsError) as e:
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CatalogError(
+            [Problem("the file", None, None, None, f"a table of rows alike ({reason})")]
+        ) from None
+    return [line for line in lines if is_comment(line)], df.fill_null("")
+
+
+def safe_catalog_bytes(catalog: Table) -> bytes:
+    """``catalog``'s file for download: as written, with every text cell a spreadsheet would run as a
+    formula (``=HYPERLINK(...)``) neutralized (:func:`perfmodel.outputs.neutralize`); numbers as they are."""
+    comments, df = split_csv(catalog.raw, catalog.path.name)
+
+    def cell(text: str) -> str:
+        return text if NUMBER.fullmatch(text.strip()) else neutralize(text)
+
+    cleaned = df.with_columns(pl.col(c).map_elements(cell, return_dtype=pl.String) for c in df.columns)
+    if cleaned.equals(df):
+        return catalog.raw
+    return "\n".join([*comments, cleaned.write_csv()]).encode()
+
+
 def as_written(catalog: Table) -> pl.DataFrame:
     """A catalog table as its file writes it (units in the headers), with the headers in words."""
-    body = "\n".join(
-        line for line in catalog.raw.decode("utf-8-sig").splitlines() if not line.startswith("#")
-    )
-    df = pl.read_csv(body.encode(), infer_schema=False)
-    return df.rename({c: c.replace("_", " ") for c in df.columns}).fill_null("–")
+    df = split_csv(catalog.raw)[1]
+    return df.rename({c: c.replace("_", " ") for c in df.columns}).with_columns(pl.all().replace("", "–"))

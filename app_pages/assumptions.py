@@ -1,8 +1,8 @@
-"""Assumptions: scenario, power model and the site's figures; every page follows them."""
+"""Assumptions: scenario and power model, and the tables behind the site's figures; every page follows them."""
 
 import streamlit as st
 
-from app_support import SITE_FIELDS, as_written, catalogs_for, overrides, shown, site_for, table
+from app_support import as_written, catalogs_for, current, overrides, site_figures, table
 
 cats = catalogs_for(overrides())
 s = st.session_state
@@ -22,21 +22,11 @@ c[1].selectbox(
 st.subheader("Scenarios")
 table(as_written(cats["scenarios"]))
 st.subheader(f"Site {s.region}")
-st.caption("Leave a figure empty to use the site's own value (shown greyed).")
-base = site_for(cats, s.region, ())
-cols = st.columns(len(SITE_FIELDS))
-for col, (field, (label, _, _)) in zip(cols, SITE_FIELDS.items(), strict=True):
-    col.number_input(
-        label,
-        value=None,
-        min_value=1.0 if field == "pue" else 1e-6,
-        max_value=100.0 if field == "utilization" else None,
-        format="%.4g",
-        placeholder=f"{shown(field, getattr(base, field)):.4g}",
-        key=field,
-    )
-if any(s[f] is not None for f in SITE_FIELDS):
-    st.button("Restore the site's values", on_click=lambda: s.update(dict.fromkeys(SITE_FIELDS)))
+st.caption(
+    "The site's figures (electricity price, PUE, lifetime, utilization) are set in the sidebar, beside the "
+    "question, so every page shows them; empty there: the site's own value below."
+)
+st.markdown(f"In force: {site_figures(current()[0])}.")
 st.subheader("Sites")
 table(as_written(cats["datacenter"]))
 st.subheader("Grid carbon intensity")

@@ -6,6 +6,7 @@ import streamlit as st
 
 from app_support import apply_catalogs, catalogs_for, current, overrides, ranking_tables, table
 from perfmodel.inputs import InvalidInput
+from tco.designs.catalog_upkeep import NAME, NAME_TEXT
 from tco.designs.parts import design_overrides
 from tco.reporting.formatting import usd
 
@@ -27,6 +28,9 @@ c[3].slider("Collective latency [us]", 0.05, 10.0, step=0.05, key="new_sync_us")
 derived = f"{s.new_template}-{s.new_memory.lower()}-x{s.new_stacks}"
 st.text_input("Name", value=None, placeholder=derived, key="new_name")
 name = s.new_name or derived
+if not NAME.fullmatch(name):  # before any catalog is written: a bad name is the name's error, not a file's
+    st.error(f"Name {name!r}: expected {NAME_TEXT}.")
+    st.stop()
 settings = [f"memory={s.new_memory}", f"stacks={s.new_stacks}", f"sync_us={s.new_sync_us:g}"]
 if name not in cats["hardware"].names():
     try:

@@ -5,12 +5,26 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from app_support import MAX_UPLOAD_BYTES, catalogs_for, overrides, site_changes, site_for, table
+from app_support import (
+    AVAILABILITY_LABELS,
+    COST_BASES,
+    MODE_LABELS,
+    accept_forecast,
+    catalogs_for,
+    overrides,
+    question,
+    site_changes,
+    site_figures,
+    site_for,
+    split_csv,
+    table,
+)
 from perfmodel.inputs import CatalogError
 from perfmodel.outputs import safe_csv
 from tco.planning.demand import demand_arrays, load_demand
 from tco.planning.fleet import DEFAULT_HEADROOM, Headroom, evaluate_streams, plan
 from tco.questions.question import Question
+from tco.reporting.buyer_text import purchasable
 from tco.reporting.fleet_charts import plan_chart
 from tco.reporting.fleet_text import plan_sentence
 
@@ -34,15 +48,14 @@ PLAN_COLUMNS = {
 
 
 @st.cache_resource(max_entries=16, show_spinner="Searching every chip's configurations for each workload…")
-def evaluations(overrides, streams, mode, cost_basis, region, scenario, power_model, site_changes):
-    """Each (model, isl, osl) evaluated once per catalog set, site, mode and cost basis (cached)."""
+def evaluations(overrides, streams, question: Question, site_changes):
+    """Each (model, isl, osl) evaluated once under the sidebar's question (its mode, cost basis,
+    scenario, power model and site; cached)."""
     cats = catalogs_for(overrides)
-    site = site_for(cats, region, site_changes)
     frame = pl.DataFrame(list(streams), schema=["model", "isl", "osl"], orient="row")
-    asked = Question(
-        mode=mode, cost_basis=cost_basis, scenario=scenario, power_model=power_model, site=site, catalogs=cats
-    )
-    return evaluate_streams(frame, asked)
+    asked = question.but(site=site_for(cats, question.site, site_changes), catalogs=cats)
+    # a chip no one can buy is not in an owner's fleet (Compare's rule: tco.reporting.buyer_text)
+    return {k: purchasable(ev) for k, ev in evaluate_streams(frame, asked).items()}
 
 
 s = st.session_state
@@ -51,23 +64,25 @@ st.title("Plan a fleet for a demand forecast")
 st.caption(
     "Each row: a month, a model, its mean output tokens per day, input and output lengths, the UTPS "
     "floor and the busiest hour over the mean. The fleet serves each month's peak and keeps what it buys. "
-    "The sidebar's site applies; models, lengths and floors come from the forecast."
+    "The sidebar's performance model, cost basis, site and designs shown apply; models, lengths and floors "
+    "come from the forecast."
 )
 upload = st.file_uploader("Upload a forecast CSV (at most 2 MiB)", type=["csv"], key="plan_upload")
-if upload is not None and len(upload.getvalue()) <= MAX_UPLOAD_BYTES:
-    s.plan_csv = upload.getvalue()
-elif upload is not None:
-    st.error(f"{upload.name} is {len(upload.getvalue()):,} bytes; the limit is {MAX_UPLOAD_BYTES:,} bytes.")
-raw = s.setdefault("plan_csv", EXAMPLE.read_bytes()).decode("utf-8-sig")
-body = "\n".join(line for line in raw.splitlines() if not line.startswith("#"))
-original = pl.read_csv(body.encode(), infer_schema=False)
+if upload is not None:
+    accept_forecast(upload.name, upload.getvalue(), cats)
+try:
+    _, original = split_csv(s.setdefault("plan_csv", EXAMPLE.read_bytes()), "demand.csv")
+except CatalogError as e:  # only a checked forecast is kept, so this is a defence, not a path
+    st.error(f"The forecast could not be read ({e.problems[0]}); the example is shown instead.")
+    s.plan_csv = EXAMPLE.read_bytes()
+    _, original = split_csv(s.plan_csv, "demand.csv")
 edited = st.data_editor(original, num_rows="dynamic", key="plan_editor", width="stretch", hide_index=True)
 try:
     forecast = load_demand(edited.write_csv().encode(), cats, file="demand.csv")
 except CatalogError as e:
     st.error("The forecast has problems:\n\n" + "\n".join(f"- {p}" for p in e.problems))
     st.stop()
-c = st.columns(5)
+c = st.columns(4)
 span = len(demand_arrays(forecast).months)
 horizon = c[0].number_input("Horizon [months]", 1, 240, value=span, key="plan_horizon")
 max_mw = c[1].number_input("Power cap [MW] (0: none)", 0.0, 10_000.0, value=0.0, step=0.5, key="plan_max_mw")
@@ -82,27 +97,36 @@ headroom = c[2].selectbox(
 scale = c[3].number_input(
     "Demand x (forecast error)", 0.1, 10.0, value=1.0, step=0.1, key="plan_scale", format="%.2f"
 )
-mode = c[4].selectbox("Performance model", ("calibrated", "limit"), key="plan_mode")
-c = st.columns(3)
-basis = c[0].radio("Cost basis", ("own", "rent"), horizontal=True, key="plan_cost_basis")
-shipping = c[1].checkbox("Chips that ship today only", key="plan_shipping")
-draws = c[2].number_input(
+draws = st.number_input(
     "Uncertainty draws per workload (0: off)", 0, 20_000, value=0, step=500, key="plan_draws"
 )
 demand = demand_arrays(forecast, int(horizon)).scaled(scale)
 streams = tuple(demand.streams.select("model", "isl", "osl").unique().sort("model", "isl", "osl").rows())
-evaluated = evaluations(
-    overrides(), streams, mode, basis, s.region, s.scenario, s.power_model, site_changes()
-)
+evaluated = evaluations(overrides(), streams, question(), site_changes())
 result = plan(
     demand,
     evaluated,
     headroom=Headroom.parse(headroom),
     max_mw=max_mw or None,
-    availability=("shipping",) if shipping else None,
+    availability=s.availability.split(","),
     draws=int(draws) or None,
 )
 st.success(plan_sentence(result))
+st.caption(
+    f"Assumptions in force: {MODE_LABELS[s.mode]}; cost basis {COST_BASES[s.cost_basis]}; "
+    f"site {s.region}: {site_figures(next(iter(evaluated.values())))}."
+)
+st.caption(
+    f"Designs: {AVAILABILITY_LABELS[s.availability]} (sidebar), "
+    + (
+        "rented at the published prices."
+        if s.cost_basis == "rent"
+        else "bought and owned; chips that are only rented (rent only on Compare) are left out."
+    )
+    + " Purchases: the cash paid for the chips bought in the horizon. TCO: what the horizon costs, the "
+    "purchases recovered month by month over the hardware's lifetime at the cost of capital, plus energy, "
+    "facility, maintenance and operations; chips outlive the horizon, so the TCO can be below the purchases."
+)
 # Columns without a figure (the p10/p90 spread when uncertainty is off) are left out, not shown empty.
 shown_columns = [c for c in PLAN_COLUMNS if c in result.plans.columns and result.plans[c].null_count() == 0]
 table(result.plans.select(shown_columns), PLAN_COLUMNS)

@@ -25,7 +25,8 @@ AVAILABILITY_DASH = alt.Scale(
 )
 
 #: DRAM designs in cool colours (blues, teals, greens, purples), SRAM designs in warm ones, so the
-#: memory class reads at a glance and each chip's line can still be told from its neighbours.
+#: memory class reads at a glance and each chip's line can still be told from its neighbours. Enough
+#: of each for every design of the packaged catalogs to have its own colour.
 _DRAM = [
     "#1f4e9c",
     "#17a2b8",
@@ -41,39 +42,65 @@ _DRAM = [
     "#1c9099",
     "#74a9cf",
     "#88419d",
+    "#005a32",
+    "#9e9ac8",
+    "#2b8cbe",
+    "#006d2c",
+    "#54278f",
+    "#0570b0",
+    "#66c2a4",
+    "#807dba",
 ]
-_SRAM = ["#d94801", "#c51b1b", "#fd8d3c", "#a63603", "#e7298a", "#fdae6b", "#b84c07"]
+_SRAM = ["#d94801", "#c51b1b", "#fd8d3c", "#a63603", "#e7298a", "#fdae6b", "#b84c07", "#ce1256", "#f768a1"]
 
 
-def design_colors(designs: pl.DataFrame) -> alt.Scale:
-    """Colour scale over ``hardware`` names: DRAM designs in cool colours, SRAM designs in warm ones."""
-    rows = designs.select("hardware", "memory_class").unique(maintain_order=True)
-    domain, colors = [], []
-    dram = sram = 0
+def design_palette(designs: pl.DataFrame) -> dict[str, str]:
+    """A colour for each ``hardware`` name of ``designs`` (with its ``memory_class``): DRAM designs
+    in cool colours, SRAM designs in warm ones, given in name order, so a design keeps its colour
+    in every chart drawn with the same palette, whichever designs each chart shows."""
+    rows = designs.select(pl.col("hardware").cast(pl.String), "memory_class").unique().sort("hardware")
+    palette, counts = {}, {"SRAM": 0, "DRAM": 0}
     for name, cls in rows.iter_rows():
-        domain.append(name)
-        if cls == "SRAM":
-            colors.append(_SRAM[sram % len(_SRAM)])
-            sram += 1
-        else:
-            colors.append(_DRAM[dram % len(_DRAM)])
-            dram += 1
-    return alt.Scale(domain=domain, range=colors)
+        kind = "SRAM" if cls == "SRAM" else "DRAM"
+        colors = _SRAM if kind == "SRAM" else _DRAM
+        palette[name] = colors[counts[kind] % len(colors)]
+        counts[kind] += 1
+    return palette
+
+
+def design_colors(
+    designs: pl.DataFrame, palette: dict[str, str] | None = None, key: str = "hardware"
+) -> alt.Scale:
+    """Colour scale over the ``hardware`` labels of ``designs``, each coloured by its ``key``
+    column's name in ``palette`` (default: :func:`design_palette` of these designs)."""
+    names = designs.select(pl.col(key).cast(pl.String).alias("hardware"), "memory_class")
+    palette = palette if palette is not None else design_palette(names)
+    missing = names.filter(~pl.col("hardware").is_in(list(palette)))
+    palette = palette | (design_palette(missing) if missing.height else {})
+    rows = designs.select(pl.col("hardware").cast(pl.String), pl.col(key).cast(pl.String).alias("_key"))
+    rows = rows.unique(maintain_order=True)
+    return alt.Scale(domain=rows["hardware"].to_list(), range=[palette[k] for k in rows["_key"]])
 
 
 def frontier_chart(
-    points: pl.DataFrame, metric: str = "tokens_per_usd", title: str = "", marks: pl.DataFrame | None = None
+    points: pl.DataFrame,
+    metric: str = "tokens_per_usd",
+    title: str = "",
+    marks: pl.DataFrame | None = None,
+    palette: dict[str, str] | None = None,
 ) -> alt.Chart:
     """UTPS against ``metric`` along each design's Pareto frontier (log-log).
 
-    ``marks`` (optional) adds labelled points, e.g. the baseline and trade-off configurations.
+    ``marks`` (optional) adds labelled points, e.g. the baseline and trade-off configurations: the
+    first one's label is drawn below it, the others' above, so two marks at one point stay legible.
+    ``palette``: a colour per design (:func:`design_palette`), the same in every view.
     """
     label = METRIC_LABELS.get(metric, metric)
     data = points.select("hardware", "memory_class", "utps", metric, "chips", "batch", "users")
     base = alt.Chart(data).encode(
         x=alt.X("utps:Q", scale=alt.Scale(type="log"), title="tokens/s per user"),
         y=alt.Y(f"{metric}:Q", scale=alt.Scale(type="log"), title=label),
-        color=alt.Color("hardware:N", scale=design_colors(points), title="design", legend=_BELOW),
+        color=alt.Color("hardware:N", scale=design_colors(points, palette), title="design", legend=_BELOW),
         tooltip=[
             alt.Tooltip("hardware:N", title="design"),
             alt.Tooltip("memory_class:N", title="memory"),
@@ -86,11 +113,18 @@ def frontier_chart(
     )
     chart = base.mark_line(point=True, interpolate="step-after", opacity=0.85)
     if marks is not None and marks.height:
-        m = alt.Chart(marks.select("utps", metric, "label")).encode(x="utps:Q", y=f"{metric}:Q")
+        data = marks.select("utps", metric, "label").with_row_index("order")
+        m = alt.Chart(data).encode(x="utps:Q", y=f"{metric}:Q")
+        first = alt.datum.order == 0
         chart = (
             chart
             + m.mark_point(size=180, shape="diamond", filled=True, color="black")
-            + m.mark_text(dx=8, dy=-10, align="left", fontWeight="bold").encode(text="label:N")
+            + m.transform_filter(first)
+            .mark_text(dx=-8, dy=12, align="right", baseline="top", fontWeight="bold")
+            .encode(text="label:N")
+            + m.transform_filter(~first)
+            .mark_text(dx=8, dy=-10, align="left", baseline="bottom", fontWeight="bold")
+            .encode(text="label:N")
         )
     heading = alt.TitleParams(
         title or f"tokens/s per user against {label}",
@@ -132,15 +166,22 @@ def _height(rows: int, per_row: float = 1.0) -> int:
     return FRAME_HEIGHT + max(MIN_PLOT_HEIGHT, round(ROW_HEIGHT * per_row * rows))
 
 
-def buyer_chart(curves: pl.DataFrame, metric: str, floor: float | None = None, title: str = "") -> alt.Chart:
+def buyer_chart(
+    curves: pl.DataFrame,
+    metric: str,
+    floor: float | None = None,
+    title: str = "",
+    palette: dict[str, str] | None = None,
+) -> alt.Chart:
     """One line per design: ``metric`` against tokens/s per user along its frontier (log-log).
 
     ``curves`` is :func:`tco.questions.cost_curves.buyer_curves`; DRAM designs in cool colours, SRAM in warm
-    ones, announced and hypothetical designs dashed and marked in the legend; ``floor``
-    [tokens/s per user] is drawn as a rule. Hover names the configuration.
+    ones (``palette``: :func:`design_palette`, the same in every view), announced and hypothetical
+    designs dashed and marked in the legend, whose labels are never cut; ``floor`` [tokens/s per
+    user] is drawn as a rule. Hover names the configuration.
     """
     label = METRIC_LABELS[metric]
-    data = curves.filter(pl.col("metric") == metric)
+    data = curves.filter(pl.col("metric") == metric).with_columns(name=pl.col("hardware").cast(pl.String))
     dash = "availability" in data.columns
     if dash:
         data = data.with_columns(
@@ -156,9 +197,9 @@ def buyer_chart(curves: pl.DataFrame, metric: str, floor: float | None = None, t
         "y": alt.Y("value:Q", scale=alt.Scale(type="log"), title=label),
         "color": alt.Color(
             "hardware:N",
-            scale=design_colors(data),
+            scale=design_colors(data, palette, key="name"),
             title="design",
-            legend=alt.Legend(orient="bottom", columns=2, symbolLimit=0, labelLimit=170),
+            legend=alt.Legend(orient="bottom", columns=2, symbolLimit=0, labelLimit=0),
         ),
         "order": alt.Order("utps:Q"),
         "tooltip": [

@@ -9,6 +9,7 @@ Skipped where chromium/chromedriver are not installed (.ci/run installs them wit
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -250,3 +251,68 @@ def test_catalog_download_is_the_file_in_force_and_follows_an_upload(server, tmp
         assert _downloaded(second, "models.csv") == uploaded
     finally:
         driver.quit()
+
+
+def test_home_opens_compare_without_page_not_found(server, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{server}/home{QUERY}")
+    _wait_for(browser, PAGES["compare"][0], 1)
+    assert browser.current_url.startswith(f"{server}/compare?")
+    assert "Page not found" not in browser.find_element(By.TAG_NAME, "body").text
+
+
+def _sidebar_value(driver, label: str) -> str:
+    return _element(driver, f"[data-testid='stSidebar'] input[aria-label='{label}']").get_attribute("value")
+
+
+def test_three_buyer_tasks_take_at_most_three_actions_and_pages_agree(server, tmp_path_factory):
+    """1. the cheapest chip one can buy for llama3-70b at 30 tokens/s, with p10/p90: on opening (0
+    actions); 2. what 10% slower buys from that point: one click (Trade-off starts at Compare's pick);
+    3. an energy price and a PUE: two entries in the sidebar, in force on every page and in the link."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    shots = tmp_path_factory.mktemp("buyer")
+    driver = _chromium()
+    try:
+        driver.get(f"{server}/")
+        _wait_for(driver, "p10-p90: $", 6)  # task 1: no action
+        answer, _ = _figures(driver)
+        chip = answer.split("the best chip you can buy by tokens per dollar is ")[1].split(":")[0]
+        driver.save_screenshot(str(shots / "1-compare.png"))
+        _element(driver, "[data-testid='stSidebarNav'] a[href$='/tradeoff']").click()  # task 2: one action
+        _wait_for(driver, "slower per user raises tokens per dollar", 1)
+        sentence = driver.find_element(By.CSS_SELECTOR, "[data-testid='stAlertContentSuccess']").text
+        assert f" on {chip} (" in sentence
+        speed = re.search(r"users at ([\d,]+) tokens/s each", answer)[1]
+        assert f": from {speed} to " in sentence  # it starts at Compare's configuration
+        driver.save_screenshot(str(shots / "2-tradeoff.png"))
+        # task 3: two actions, wherever the buyer is
+        _element(driver, "input[aria-label='electricity [USD/kWh]']").send_keys("0.3", Keys.ENTER)
+        WebDriverWait(driver, RENDER_TIMEOUT_S).until(lambda d: "energy_price=0.3" in d.current_url)
+        _element(driver, "input[aria-label='PUE']").send_keys("1.3", Keys.ENTER)
+        WebDriverWait(driver, RENDER_TIMEOUT_S).until(lambda d: "pue=1.3" in d.current_url)
+        in_force = "electricity 0.3 USD/kWh (set here); PUE 1.3 (set here)"
+        for page in ("tradeoff", "plan", "capacity", "compare"):
+            _element(driver, f"[data-testid='stSidebarNav'] a[href$='/{page}']").click()
+            _wait_for(driver, in_force, PAGES[page][1])
+            assert (_sidebar_value(driver, "electricity [USD/kWh]"), _sidebar_value(driver, "PUE")) == (
+                "0.3",
+                "1.3",
+            )
+            driver.execute_script("document.querySelector('h1').scrollIntoView()")
+            driver.save_screenshot(str(shots / f"3-{page}.png"))
+        shown, link = _figures(driver), driver.current_url
+        assert shown[0] != answer  # the new price changed the answer's figures
+    finally:
+        driver.quit()
+    print(f"screenshots: {shots}")
+    fresh = _chromium()
+    try:
+        fresh.get(link)
+        _wait_for(fresh, in_force, 6)
+        assert _figures(fresh) == shown
+    finally:
+        fresh.quit()

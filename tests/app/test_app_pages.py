@@ -4,6 +4,8 @@ base-unit figure or "None"; an invalid upload shows the validator's message and 
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from tco.economics.costs import load_site
 from tco.questions.question import Question
 from tco.questions.ranking import RANK_COLUMNS, evaluate, rank, select
 from tco.questions.study import versus_best_dram, what_if_designs
-from tco.reporting.buyer_text import can_buy
+from tco.reporting.buyer_text import buyer_order, can_buy
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGES = ("compare", "tradeoff", "plan", "capacity", "design", "explore", "catalogs", "assumptions", "export")
@@ -111,7 +113,9 @@ def test_cost_basis_rent_reprices_and_both_are_shown(app):
 
 
 def test_ranking_shows_the_spread_and_the_chance_of_being_cheapest(app):
-    meet = app.dataframe[0].value
+    headline = app.dataframe[0].value
+    assert (headline["p10 [$/Mtok]"] < headline["p90 [$/Mtok]"]).all()
+    meet = next(d.value for d in app.dataframe if "chance it is the cheapest" in d.value.columns)
     low, high = meet["$ per million tokens, p10"], meet["$ per million tokens, p90"]
     assert (low < high).all()
     assert meet["chance it is the cheapest"].sum() == pytest.approx(1.0, abs=1e-9)
@@ -305,8 +309,200 @@ def test_explore_compares_what_if_designs_with_the_library(app):
 
 
 def test_rank_is_unchanged_by_the_app(app):
-    """The app's ranking is the library's: every design that meets the floor, in order."""
+    """The app's ranking is the library's, in the buyer's order: every design that meets the floor."""
     app.radio(key="availability").set_value("shipping,announced,hypothetical").run()
-    meeting = rank("llama3-70b", min_utps=30).filter("meets_floor")["hardware"].to_list()
+    meeting = buyer_order(rank("llama3-70b", min_utps=30).filter("meets_floor"))["hardware"].to_list()
     shown = [d.split(" (")[0] for d in app.dataframe[0].value["design"]]
     assert shown == meeting
+
+
+def _hardware_with(edit) -> bytes:
+    """The packaged hardware.csv with ``edit`` applied to its lines."""
+    return "\n".join(edit(load_catalogs()["hardware"].raw.decode().split("\n"))).encode()
+
+
+def _run(code: str) -> AppTest:
+    """Run app_support's own apply path in a bare script (AppTest has no file-upload element)."""
+    head = "import streamlit as st\nst.session_state.setdefault('overrides', {})\n"
+    at = AppTest.from_string(head + code, default_timeout=TIMEOUT_S).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_comment_after_a_space_keeps_the_catalogs_page_whole(app):
+    """A first line ` # my note` loads (the loader's rule); the page keeps its editor, uploaders and
+    download button and shows no traceback, and the note is not a row."""
+    noted = b" # my note\n" + load_catalogs()["hardware"].raw
+    app.session_state["overrides"] = {"hardware": noted}
+    app.switch_page("app_pages/catalogs.py").run()
+    app.selectbox(key="catalog_name").set_value("hardware").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
+    editor = app.dataframe[0]
+    assert editor.key.startswith("editor_hardware_")
+    assert not any("my note" in str(v) for v in editor.value.iloc[:, 0])
+    assert len(editor.value) == load_catalogs()["hardware"].df.height
+    assert {u.key for u in app.get("file_uploader")} == {"upload_hardware", "upload_several"}
+    assert app.get("download_button")[0].label == "Download hardware.csv"
+
+
+def test_a_unit_with_a_number_is_a_visible_warning_naming_column_and_factor(app):
+    doubled = _hardware_with(lambda lines: [line.replace("mem_bw[TB/s]", "mem_bw[2*TB/s]") for line in lines])
+    assert doubled != load_catalogs()["hardware"].raw
+    app.session_state["overrides"] = {"hardware": doubled}
+    app.run()
+    assert not app.exception
+    notice = app.warning[0].value
+    assert "hardware.csv:mem_bw: got '2*TB/s'" in notice
+    assert "every value of mem_bw is multiplied by 2" in notice
+    app.session_state["overrides"] = {}
+    app.run()
+    assert not any(
+        "multiplied by" in w.value for w in app.warning
+    )  # the packaged [1e9] counts are not flagged
+
+
+def test_compare_ranks_the_answer_first_marks_rent_only_and_shows_its_spread(app):
+    answer = _buyable(30)
+    meet = app.dataframe[0].value
+    assert meet["design"].iloc[0] == answer["hardware"]
+    assert f"is {answer['hardware']}:" in app.success[0].value
+    ranked = select(evaluate(Question("llama3-70b")), 30.0, "tokens_per_usd")
+    rent_only = ranked.filter(pl.col("meets_floor") & (pl.col("availability") == "shipping") & ~can_buy())
+    assert rent_only.height  # the packaged catalogs have TPUs, priced bottom-up when owned
+    for name in rent_only["hardware"]:
+        assert f"{name} (rent only)" in set(meet["design"])
+    spread = re.search(r"p10-p90: \$([\d.]+) to \$([\d.]+)", "\n".join(c.value for c in app.caption))
+    assert spread, [c.value for c in app.caption]
+    assert float(spread[1]) < _dollars(app.metric[0].value) < float(spread[2])
+    row = meet.iloc[0]
+    assert float(spread[1]) == pytest.approx(row["p10 [$/Mtok]"], rel=SHOWN_RTOL)
+    assert meet.shape[1] == 7  # the rest is under "Every column of the ranking", so it fits the page
+    both = next(d.value for d in app.dataframe if "$ per million tokens, rented" in d.value.columns)
+    assert list(both["design"])[0] == answer["hardware"]
+    assert {f"{name} (rent only)" for name in rent_only["hardware"]} <= set(both["design"])
+
+
+def test_trade_off_starts_where_compare_chose(app):
+    answer = _buyable(30)
+    app.switch_page("app_pages/tradeoff.py").run()
+    assert app.selectbox(key="design").value == answer["hardware"]
+    assert app.selectbox(key="baseline").value == "ranked"
+    start = app.dataframe[0].value.iloc[0]
+    assert start["chips (parallelism)"].startswith(f"{answer['chips']} (TP {answer['tp']} x")
+    assert start["batch"] == answer["batch"]
+    assert start["$ per million tokens"] == pytest.approx(answer["usd_per_mtok"], rel=1e-9)
+    gain = float(app.metric[0].value.rstrip("x"))
+    if gain == 1.0:  # no configuration within 10% of its speed does better: the page says why
+        assert "is already the best at its speed" in app.info[0].value
+    app.selectbox(key="baseline").set_value("fastest").run()
+    fastest = app.dataframe[0].value.iloc[0]
+    assert fastest["tokens/s per user"] >= start["tokens/s per user"]
+
+
+def test_trade_off_designs_follow_the_designs_shown(app):
+    app.switch_page("app_pages/tradeoff.py").run()
+    options = app.selectbox(key="design").options
+    assert not any("hypothetical" in o or "announced" in o for o in options)
+    app.radio(key="availability").set_value("shipping,announced,hypothetical").run()
+    assert any("(hypothetical)" in o for o in app.selectbox(key="design").options)
+
+
+def test_catalog_download_neutralizes_formulas_and_keeps_numbers():
+    from app_support import safe_catalog_bytes
+
+    def with_formula(lines: list[str]) -> list[str]:
+        out = []
+        for line in lines:
+            if line.startswith("h100-sxm,"):
+                cells = next(csv.reader([line]))
+                cells[-1] = '=HYPERLINK("http://x","y")'  # the source column, last in the file
+                buf = io.StringIO()
+                csv.writer(buf, lineterminator="").writerow(cells)
+                line = buf.getvalue()
+            out.append(line)
+        return out
+
+    raw = _hardware_with(with_formula)
+    table = load_catalogs(overrides={"hardware": raw})["hardware"]
+    assert table.row("h100-sxm")["source"].startswith("=HYPERLINK")  # the loader keeps the text as written
+    out = safe_catalog_bytes(table)
+    assert b"'=HYPERLINK" in out and b",=HYPERLINK" not in out and b'"=HYPERLINK' not in out
+    again = load_catalogs(overrides={"hardware": out})["hardware"]
+    assert again.df.drop("source").equals(table.df.drop("source"))  # every number as it was
+    assert (
+        safe_catalog_bytes(load_catalogs()["hardware"]) == load_catalogs()["hardware"].raw
+    )  # clean: unchanged
+
+
+def test_a_new_chip_is_added_by_uploading_its_two_files_together():
+    from tco.designs.catalog_upkeep import chip_rows
+
+    cats = load_catalogs()
+    raw = {c: cats[c].raw for c in ("hardware", "hardware_economics")}
+    new = chip_rows(raw, "my-chip", "xpu-hbm3")
+    files = {"hardware.csv": new["hardware"], "hardware_economics.csv": new["hardware_economics"]}
+    alone = _run(
+        f"from app_support import apply_uploads\napply_uploads({ {'hardware.csv': files['hardware.csv']}!r})\n"
+    )
+    assert "Not applied" in alone.error[0].value and alone.session_state["overrides"] == {}
+    both = _run(f"from app_support import apply_uploads\napply_uploads({files!r})\n")
+    assert not both.error, [e.value for e in both.error]
+    assert set(both.session_state["overrides"]) == {"hardware", "hardware_economics"}
+    cats = load_catalogs(overrides=both.session_state["overrides"])
+    assert "my-chip" in cats["hardware"].names() and "my-chip" in cats["hardware_economics"].names()
+    wrong = _run("from app_support import apply_uploads\napply_uploads({'hw.csv': b'name\\n'})\n")
+    assert "hw.csv is not a catalog file name; valid names: " in wrong.error[0].value
+
+
+def test_a_design_name_with_a_comma_is_the_names_error(app):
+    app.switch_page("app_pages/design.py").run()
+    app.text_input(key="new_name").set_value("my,chip").run()
+    assert not app.exception
+    errors = [e.value for e in app.error]
+    assert errors == [
+        "Name 'my,chip': expected 1 to 64 letters, digits, '.', '_', '+' or '-', starting with a letter or digit."
+    ]
+    assert not any("efficiencies.csv" in e or "power_calibration.csv" in e for e in errors)
+    assert app.session_state["overrides"] == {}
+
+
+def test_design_colours_are_distinct_and_the_same_in_every_view():
+    from tco.questions.cost_curves import buyer_curves
+    from tco.reporting.charts import buyer_chart, design_colors, design_palette
+
+    ev = evaluate(Question("llama3-70b"))
+    palette = design_palette(ev.frame.select("hardware", "memory_class").unique())
+    assert len(palette) == ev.frame["hardware"].n_unique() == len(set(palette.values()))
+    everything = buyer_curves(ev.frame)
+    shipping = buyer_curves(ev.frame.filter(pl.col("availability") == "shipping"))
+
+    def colours(curves) -> dict[str, str]:
+        spec = buyer_chart(curves, "usd_per_mtok", 30.0, palette=palette).to_dict()
+        scale = spec["layer"][0]["encoding"]["color"]["scale"]
+        return {d.split(" (")[0]: c for d, c in zip(scale["domain"], scale["range"], strict=True)}
+
+    wide, narrow = colours(everything), colours(shipping)
+    assert len(narrow) < len(wide)
+    assert all(wide[d] == narrow[d] == palette[d] for d in narrow)
+    legend = buyer_chart(everything, "usd_per_mtok", palette=palette).to_dict()["encoding"]["color"]["legend"]
+    assert legend["labelLimit"] == 0  # no label is cut
+    assert design_colors(ev.frame.select("hardware", "memory_class")).domain  # builds without a palette
+
+
+def test_trade_off_marks_are_labelled_on_opposite_sides():
+    from tco.questions.tradeoffs import frontier
+    from tco.reporting.charts import frontier_chart
+
+    ev = evaluate(Question("llama3-70b"))
+    points = frontier(ev.frame.filter(pl.col("hardware") == "h100-sxm"), "tokens_per_usd")
+    marks = pl.DataFrame(
+        {"utps": [30.0, 30.0], "tokens_per_usd": [1e6, 1e6], "label": ["start", "10% slower"]}
+    )
+    layers = frontier_chart(points, "tokens_per_usd", "", marks).to_dict()["layer"]
+    texts = [
+        layer["mark"]
+        for layer in layers
+        if isinstance(layer.get("mark"), dict) and layer["mark"]["type"] == "text"
+    ]
+    assert len(texts) == 2 and texts[0]["dy"] * texts[1]["dy"] < 0  # one below, one above the point
