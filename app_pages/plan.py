@@ -24,7 +24,6 @@ from perfmodel.outputs import safe_csv
 from tco.planning.demand import demand_arrays, load_demand
 from tco.planning.fleet import DEFAULT_HEADROOM, Headroom, evaluate_streams, plan
 from tco.questions.question import Question
-from tco.reporting.buyer_text import purchasable
 from tco.reporting.fleet_charts import plan_chart
 from tco.reporting.fleet_text import plan_sentence
 
@@ -55,7 +54,7 @@ def evaluations(overrides, streams, question: Question, site_changes):
     frame = pl.DataFrame(list(streams), schema=["model", "isl", "osl"], orient="row")
     asked = question.but(site=site_for(cats, question.site, site_changes), catalogs=cats)
     # a chip no one can buy is not in an owner's fleet (Compare's rule: tco.reporting.buyer_text)
-    return {k: purchasable(ev) for k, ev in evaluate_streams(frame, asked).items()}
+    return evaluate_streams(frame, asked)
 
 
 s = st.session_state

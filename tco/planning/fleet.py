@@ -214,8 +214,17 @@ def evaluate_streams(streams: pl.DataFrame, question: Question) -> dict[tuple[st
     keys = streams.select("model", "isl", "osl").unique(maintain_order=True).rows()
     mode = question.mode or "calibrated"
     return {
-        (m, i, o): evaluate(question.but(model=m, context=None, mode=mode, isl=i, osl=o)) for m, i, o in keys
+        (m, i, o): _buyable(evaluate(question.but(model=m, context=None, mode=mode, isl=i, osl=o)))
+        for m, i, o in keys
     }
+
+
+def _buyable(ev: Evaluation) -> Evaluation:
+    """``ev`` without the chips no one sells (``rent_only``: TPUs, Trainium) when the fleet is
+    owned: a plan buys what it counts; a rented fleet rents them as any other chip."""
+    if ev.cost_basis != "own":
+        return ev
+    return replace(ev, frame=ev.frame.filter(~pl.col("rent_only")))
 
 
 def offer(

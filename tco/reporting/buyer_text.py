@@ -7,12 +7,9 @@ design's ``availability`` (hardware.csv).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import polars as pl
 
 from perfmodel.catalog.schemas import AVAILABILITY
-from tco.questions.ranking import Evaluation
 from tco.questions.tradeoffs import METRIC_WORDS
 from tco.reporting.formatting import usd
 
@@ -68,14 +65,6 @@ def buyer_order(ranked: pl.DataFrame) -> pl.DataFrame:
         .otherwise(1 + pl.col("availability").replace_strict(list(AVAILABILITY), range(len(AVAILABILITY))))
     )
     return ranked.sort(group, "rank", maintain_order=True)
-
-
-def purchasable(ev: Evaluation) -> Evaluation:
-    """``ev`` without the chips no one can buy when owned (:func:`rent_only`), for a fleet plan
-    that buys what it counts; a rented evaluation is returned as it is."""
-    if ev.cost_basis != "own":
-        return ev
-    return replace(ev, frame=ev.frame.filter(~rent_only()))
 
 
 def buyer_answer(ranked: pl.DataFrame, model: str, min_utps: float, objective: str) -> str:
