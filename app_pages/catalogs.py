@@ -6,6 +6,7 @@ cell a spreadsheet would read as a formula neutralized as the ranking CSV's are
 uploaded together (a new chip's hardware and economics rows) are validated as one change.
 """
 
+import polars as pl
 import streamlit as st
 
 from app_support import (
@@ -19,6 +20,7 @@ from app_support import (
 )
 from perfmodel.catalog.economics_schemas import SCHEMAS
 from perfmodel.inputs import CatalogError
+from tco.designs.freshness import row_dates
 
 cats = catalogs_for(overrides())
 s = st.session_state
@@ -41,6 +43,18 @@ if original is not None:
         name, "\n".join([*comments, edited.write_csv()]).encode()
     ):
         st.rerun()
+with st.expander("How fresh each row is (its price date, else the latest date its source names)"):
+    ages = (
+        row_dates(cats)
+        .filter(pl.col("file") == table.path.name)
+        .select(
+            pl.col("name").alias("row"),
+            pl.col("date").fill_null("no date"),
+            pl.col("dated_by").fill_null("–").alias("dated by"),
+            pl.col("age_months").cast(pl.String).fill_null("unknown").alias("age [months]"),
+        )
+    )
+    st.dataframe(ages, hide_index=True, width="stretch")
 upload = st.file_uploader(
     f"Replace {table.path.name} with your CSV (at most 2 MiB)", type=["csv"], key=f"upload_{name}"
 )

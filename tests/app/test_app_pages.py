@@ -506,3 +506,19 @@ def test_trade_off_marks_are_labelled_on_opposite_sides():
         if isinstance(layer.get("mark"), dict) and layer["mark"]["type"] == "text"
     ]
     assert len(texts) == 2 and texts[0]["dy"] * texts[1]["dy"] < 0  # one below, one above the point
+
+
+def test_catalogs_page_shows_the_age_of_every_row(app):
+    """The Catalogs page says how old each row's figure is, as `tco catalog stale` reads it."""
+    from tco.designs.freshness import row_dates
+
+    app.switch_page("app_pages/catalogs.py").run()
+    app.selectbox(key="catalog_name").set_value("hardware_economics").run()
+    assert not app.exception
+    ages = next(d.value for d in app.dataframe if "age [months]" in d.value.columns)
+    want = row_dates(load_catalogs()).filter(pl.col("file") == "hardware_economics.csv")
+    assert ages["row"].tolist() == want["name"].to_list()
+    h100 = ages[ages["row"] == "h100-sxm"].iloc[0]
+    assert h100["dated by"] == "price_date" and h100["age [months]"] == str(
+        want.filter(pl.col("name") == "h100-sxm")["age_months"][0]
+    )
