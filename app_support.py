@@ -341,12 +341,7 @@ def current(cost_basis: str | None = None) -> tuple[Evaluation, pl.DataFrame]:
     s = st.session_state
     ev = evaluation(*_question(cost_basis))
     ranked = select(ev, s.min_utps, s.objective)
-    # the library's reasons name the step time by its symbol; a person reads it in words
-    words = {
-        c: pl.col(c).str.replace_all("of T_batch", "of the decode step", literal=True)
-        for c in ("reason", "bottleneck")
-    }
-    return ev, ranked.with_columns(**words)
+    return ev, ranked.with_columns(**{c: step_in_words(c) for c in ("reason", "bottleneck")})
 
 
 def shown_designs(ranked: pl.DataFrame) -> pl.DataFrame:
@@ -543,6 +538,15 @@ def table(df: pl.DataFrame, config: dict | None = None) -> None:
     )
 
 
+#: The library's reasons name the step time by its symbol; a person reads it in words.
+STEP_SYMBOL, STEP_WORDS = "of T_batch", "of the decode step"
+
+
+def step_in_words(column: str) -> pl.Expr:
+    """``column``'s text with the step time's symbol in words (:data:`STEP_WORDS`)."""
+    return pl.col(column).str.replace_all(STEP_SYMBOL, STEP_WORDS, literal=True)
+
+
 def ranking_tables(ranked: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The designs of ``ranked`` that meet the floor and those that miss it, for :func:`table`.
 
@@ -564,7 +568,7 @@ def ranking_tables(ranked: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         best=pl.when(unpriced)
         .then(pl.lit("–"))
         .otherwise(pl.col("utps").map_elements(lambda u: si(u, 3), return_dtype=pl.String)),
-        why_not=pl.col("reason").str.replace_all("of T_batch", "of the decode step", literal=True),
+        why_not=step_in_words("reason"),
         price=pl.col("price_usd").map_elements(usd, return_dtype=pl.String).fill_null("–"),
     )
     return meet.select(c for c in RANK_TABLE if c in meet.columns), miss.select(MISS_TABLE)

@@ -9,6 +9,8 @@ from app_support import (
     AVAILABILITY_LABELS,
     COST_BASES,
     MODE_LABELS,
+    STEP_SYMBOL,
+    STEP_WORDS,
     accept_forecast,
     catalogs_for,
     overrides,
@@ -135,7 +137,7 @@ if fleets:
         s.plan_fleet = fleets[0]
     st.altair_chart(plan_chart(result.monthly, st.selectbox("Fleet to chart", fleets, key="plan_fleet")))
 for r in result.unserved.iter_rows(named=True):
-    why = r["reason"].replace("of T_batch", "of the decode step")  # the step time in words
+    why = r["reason"].replace(STEP_SYMBOL, STEP_WORDS)
     st.caption(f"{r['hardware']} cannot serve the forecast: {why}")
 c = st.columns(2)
 c[0].download_button("Monthly plan of every fleet (CSV)", safe_csv(result.monthly), "plan.csv", "text/csv")

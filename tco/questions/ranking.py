@@ -90,6 +90,12 @@ RANK_COLUMNS = (
     "tpot_s",
 )
 
+#: Figures a design without a fitting configuration lacks, and those one without a price lacks.
+THROUGHPUT_COLUMNS = ("utps", "stps", "stps_per_chip")
+COST_COLUMNS = tuple(
+    c for c in RANK_COLUMNS if c in ("tokens_per_usd", "tokens_per_joule") or c.endswith("_per_mtok")
+)
+
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -336,12 +342,7 @@ def select(
     )
     nan = float("nan")
     # A configuration that does not fit has no throughput or cost to report.
-    nofit = nofit.with_columns(
-        pl.lit(nan).alias(c)
-        for c in RANK_COLUMNS
-        if c in ("utps", "stps", "stps_per_chip", "tokens_per_usd", "tokens_per_joule")
-        or c.endswith("_per_mtok")
-    )
+    nofit = nofit.with_columns(pl.lit(nan).alias(c) for c in (*THROUGHPUT_COLUMNS, *COST_COLUMNS))
     ranked = pl.concat(
         [
             best.sort(objective, descending=larger),
@@ -388,9 +389,6 @@ def _unpriced(
         else "no price: rent-only (no one sells it) and rentals.csv has no offer"
     )
     nan = float("nan")
-    costs = [
-        c for c in RANK_COLUMNS if c in ("tokens_per_usd", "tokens_per_joule") or c.endswith("_per_mtok")
-    ]
     design = chips.select(
         "hardware", "memory_technology", "memory_class", "availability", "rent_only", "price_type"
     )
@@ -400,7 +398,7 @@ def _unpriced(
         reason=pl.lit(why),
         price_is_estimate=pl.lit(True),
         cost_basis=pl.lit("rent"),
-        **{c: pl.lit(nan) for c in costs},
+        **{c: pl.lit(nan) for c in COST_COLUMNS},
     )
 
 
