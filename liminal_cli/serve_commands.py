@@ -18,7 +18,7 @@ from liminal_cli.arguments import (
     output_file,
     whole,
 )
-from perfmodel.inputs import DEFAULT_ISL, DEFAULT_OSL, MODES, PRECISIONS
+from perfmodel.inputs import DEFAULT_ISL, DEFAULT_OSL, MODES, PRECISIONS, InvalidInput
 
 WORKLOAD_HELP = "input (prompt) tokens per request [tokens]"
 
@@ -78,6 +78,11 @@ def add_parsers(sub) -> None:
         required=True,
         help="requests in flight, or 'max' (largest that fits)",
     )
+    s.add_argument(
+        "--engine",
+        help="serving engine of engine_profiles.csv (calibrated mode; default: the engine most measured "
+        "on the chip, named in the output)",
+    )
     add_workload(s)
     add_common(s)
     f = sub.add_parser(
@@ -88,6 +93,12 @@ def add_parsers(sub) -> None:
     )
     f.add_argument("--catalogs", metavar="DIR", help="catalog folder (default: the packaged catalogs)")
     f.add_argument("--out", type=Path, required=True, help="efficiencies CSV to write")
+    f.add_argument(
+        "--engines-out",
+        type=Path,
+        help="engine profiles CSV to write, with the fitted overheads (default: engine_profiles.csv "
+        "beside --out)",
+    )
 
 
 #: Copies of a sweep's grid its output file adds in memory while it is written (CSV text is about
@@ -121,7 +132,9 @@ def run_serve(args, catalogs) -> int:
     from perfmodel.api.serving import serve
     from perfmodel.api.setup import prepare
 
-    setup = prepare(catalogs, args.scenario, args.precision, [args.model], [args.hardware], args.kv_precision)
+    setup = prepare(
+        catalogs, args.scenario, args.precision, [args.model], [args.hardware], args.kv_precision, args.engine
+    )
     r = serve(
         args.model,
         args.hardware,
@@ -141,10 +154,16 @@ def run_serve(args, catalogs) -> int:
         "kv_precision": setup.scenario.kv_precision,
         "joules_per_output_token": _joules_per_token(r, args.catalogs, setup.scenario.precision),
     }
-    if not r.fits:
+    if not r.in_memory:
         print(
             f"note: does not fit: needs {r.memory_needed.m:.1f} GiB, the engine gives "
             f"{r.memory_available.m:.1f} GiB on {r.chips} chips",
+            file=sys.stderr,
+        )
+    elif not r.fits:
+        print(
+            f"note: the engine's batch cap binds: {r.engine} runs at most {r.batch_cap:,} sequences on this "
+            f"instance, fewer than the {r.concurrency:,} asked (the memory would hold them)",
             file=sys.stderr,
         )
     emit(out, args.json, key_values)
@@ -160,36 +179,61 @@ def _joules_per_token(r, folder, precision: str) -> float:
 
 
 def run_fit(args, catalogs) -> int:
-    """Fit ``efficiencies.csv`` and write it to ``--out``: never over another file the fit reads
-    (``measurements.csv``: refused), and into a catalog folder under its lock, the catalogs read
-    again under it so a chip added meanwhile keeps its row (:func:`catalog_output`)."""
+    """Fit the chips' figures and the engines' overheads and write ``efficiencies.csv`` to
+    ``--out`` and ``engine_profiles.csv`` beside it (``--engines-out`` elsewhere): never over
+    another file the fit reads (``measurements.csv``: refused), and into a catalog folder under its
+    lock, the catalogs read again under it so a chip added meanwhile keeps its row
+    (:func:`catalog_output`)."""
     from perfmodel.calibration.efficiency_fit import (
+        bound_text,
         compare,
         efficiency_rows_csv,
+        engine_rows_csv,
         fit,
         held_out,
-        heldout_by_key,
+        heldout_by,
+        measurements,
         summary,
     )
     from perfmodel.catalog.folder import catalog_output, load_catalogs
 
-    rewritten = catalogs["efficiencies"].path.name
-    output_file(args.out, inputs=[p for p in catalogs.origins.values() if p.name != rewritten])
+    engines_out = args.engines_out or args.out.parent / catalogs["engine_profiles"].path.name
+    rewritten = {catalogs["efficiencies"].path.name, catalogs["engine_profiles"].path.name}
+    for path, flag in ((args.out, "--out"), (engines_out, "--engines-out")):
+        output_file(path, flag, inputs=[p for p in catalogs.origins.values() if p.name not in rewritten])
+    if engines_out.parent.resolve() != args.out.parent.resolve():
+        raise InvalidInput("--engines-out must be in the folder of --out (the two are written at once)")
     with catalog_output(args.out, catalogs, args.catalogs) as write:
         catalogs = load_catalogs(args.catalogs)
         values = fit(catalogs)
         heldout = held_out(catalogs)
-        write(efficiency_rows_csv(catalogs, values, heldout_by_key(values, heldout)))
+        by = heldout_by(values, heldout)
+        write(
+            efficiency_rows_csv(catalogs, values, by["chips"], measurements(catalogs)),
+            {engines_out.name: engine_rows_csv(catalogs, values, by["engines"])},
+        )
     fitted = compare(catalogs, values).filter("fitted")
+    bounds = [
+        f"{'/'.join(k) if isinstance(k, tuple) else k}: {bound_text(v)}"
+        for k, v in [*values.chips.items(), *values.engines.items()]
+        if v["at_bound"]
+    ]
     emit(
         {
             "out": str(args.out),
+            "engines_out": str(engines_out),
             "fitted": summary(fitted["ratio"].to_numpy()),
             "held_out": summary(heldout["ratio"].to_numpy()),
+            "at_bound": bounds,
         },
         False,
-        lambda d: (
-            f"wrote {d['out']}\nfitted points:   {summary_line(d['fitted'])}\nheld-out points: {summary_line(d['held_out'])}"
+        lambda d: "\n".join(
+            [
+                f"wrote {d['out']} and {d['engines_out']}",
+                f"fitted points:   {summary_line(d['fitted'])}",
+                f"held-out points: {summary_line(d['held_out'])}",
+                *(f"at a bound: {b}" for b in d["at_bound"]),
+            ]
         ),
     )
     return 0
@@ -207,11 +251,13 @@ def run_validate_measured(catalogs, as_json: bool) -> int:
     """Every measured point against the model; per chip and held-out summaries; exit 1 outside the band."""
     import polars as pl
 
-    from perfmodel.calibration.efficiency_fit import MEDIAN_BAND, compare, summary
+    from perfmodel.calibration.efficiency_fit import MEDIAN_BAND, compare, held_out, summary
 
     df = compare(catalogs)
     current = df.filter("fitted")
     eff = catalogs["efficiencies"].df.filter(pl.col("heldout_points") > 0)
+    engines = catalogs["engine_profiles"].df.filter(pl.col("heldout_points") > 0)
+    heldout = summary(held_out(catalogs)["ratio"].to_numpy())
     per_chip = (
         current.group_by("hardware")
         .agg(
@@ -224,9 +270,9 @@ def run_validate_measured(catalogs, as_json: bool) -> int:
         .sort("hardware")
     )
     overall = summary(current["ratio"].to_numpy())
-    held = eff.select(
-        "hardware", "precision", "heldout_points", "heldout_median_ratio", "heldout_within_25pct"
-    )
+    scores = ("heldout_points", "heldout_median_ratio", "heldout_within_25pct")
+    held = eff.select("hardware", "precision", *scores)
+    held_engines = engines.select("name", *scores)
     limit_min = float(current["limit_ratio"].min())
     if as_json:
         cols = [
@@ -257,6 +303,8 @@ def run_validate_measured(catalogs, as_json: bool) -> int:
                 "points": df.select(cols).to_dicts(),
                 "per_chip": per_chip.to_dicts(),
                 "held_out": held.to_dicts(),
+                "held_out_engines": held_engines.to_dicts(),
+                "held_out_summary": heldout,
                 "summary": overall | {"limit_ratio_min": limit_min},
             },
             True,
@@ -299,8 +347,10 @@ def run_validate_measured(catalogs, as_json: bool) -> int:
                 "\nper chip (fitted points: current and steady; limit_ratio_min >= 1: the limit is never below a measurement):"
             )
             print(per_chip)
-            print("\nheld out (leave one source out, from efficiencies.csv):")
+            print("\nheld out per chip (leave one source out, from efficiencies.csv):")
             print(held)
+            print("\nheld out per engine (from engine_profiles.csv):")
+            print(held_engines)
         print(
             "\n"
             + key_values(
@@ -312,5 +362,6 @@ def run_validate_measured(catalogs, as_json: bool) -> int:
                 | {k: v for k, v in overall.items() if k != "points"}
                 | {"limit_ratio_min": limit_min}
             )
+            + f"\nheld out (leave one source out, refitted now): {summary_line(heldout)}"
         )
     return 0 if MEDIAN_BAND[0] <= overall["median_ratio"] <= MEDIAN_BAND[1] else 1

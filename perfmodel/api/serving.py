@@ -64,8 +64,8 @@ def check_workload(isl, osl) -> tuple[int, int]:
 
 
 def profile_for(setup: Setup, mode: str) -> ServingProfile:
-    """The serving profile of ``mode`` for the setup's chips at its precision."""
-    return serving_profile(mode, setup.catalogs, setup.hardware, setup.scenario.precision)
+    """The serving profile of ``mode`` for the setup's chips at its precision, run by its engine."""
+    return serving_profile(mode, setup.catalogs, setup.hardware, setup.scenario.precision, setup.engine)
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,8 @@ class Serve:
     osl: int
     concurrency: int
     fits: bool
+    in_memory: bool
+    batch_cap: float
     ttft: pint.Quantity
     tpot: pint.Quantity
     utps: pint.Quantity
@@ -121,6 +123,8 @@ class Serve:
             "osl": self.osl,
             "concurrency": self.concurrency,
             "fits": self.fits,
+            "in_memory": self.in_memory,
+            "batch_cap": self.batch_cap if math.isfinite(self.batch_cap) else None,
             "ttft_s": float(self.ttft.to("s").m),
             "tpot_s": float(self.tpot.to("s").m),
             "utps": float(self.utps.to("token/s").m),
@@ -151,7 +155,8 @@ def serve(
     (False), and without ``setup`` what :func:`perfmodel.api.setup.prepare` takes (``catalogs``,
     ``scenario``, ``precision``, ``kv_precision``). Raises ``InvalidInput`` for a layout that
     cannot be deployed in ``mode`` (docs/model.md §5). A configuration that does not fit is still
-    evaluated (``fits=False``).
+    evaluated (``fits=False``; ``in_memory`` says whether the memory or the engine's batch cap
+    refused it).
     """
     check_mode(mode)
     layout, given = split_options(options, SERVE_LAYOUT)
@@ -186,6 +191,8 @@ def serve(
         osl,
         concurrency,
         fits=bool(r["fits"]),
+        in_memory=bool(r["in_memory"]),
+        batch_cap=float(r["batch_cap"]),
         ttft=q("ttft_s", "s"),
         tpot=q("tpot_s", "s"),
         utps=q("utps", "token/s"),

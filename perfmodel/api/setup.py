@@ -23,12 +23,14 @@ BatchSpec = int | str
 
 @dataclass(frozen=True)
 class Setup:
-    """Catalogs, scenario and the model/hardware arrays one evaluation uses."""
+    """Catalogs, scenario and the model/hardware arrays one evaluation uses, and the serving
+    engine the calibrated mode runs (None: each chip's own, the engine most measured on it)."""
 
     catalogs: Catalogs
     scenario: Scenario
     models: ModelArrays
     hardware: HardwareArrays
+    engine: str | None = None
 
 
 def prepare(
@@ -38,6 +40,7 @@ def prepare(
     models: Sequence[str] | None = None,
     hardware: Sequence[str] | None = None,
     kv_precision: str | None = None,
+    engine: str | None = None,
 ) -> Setup:
     """Resolve names against the catalogs; ``KeyError`` lists the valid names of a bad one."""
     catalogs = catalogs or load_catalogs()
@@ -53,7 +56,8 @@ def prepare(
         scenario.sliding_window,
     )
     h = hardware_arrays(catalogs["hardware"], list(hardware) if hardware else None, scenario.precision)
-    return Setup(catalogs, scenario, m, h)
+    engine = None if engine is None else catalogs["engine_profiles"].resolve(engine)
+    return Setup(catalogs, scenario, m, h, engine)
 
 
 def positive_int(name: str, value) -> int:
@@ -77,7 +81,7 @@ LAYOUT = {"tp": 1, "pp": 1, "ep": 1}
 #: A grid's axes and their defaults (``batch`` per pipeline micro-batch; may include ``"max"``).
 GRID_AXES = {"tp": (1, 2, 4, 8), "pp": (1,), "ep": (1,), "batch": (1,)}
 #: What :func:`prepare` takes by name, when a function builds its own setup.
-SETUP_OPTIONS = ("catalogs", "scenario", "precision", "kv_precision")
+SETUP_OPTIONS = ("catalogs", "scenario", "precision", "kv_precision", "engine")
 
 
 def split_options(options: dict, defaults: dict, setup_too: bool = True) -> tuple[dict, dict]:

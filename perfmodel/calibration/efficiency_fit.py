@@ -2,14 +2,20 @@
 
 Every row of ``measurements.csv`` is a served configuration (model, chip, TP/PP/EP, precision,
 ISL, OSL, concurrency or ``max``) with its measured output tokens/s per chip. The serving model
-predicts each point with a chip's five efficiencies (``bw_efficiency``, ``prefill_efficiency``,
-``decode_efficiency``, ``step_overhead``, ``collective_latency``) and the point's own engine
-profile. The fit (docs/model.md §7):
+predicts each point with its chip's physics (``CHIP_FIELDS``: bandwidth and FLOP/s reached in
+prefill and decode, collective latency; ``efficiencies.csv``) and its engine's behaviour
+(``ENGINE_FIELDS``: overheads per step and per token, with the engine's bounds and KV reserve;
+``engine_profiles.csv``), and the run's own batch cap where it set one. The fit (docs/model.md §7):
 
-- minimizes ``sum_i ln(model_i / measured_i)^2`` per chip (scipy ``least_squares``, trust region
-  with bounds), plus a weak pull of each parameter toward a prior (ridge weight
-  :data:`PRIOR_WEIGHT` on the log of the parameter), so that a parameter the data do not
-  constrain stays at a plausible value instead of wandering;
+- minimizes ``sum_i ln(model_i / measured_i)^2`` over every point at once (scipy
+  ``least_squares``, trust region with bounds and a sparse Jacobian): the chips' figures are
+  shared by every engine measured on them and the engines' overheads by every chip, so a chip
+  measured with one engine predicts another engine's run;
+- keeps every figure inside its sourced physical range (``efficiency_ranges.csv`` for the chips,
+  the ``_low``/``_high`` columns of ``engine_profiles.csv`` for the engines), with a weak pull
+  toward the middle of the range (ridge weight :data:`PRIOR_WEIGHT` on the log of the figure),
+  so that a figure the data do not constrain stays plausible; a figure that ends at its bound is
+  reported with the median error of its points there;
 - fits a chip per precision where it has at least :data:`MIN_POINTS_PER_PRECISION` points at it,
   else one ``any`` row over all its points; never one constant per point;
 - reports the error on points held out of the fit: every source in turn is left out, the chips
@@ -27,8 +33,9 @@ profile. The fit (docs/model.md §7):
   both take one set of efficiencies fitted on both chips' points;
 - refuses garbage (:mod:`~perfmodel.calibration.fit_guards`): a row naming an unknown model, chip
   or engine, a value outside its column's band, a throughput above the limit of its configuration,
-  a chip with fewer than 12 points, a figure at its bound, a point missed by more than
-  :data:`FIT_WORST`; each as ``file:row:column`` (:class:`~perfmodel.inputs.CatalogError`).
+  a chip with fewer than 8 points or an engine with fewer than 4, a chip or engine without a
+  range, a point missed by more than :data:`FIT_WORST`; each as ``file:row:column``
+  (:class:`~perfmodel.inputs.CatalogError`).
 """
 
 from __future__ import annotations
@@ -41,36 +48,27 @@ import numpy as np
 import polars as pl
 
 from perfmodel.api.setup import prepare
-from perfmodel.calibration.fit_guards import figure_problems, implausible, known_rows, refuse, too_few
+from perfmodel.calibration.fit_guards import (
+    at_bound,
+    implausible,
+    known_rows,
+    missing_ranges,
+    refuse,
+    too_few,
+)
 from perfmodel.catalog.folder import Catalogs
-from perfmodel.catalog.serving_schemas import EFFICIENCIES, EFFICIENCY_FIELDS, MEASUREMENTS
-from perfmodel.catalog.table import preamble, split_header
+from perfmodel.catalog.serving_schemas import (
+    CHIP_FIELDS,
+    ENGINE_FIELDS,
+    MEASUREMENTS,
+)
+from perfmodel.catalog.table import in_header_unit, preamble, split_header
 from perfmodel.inputs import Problem
 from perfmodel.model.hardware import HardwareArrays
-from perfmodel.model.profiles import ServingProfile, fitted_profile, limit_profile
+from perfmodel.model.profiles import ServingProfile, engine_row, fitted_profile, limit_profile
 from perfmodel.model.serving_step import Deployment, Layout, concurrency_limit, serve_arrays
 from perfmodel.units import Q_
 
-#: Prior (starting) value of each parameter and its bounds, base units.
-#: Memory-bound decode kernels reach 70-90 % of peak bandwidth, large prefill GEMMs 50-80 % of the
-#: dense tensor peak; 1 ms per step and 10 us per all-reduce are typical of CUDA-graph serving
-#: (vLLM and TensorRT-LLM profiles). The priors only matter where the data say little.
-PRIOR = {
-    "bw_efficiency": 0.8,
-    "prefill_efficiency": 0.6,
-    "decode_efficiency": 0.5,
-    "step_overhead": 1e-3,
-    "token_overhead": 1e-6,
-    "collective_latency": 1e-5,
-}
-BOUNDS = {
-    "bw_efficiency": (0.1, 1.0),
-    "prefill_efficiency": (0.05, 1.0),
-    "decode_efficiency": (0.05, 1.0),
-    "step_overhead": (1e-6, 0.05),
-    "token_overhead": (1e-9, 1e-4),
-    "collective_latency": (1e-6, 5e-4),
-}
 PRIOR_WEIGHT = 0.1
 MIN_POINTS_PER_PRECISION = 20
 CURRENT_WINDOW_DAYS = 270
@@ -84,12 +82,31 @@ MEDIAN_BAND = (0.8, 1.25)
 WITHIN = 0.25
 SHARE_WITHIN = 0.70
 WORST = 2.0
-#: A fitted point the fitted model misses by more than this factor is refused (the worst fitted point
-#: of the packaged measurements is 2.32x, docs/model.md §7, "Known misses").
+#: A fitted point the fitted model misses by more than this factor is refused (docs/model.md §7,
+#: "Known misses").
 FIT_WORST = 3.0
 FILE = MEASUREMENTS.file
 #: Columns of measurements.csv that name a row of another catalog.
 MEASUREMENT_NAMES = {"model": "models", "hardware": "hardware", "engine": "engine_profiles"}
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Fitted figures: per chip key ``(chip, precision or "any")`` the ``CHIP_FIELDS``, per engine
+    the ``ENGINE_FIELDS``; each with ``points`` and ``sources`` behind it, and ``at_bound``, the
+    figures that ended at a bound of their range."""
+
+    chips: dict[tuple[str, str], dict]
+    engines: dict[str, dict]
+
+    def params(self, df: pl.DataFrame) -> dict[str, np.ndarray] | None:
+        """Per-point figures for ``df``'s points (chip row by :func:`value_keys`, the point's
+        engine); None where a point's chip or engine was not fitted."""
+        keys = value_keys(self.chips, df)
+        if any(k not in self.chips for k in keys) or any(e not in self.engines for e in df["engine"]):
+            return None
+        chip = {f: np.array([self.chips[k][f] for k in keys]) for f in CHIP_FIELDS}
+        return chip | {f: np.array([self.engines[e][f] for e in df["engine"]]) for f in ENGINE_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -169,12 +186,12 @@ def impossible_points(catalogs: Catalogs, df: pl.DataFrame) -> list[Problem]:
     return problems
 
 
-def far_off(catalogs: Catalogs, df: pl.DataFrame, values: dict) -> list[Problem]:
-    """Fitted points the fitted model misses by more than :data:`FIT_WORST`: no efficiency of the
-    chip explains them, so they are refused rather than left to bend the chip's figures."""
+def far_off(catalogs: Catalogs, df: pl.DataFrame, values: Fit) -> list[Problem]:
+    """Fitted points the fitted model misses by more than :data:`FIT_WORST`: no figure of the
+    chip or engine explains them, so they are refused rather than left to bend the figures."""
     problems = []
     for g in _groups(catalogs, df):
-        model = predict_points(g, _chip_params(values, _value_keys(values, g.df)))["model_tps_per_chip"]
+        model = predict_points(g, values.params(g.df))["model_tps_per_chip"]
         measured = g.df["output_tps_per_chip"].to_numpy()
         for line, m, got in zip(g.df["line"], model, measured, strict=True):
             if not max(m / got, got / m) <= FIT_WORST:
@@ -192,7 +209,8 @@ def far_off(catalogs: Catalogs, df: pl.DataFrame, values: dict) -> list[Problem]
 
 
 def _groups(catalogs: Catalogs, df: pl.DataFrame) -> Iterable[Points]:
-    """Points grouped by (precision, KV precision): one setup each, arrays per point."""
+    """Points grouped by (precision, KV precision): one setup each, arrays per point; each point's
+    engine row carries the run's own batch cap where it set one (``max_seqs``)."""
     for (precision, kv), g in df.group_by(["precision", "kv_precision"], maintain_order=True):
         setup = prepare(catalogs, "published", precision)
         setup = replace(setup, scenario=replace(setup.scenario, kv_precision=kv))
@@ -203,7 +221,11 @@ def _groups(catalogs: Catalogs, df: pl.DataFrame) -> Iterable[Points]:
             **{f: getattr(h, f)[hi] for f in HardwareArrays.__dataclass_fields__ if f != "names"},
         )
         mi = np.array([setup.models.index(n) for n in g["model"]])
-        engines = [catalogs["engine_profiles"].row(e) for e in g["engine"]]
+        rows = {e: engine_row(catalogs, e) for e in g["engine"].unique()}
+        engines = [
+            rows[e] if cap is None else rows[e] | {"max_concurrency": cap}
+            for e, cap in zip(g["engine"], g["max_seqs"], strict=True)
+        ]
         yield Points(g, setup, per_point, mi, engines)
 
 
@@ -237,22 +259,12 @@ def predict_points(p: Points, params: dict[str, np.ndarray] | None) -> dict[str,
     }
 
 
-def _chip_params(values: dict, keys: list) -> dict[str, np.ndarray]:
-    """Per-point parameter arrays from per-key figures (key: chip or chip/precision)."""
-    return {f: np.array([values[k][f] for k in keys]) for f in EFFICIENCY_FIELDS}
-
-
-def _value_keys(values: dict, df: pl.DataFrame) -> list[tuple[str, str]]:
-    """The fitted row each point of ``df`` takes: its chip at its precision, else its chip's ``any``."""
+def value_keys(chips: dict, df: pl.DataFrame) -> list[tuple[str, str]]:
+    """The chip row each point of ``df`` takes: its chip at its precision, else its chip's ``any``."""
     return [
-        (h, p) if (h, p) in values else (h, "any")
+        (h, p) if (h, p) in chips else (h, "any")
         for h, p in zip(df["fit_chip"], df["precision"], strict=True)
     ]
-
-
-def fit_key(hardware: str, precision: str, precise: set[tuple[str, str]]) -> tuple[str, str]:
-    """The efficiency row a point belongs to: its own precision if fitted apart, else ``any``."""
-    return (hardware, precision) if (hardware, precision) in precise else (hardware, "any")
 
 
 def precise_keys(df: pl.DataFrame) -> set[tuple[str, str]]:
@@ -268,77 +280,165 @@ def precise_keys(df: pl.DataFrame) -> set[tuple[str, str]]:
     return {(r["fit_chip"], r["precision"]) for r in ok.iter_rows(named=True)}
 
 
-def fit(catalogs: Catalogs) -> dict[tuple[str, str], dict[str, float]]:
-    """Fitted figures per (chip, precision or ``any``) over the current, steady points, with
-    ``points``, the number of points behind each, guarded (:mod:`~perfmodel.calibration.fit_guards`):
-    refuses rows above the limit, chips with too few points, figures at a bound and points the
-    fitted model misses by more than :data:`FIT_WORST`, each as :class:`CatalogError`."""
+def chip_ranges(catalogs: Catalogs, key: tuple[str, str]) -> dict[str, tuple[float, float]] | None:
+    """The sourced range of each chip figure for ``key``: its precision's row of
+    ``efficiency_ranges.csv``, else (the ``any`` row of a chip) the envelope of the chip's rows."""
+    rows = catalogs["efficiency_ranges"].df.filter(pl.col("hardware") == key[0])
+    exact = rows.filter(pl.col("precision") == key[1])
+    rows = exact if exact.height else rows
+    if rows.height == 0:
+        return None
+    return {f: (rows[f"{f}_low"].min(), rows[f"{f}_high"].max()) for f in CHIP_FIELDS}
+
+
+def engine_ranges(catalogs: Catalogs, engine: str) -> dict[str, tuple[float, float]] | None:
+    """The sourced range of each engine overhead of ``engine``."""
+    r = catalogs["engine_profiles"].row(engine)
+    if any(r[f"{f}_low"] is None or r[f"{f}_high"] is None for f in ENGINE_FIELDS):
+        return None
+    return {f: (r[f"{f}_low"], r[f"{f}_high"]) for f in ENGINE_FIELDS}
+
+
+def fit(catalogs: Catalogs) -> Fit:
+    """Fitted figures over the current, steady points, guarded
+    (:mod:`~perfmodel.calibration.fit_guards`): refuses rows above the limit, chips and engines
+    with too few points or no sourced range, and points the fitted model misses by more than
+    :data:`FIT_WORST`, each as :class:`CatalogError`."""
     every = measurements(catalogs, fitted_only=False)
     refuse(impossible_points(catalogs, every))
     df = every.filter("fitted")
     counts = dict(df.group_by("fit_chip").len().iter_rows())
-    refuse(too_few(counts, len(EFFICIENCY_FIELDS), FILE, "current, steady points"))
+    refuse(too_few(counts, len(CHIP_FIELDS), FILE, "current, steady points"))
+    engines = dict(df.group_by("engine").len().iter_rows())
+    refuse(too_few(engines, len(ENGINE_FIELDS), FILE, "current, steady points", "engine"))
+    refuse(
+        missing_ranges(
+            [k for k in _chip_keys(df) if chip_ranges(catalogs, k) is None],
+            [e for e in engines if engine_ranges(catalogs, e) is None],
+        )
+    )
     values = fit_points(catalogs, df)
-    refuse(figure_problems(values, {f: BOUNDS[f] for f in EFFICIENCY_FIELDS}, EFFICIENCIES, FILE))
     refuse(far_off(catalogs, df, values))
     return values
 
 
-def fit_points(catalogs: Catalogs, df: pl.DataFrame) -> dict[tuple[str, str], dict[str, float]]:
+def _chip_keys(df: pl.DataFrame) -> list[tuple[str, str]]:
+    precise = precise_keys(df)
+    return sorted(
+        {
+            (h, p) if (h, p) in precise else (h, "any")
+            for h, p in zip(df["fit_chip"], df["precision"], strict=True)
+        }
+        | {(h, "any") for h in df["fit_chip"]}
+    )
+
+
+def fit_points(catalogs: Catalogs, df: pl.DataFrame) -> Fit:
     """The least-squares fit of :func:`fit` over the points ``df``, unguarded (the held-out fits).
 
-    Each key's points depend on that key's parameters only, so each key is its own small
-    least-squares problem.
+    Every point depends on its chip row's four figures and its engine's two, so the Jacobian is
+    sparse and one joint fit over all points costs about what the per-chip fits did. A chip whose
+    points all went to its precision rows gets its ``any`` row (for the precisions it was not
+    measured at) by a second fit over all its points, the engines held.
     """
-    from scipy.optimize import least_squares
-
     precise = precise_keys(df)
-    keys = [fit_key(h, pr, precise) for h, pr in zip(df["fit_chip"], df["precision"], strict=True)]
-    df = df.with_columns(key=pl.Series([f"{h}/{p}" for h, p in keys]))
-    # Every chip gets an ``any`` row (for precisions it was not measured at): over its points
-    # outside the precision rows, or over all its points when the precision rows take them all.
-    covered = set(df.filter(pl.col("key").str.ends_with("/any"))["fit_chip"])
-    df = pl.concat(
-        [
-            df,
-            df.filter(~pl.col("fit_chip").is_in(list(covered))).with_columns(key=pl.col("fit_chip") + "/any"),
-        ]
-    )
-    prior = np.log([PRIOR[f] for f in EFFICIENCY_FIELDS])
-    lo = np.log([BOUNDS[f][0] for f in EFFICIENCY_FIELDS])
-    hi = np.log([BOUNDS[f][1] for f in EFFICIENCY_FIELDS])
-    out = {}
-    for key, sub in df.group_by("key", maintain_order=True):
-        groups = list(_groups(catalogs, sub))
-        measured = [g.df["output_tps_per_chip"].to_numpy() for g in groups]
-
-        def residuals(x: np.ndarray, groups=groups, measured=measured) -> np.ndarray:
-            values = dict(zip(EFFICIENCY_FIELDS, np.exp(x), strict=True))
-            res = [
-                np.log(
-                    predict_points(g, {f: np.full(g.df.height, v) for f, v in values.items()})[
-                        "model_tps_per_chip"
-                    ]
-                    / meas
-                )
-                for g, meas in zip(groups, measured, strict=True)
-            ]
-            return np.concatenate(res + [PRIOR_WEIGHT * (x - prior)])
-
-        result = least_squares(residuals, np.clip(prior, lo, hi), bounds=(lo, hi))
-        out[tuple(key[0].split("/"))] = dict(zip(EFFICIENCY_FIELDS, np.exp(result.x), strict=True)) | {
-            "points": sub.height,
-            "sources": sorted(set(sub["source_id"])),
-        }
+    keys = [
+        (h, p) if (h, p) in precise else (h, "any")
+        for h, p in zip(df["fit_chip"], df["precision"], strict=True)
+    ]
+    chips = _solve(catalogs, df, keys, engines=None)
+    out = Fit(chips["chips"], chips["engines"])
+    bare = sorted({h for h in df["fit_chip"]} - {h for h, p in out.chips if p == "any"})
+    if bare:
+        sub = df.filter(pl.col("fit_chip").is_in(bare))
+        extra = _solve(catalogs, sub, [(h, "any") for h in sub["fit_chip"]], engines=out.engines)
+        out = Fit(out.chips | extra["chips"], out.engines)
     return out
 
 
-def compare(
-    catalogs: Catalogs, values: dict[tuple[str, str], dict[str, float]] | None = None
-) -> pl.DataFrame:
+def _solve(catalogs: Catalogs, df: pl.DataFrame, keys: list, engines: dict | None) -> dict:
+    """Figures of the chip rows ``keys`` (one per point) and, unless ``engines`` are given, of the
+    points' engines, minimizing the squared log error inside the sourced ranges."""
+    from scipy.optimize import least_squares
+    from scipy.sparse import lil_matrix
+
+    chip_keys = sorted(set(keys))
+    names = sorted(set(df["engine"])) if engines is None else []
+    ranges = [chip_ranges(catalogs, k)[f] for k in chip_keys for f in CHIP_FIELDS]
+    ranges += [engine_ranges(catalogs, e)[f] for e in names for f in ENGINE_FIELDS]
+    lo, hi = (np.log([r[i] for r in ranges]) for i in (0, 1))
+    prior = (lo + hi) / 2
+    df = df.with_columns(_key=pl.Series([chip_keys.index(k) for k in keys]))
+    groups = list(_groups(catalogs, df))
+    measured = [g.df["output_tps_per_chip"].to_numpy() for g in groups]
+    ci = [g.df["_key"].to_numpy() for g in groups]
+    ei = [np.array([names.index(e) for e in g.df["engine"]]) if names else None for g in groups]
+    nc, nf, ne = len(chip_keys) * len(CHIP_FIELDS), len(CHIP_FIELDS), len(ENGINE_FIELDS)
+
+    def params(x: np.ndarray, c: np.ndarray, e: np.ndarray | None, g: Points) -> dict:
+        chip = np.exp(x[:nc]).reshape(-1, nf)
+        p = {f: chip[c, j] for j, f in enumerate(CHIP_FIELDS)}
+        if e is None:
+            return p | {f: np.array([engines[n][f] for n in g.df["engine"]]) for f in ENGINE_FIELDS}
+        eng = np.exp(x[nc:]).reshape(-1, ne)
+        return p | {f: eng[e, j] for j, f in enumerate(ENGINE_FIELDS)}
+
+    def residuals(x: np.ndarray) -> np.ndarray:
+        res = [
+            np.log(predict_points(g, params(x, c, e, g))["model_tps_per_chip"] / m)
+            for g, m, c, e in zip(groups, measured, ci, ei, strict=True)
+        ]
+        return np.concatenate(res + [PRIOR_WEIGHT * (x - prior)])
+
+    n = sum(m.size for m in measured)
+    sparsity = lil_matrix((n + prior.size, prior.size), dtype=np.int8)
+    row = 0
+    for c, e in zip(ci, ei, strict=True):
+        for j in range(c.size):
+            sparsity[row, c[j] * nf : (c[j] + 1) * nf] = 1
+            if e is not None:
+                sparsity[row, nc + e[j] * ne : nc + (e[j] + 1) * ne] = 1
+            row += 1
+    sparsity[n:, :] = np.eye(prior.size, dtype=np.int8)
+    x = least_squares(residuals, prior, bounds=(lo, hi), jac_sparsity=sparsity).x
+    ratios = np.exp(residuals(x)[:n])
+    order = np.concatenate([g.df["_key"].to_numpy() for g in groups])
+    eng_order = np.concatenate([g.df["engine"].to_numpy() for g in groups])
+    src = np.concatenate([g.df["source_id"].to_numpy() for g in groups])
+    ends = at_bound(x, lo, hi)
+
+    def entry(figures: dict, where: np.ndarray, first: int) -> dict:
+        return figures | {
+            "points": int(where.sum()),
+            "sources": sorted(set(src[where])),
+            "at_bound": {
+                f: (("low" if ends[first + j] < 0 else "high"), float(np.median(ratios[where])))
+                for j, f in enumerate(figures)
+                if ends[first + j]
+            },
+        }
+
+    X = np.exp(x)
+    chips = {
+        k: entry(dict(zip(CHIP_FIELDS, X[i * nf : (i + 1) * nf], strict=True)), order == i, i * nf)
+        for i, k in enumerate(chip_keys)
+    }
+    fitted = {
+        e: entry(
+            dict(zip(ENGINE_FIELDS, X[nc + i * ne : nc + (i + 1) * ne], strict=True)),
+            eng_order == e,
+            nc + i * ne,
+        )
+        for i, e in enumerate(names)
+    }
+    return {"chips": chips, "engines": fitted}
+
+
+def compare(catalogs: Catalogs, values: Fit | None = None) -> pl.DataFrame:
     """Every measured point with the model's calibrated and limit predictions and their ratios.
 
-    ``values`` defaults to the efficiencies in the catalogs (``efficiencies.csv``).
+    ``values`` defaults to the figures in the catalogs (``efficiencies.csv`` for the chips,
+    ``engine_profiles.csv`` for the engines).
     """
     from perfmodel.model.profiles import efficiency_row
 
@@ -350,9 +450,10 @@ def compare(
                 efficiency_row(catalogs, h, pr)
                 for h, pr in zip(g.df["hardware"], g.df["precision"], strict=True)
             ]
-            params = {f: np.array([r[f] for r in rows]) for f in EFFICIENCY_FIELDS}
+            params = {f: np.array([r[f] for r in rows]) for f in CHIP_FIELDS}
+            params |= {f: np.array([e[f] for e in g.engine_rows]) for f in ENGINE_FIELDS}
         else:
-            params = _chip_params(values, _value_keys(values, g.df))
+            params = values.params(g.df)
         cal, lim = predict_points(g, params), predict_points(g, None)
         out.append(
             g.df.with_columns(
@@ -375,20 +476,23 @@ def compare(
 def held_out(catalogs: Catalogs) -> pl.DataFrame:
     """Leave-one-source-out: each source's points predicted by a fit on every other source.
 
-    A source whose chip (at the point's precision key) has no points elsewhere cannot be
-    predicted from the rest and is left out of this table (counted in ``summary``).
+    A point whose chip or engine has no points elsewhere cannot be predicted from the rest and is
+    left out of this table (counted in ``summary``).
     """
     df = measurements(catalogs)
     out = []
     for source in df["source_id"].unique(maintain_order=True):
         train = df.filter(pl.col("source_id") != source)
-        test = df.filter(pl.col("source_id") == source)
-        test = test.filter(pl.col("fit_chip").is_in(train["fit_chip"].unique().implode()))
+        test = df.filter(
+            pl.col("source_id") == source,
+            pl.col("fit_chip").is_in(train["fit_chip"].unique().implode()),
+            pl.col("engine").is_in(train["engine"].unique().implode()),
+        )
         if test.height == 0:
             continue
         values = fit_points(catalogs, train)
         for g in _groups(catalogs, test):
-            pred = predict_points(g, _chip_params(values, _value_keys(values, g.df)))["model_tps_per_chip"]
+            pred = predict_points(g, values.params(g.df))["model_tps_per_chip"]
             out.append(g.df.with_columns(model_tps_per_chip=pred))
     df = pl.concat(out) if out else df.head(0).with_columns(model_tps_per_chip=pl.lit(0.0))
     return df.with_columns(ratio=pl.col("model_tps_per_chip") / pl.col("output_tps_per_chip"))
@@ -420,54 +524,132 @@ def passes(s: dict[str, float]) -> bool:
     )
 
 
-def heldout_by_key(values: dict, heldout: pl.DataFrame) -> dict[tuple[str, str], dict[str, float]]:
-    """Held-out points, median ratio and share within 25 % per fitted row of ``values``."""
-    keys = _value_keys(values, heldout)
+def heldout_by(values: Fit, heldout: pl.DataFrame) -> dict:
+    """Held-out points, median ratio and share within 25 % per fitted chip row and per engine."""
+    keys = value_keys(values.chips, heldout)
     df = heldout.with_columns(key=pl.Series([f"{h}/{p}" for h, p in keys]))
-    out = {}
-    for (key,), g in df.group_by("key"):
-        s = summary(g["ratio"].to_numpy())
-        out[tuple(key.split("/"))] = {
-            "heldout_points": s["points"],
-            "heldout_median_ratio": s["median_ratio"],
-            "heldout_within_25pct": s["share_within_25pct"],
-        }
-    return out
+
+    def per(column: str, split) -> dict:
+        out = {}
+        for (key,), g in df.group_by(column):
+            s = summary(g["ratio"].to_numpy())
+            out[split(key)] = {
+                "heldout_points": s["points"],
+                "heldout_median_ratio": s["median_ratio"],
+                "heldout_within_25pct": s["share_within_25pct"],
+            }
+        return out
+
+    return {"chips": per("key", lambda k: tuple(k.split("/"))), "engines": per("engine", str)}
 
 
-def efficiency_rows_csv(catalogs: Catalogs, values: dict, heldout: dict) -> str:
-    """``efficiencies.csv`` with the fitted rows replaced by ``values``; comment lines, the
-    header and the rows of chips that resemble another are kept as they are."""
+def bound_text(figures: dict) -> str:
+    """Words for the figures of a fitted entry that ended at a bound of their range, and why."""
+    by_side: dict[str, list[str]] = {}
+    for f, (side, _) in figures["at_bound"].items():
+        by_side.setdefault(side, []).append(f)
+    ratio = next(iter(figures["at_bound"].values()))[1]
+    ends = "; ".join(f"{', '.join(fs)} at the {side} bound" for side, fs in by_side.items())
+    return (
+        f"{ends} (its points at median model / measured {ratio:.2f} there: the rest of the error is "
+        "something no figure inside its range describes)"
+    )
+
+
+def _fit_text(v: dict, what: str) -> str:
+    text = (
+        f"joint least squares on ln(model / measured) over the current points of measurements.csv from "
+        f"{', '.join(v['sources'])}, inside the ranges of {what}; held out: leave one source out"
+    )
+    return text + (f"; {bound_text(v)}" if v["at_bound"] else "")
+
+
+def _rewrite(table, rows: Iterable[dict], keep: pl.DataFrame) -> str:
+    """``table``'s text with its data rows replaced by ``rows`` (dicts by column name, canonical
+    units) then the rows of ``keep``; comment lines and the header kept as they are."""
     import csv
     import io
 
-    table = catalogs["efficiencies"]
-    text = table.raw.decode("utf-8-sig")
-    comments, header = preamble(text)
-    names = next(csv.reader([header]))
-    units = {name: unit for name, unit in (split_header(c) for c in names)}
-    fitted = sorted({hw for hw, _ in values})
-    kept = table.df.filter(pl.col("resembles").is_not_null(), ~pl.col("hardware").is_in(fitted))
-    engines = dict(zip(table.df["hardware"], table.df["engine"], strict=True))
+    comments, header = preamble(table.raw.decode("utf-8-sig"))
+    columns = next(csv.reader([header]))
     buf = io.StringIO()
     buf.write("\n".join(comments + [header]) + "\n")
     w = csv.writer(buf, lineterminator="\n")
-    for (hw, precision), v in sorted(values.items()):
-        fit_text = (
-            f"least squares on ln(model / measured) over the current points of measurements.csv "
-            f"from {', '.join(v['sources'])}; held out: leave one source out"
+    for row in rows:
+        w.writerow([row.get(split_header(c)[0], "") for c in columns])
+    for r in keep.iter_rows(named=True):
+        w.writerow(
+            ["" if r.get(split_header(c)[0]) is None else _cell(r[split_header(c)[0]]) for c in columns]
         )
-        row = {"hardware": hw, "precision": precision, "engine": engines.get(hw, "vllm"), "resembles": ""}
-        for f in EFFICIENCY_FIELDS:
-            row[f] = f"{Q_(v[f], 's').to(units[f]).m:.4g}" if units.get(f) else f"{v[f]:.4g}"
-        row["points"] = int(v["points"])
-        h = heldout.get((hw, precision), {})
-        row["heldout_points"] = h.get("heldout_points", 0)
-        row["heldout_median_ratio"] = f"{h['heldout_median_ratio']:.3f}" if h else ""
-        row["heldout_within_25pct"] = f"{h['heldout_within_25pct']:.3f}" if h else ""
-        row["fit"] = fit_text
-        row["source"] = "python -m perfmodel fit"
-        w.writerow([row.get(split_header(c)[0], "") for c in names])
-    for r in kept.iter_rows(named=True):
-        w.writerow(["" if r.get(split_header(c)[0]) is None else r[split_header(c)[0]] for c in names])
     return buf.getvalue()
+
+
+def _cell(value) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def _figures(table, v: dict, fields: Iterable[str]) -> dict:
+    """``v``'s figures as cells in the units of ``table``'s header."""
+    units = table.header_units
+    return {f: f"{Q_(v[f], 's').to(units[f]).m:.4g}" if units.get(f) else f"{v[f]:.4g}" for f in fields}
+
+
+def _heldout_cells(h: dict) -> dict:
+    return {
+        "heldout_points": h.get("heldout_points", 0),
+        "heldout_median_ratio": f"{h['heldout_median_ratio']:.3f}" if h else "",
+        "heldout_within_25pct": f"{h['heldout_within_25pct']:.3f}" if h else "",
+    }
+
+
+def efficiency_rows_csv(catalogs: Catalogs, values: Fit, heldout: dict, df: pl.DataFrame) -> str:
+    """``efficiencies.csv`` with the fitted rows replaced by ``values``, each naming the engine
+    most measured on its chip (of the points ``df``); the rows of chips that resemble another are
+    kept as they are."""
+    table = catalogs["efficiencies"]
+    fitted = sorted({hw for hw, _ in values.chips})
+    kept = table.df.filter(pl.col("resembles").is_not_null(), ~pl.col("hardware").is_in(fitted))
+    engine = {
+        h: g.sort(["len", "engine"], descending=[True, False])["engine"][0]
+        for (h,), g in df.group_by("fit_chip", "engine").len().group_by("fit_chip")
+    }
+    rows = (
+        {"hardware": hw, "precision": precision, "engine": engine[hw], "resembles": ""}
+        | _figures(table, v, CHIP_FIELDS)
+        | {"points": int(v["points"])}
+        | _heldout_cells(heldout.get((hw, precision), {}))
+        | {"fit": _fit_text(v, "efficiency_ranges.csv"), "source": "python -m perfmodel fit"}
+        for (hw, precision), v in sorted(values.chips.items())
+    )
+    return _rewrite(table, rows, kept)
+
+
+def engine_rows_csv(catalogs: Catalogs, values: Fit, heldout: dict) -> str:
+    """``engine_profiles.csv`` with the fitted engines' overheads, points and held-out error
+    replaced by ``values``; every other cell and row kept."""
+    table = catalogs["engine_profiles"]
+    rows = []
+    for r in table.df.iter_rows(named=True):
+        v = values.engines.get(r["name"])
+        if v is None:
+            rows.append({k: "" if x is None else _cell(x) for k, x in _in_header_units(table, r).items()})
+            continue
+        rows.append(
+            {k: "" if x is None else _cell(x) for k, x in _in_header_units(table, r).items()}
+            | _figures(table, v, ENGINE_FIELDS)
+            | {"points": int(v["points"])}
+            | _heldout_cells(heldout.get(r["name"], {}))
+            | {"fit": _fit_text(v, "its _low and _high columns")}
+        )
+    return _rewrite(table, rows, table.df.head(0))
+
+
+def _in_header_units(table, row: dict) -> dict:
+    """A row of ``table`` (canonical units) in the units its file's header names."""
+    out = {}
+    for k, x in row.items():
+        unit, canonical = table.header_units.get(k), table.units.get(k)
+        out[k] = in_header_unit(x, canonical, unit) if x is not None and unit and canonical else x
+    return out

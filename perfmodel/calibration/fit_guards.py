@@ -7,9 +7,12 @@ the power fit therefore refuse, each with ``file:row:column`` and what to change
 - a row naming a model, chip or engine the catalogs do not have (the valid names listed);
 - a value outside its column's plausibility band (a warning when a catalog loads, an error
   for the fit, which would otherwise bend every figure of the chip toward it);
-- a chip with fewer than :data:`MIN_POINTS_PER_FIGURE` points per fitted figure;
+- a chip (or engine) with fewer than :data:`MIN_POINTS_PER_FIGURE` points per fitted figure;
+- a chip or engine without a sourced range for its figures (the efficiency fit);
 - a fitted figure that ends at its bound or outside the plausibility band of the column it is
-  written to: no plausible figure explains the points.
+  written to (the power fit): no plausible figure explains the points. The efficiency fit keeps
+  its figures inside sourced physical ranges and reports one that ends at a bound
+  (:func:`at_bound`).
 """
 
 from __future__ import annotations
@@ -84,14 +87,16 @@ def implausible(catalogs: Catalogs, name: str) -> list[Problem]:
     ]
 
 
-def too_few(counts: Mapping[str, int], figures: int, file: str, what: str = "points") -> list[Problem]:
-    """A problem naming every chip of ``counts`` (chip -> ``what``, the points it is fitted to) with
-    too few points for ``figures``."""
+def too_few(
+    counts: Mapping[str, int], figures: int, file: str, what: str = "points", noun: str = "chip"
+) -> list[Problem]:
+    """A problem naming every ``noun`` of ``counts`` (name -> ``what``, the points it is fitted to)
+    with too few points for ``figures``."""
     need = MIN_POINTS_PER_FIGURE * figures
     short = {chip: n for chip, n in sorted(counts.items()) if n < need}
     why = (
-        f"at least {need} {what} per chip: {MIN_POINTS_PER_FIGURE} per fitted figure for its "
-        f"{figures} figures, so that the fit is over-determined (add points or remove the chip's rows)"
+        f"at least {need} {what} per {noun}: {MIN_POINTS_PER_FIGURE} per fitted figure for its "
+        f"{figures} figures, so that the fit is over-determined (add points or remove the {noun}'s rows)"
     )
     if not counts:
         return [Problem(file, None, None, f"no {what}", why)]
@@ -128,3 +133,35 @@ def figure_problems(
                 )
             )
     return problems
+
+
+def missing_ranges(chips: list[tuple[str, str]], engines: list[str]) -> list[Problem]:
+    """A problem per chip row and engine the fit would fit without a sourced range: a figure is a
+    claim about hardware or software, and its range says which values are physically possible."""
+    problems = [
+        Problem(
+            "efficiency_ranges.csv",
+            None,
+            None,
+            f"{chip}/{precision}",
+            f"a row for {chip} (precision {precision} or any) with the range of each figure and its source",
+        )
+        for chip, precision in chips
+    ]
+    return problems + [
+        Problem(
+            "engine_profiles.csv",
+            None,
+            None,
+            engine,
+            f"step_overhead_low/high and token_overhead_low/high for {engine}, with overhead_source",
+        )
+        for engine in engines
+    ]
+
+
+def at_bound(x, lo, hi):
+    """-1 where a fitted value (log) ended at its low bound, +1 at its high bound, else 0."""
+    import numpy as np
+
+    return np.where(np.abs(x - lo) < AT_BOUND, -1, np.where(np.abs(x - hi) < AT_BOUND, 1, 0))

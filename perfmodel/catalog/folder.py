@@ -178,15 +178,17 @@ def file_source(folder: Path, file: str, staged: dict[str, str]) -> tuple[Path, 
 @contextmanager
 def catalog_output(
     path: Path | str, catalogs: Catalogs, reads: Path | str | None
-) -> Iterator[Callable[[bytes | str], Path]]:
-    """A writer of ``path`` for the block, under the lock of the catalog folder it writes into.
+) -> Iterator[Callable[..., Path]]:
+    """A writer of ``path`` for the block, under the lock of the catalog folder it writes into:
+    ``write(data, siblings)`` writes ``data`` to ``path`` and each of ``siblings`` (file name ->
+    data) beside it, all at once.
 
     ``path`` is in a catalog folder when its name is a file of ``catalogs``, its folder is the
     one the command ``reads`` or holds a lock file (the packaged defaults excepted: no reader
     locks them). Then the folder's exclusive lock is held for the whole block, so what the
     block reads again is what the write replaces (``catalog new-chip`` waits, and its rows are
-    kept), and the file is written through the journal with a ``.bak``
-    (:func:`perfmodel.catalog.journal.write_files`). Elsewhere it is
+    kept), and the files are written through the journal with a ``.bak``
+    (:func:`perfmodel.catalog.journal.write_files`). Elsewhere each is
     :func:`perfmodel.outputs.write_output`.
     """
     path = Path(path)
@@ -197,10 +199,19 @@ def catalog_output(
         or (folder / LOCK_FILE).exists()
         or (reads is not None and same_file(folder, reads))
     )
+
+    def files(data, siblings) -> dict[str, bytes]:
+        out = {path.name: data} | dict(siblings or {})
+        return {k: v.encode() if isinstance(v, str) else v for k, v in out.items()}
+
     if not into:
-        yield lambda data: write_output(path, data)
+
+        def write_each(data, siblings=None) -> Path:
+            for name, raw in files(data, siblings).items():
+                write_output(folder / name, raw)
+            return path
+
+        yield write_each
         return
     with folder_lock(folder, exclusive=True):
-        yield lambda data: write_files(folder, {path.name: data.encode() if isinstance(data, str) else data})[
-            0
-        ]
+        yield lambda data, siblings=None: write_files(folder, files(data, siblings))[0]

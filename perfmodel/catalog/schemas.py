@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from perfmodel.catalog.serving_schemas import EFFICIENCIES, ENGINE_PROFILES, MEASUREMENTS
+from perfmodel.catalog.serving_schemas import EFFICIENCIES, EFFICIENCY_RANGES, ENGINE_PROFILES, MEASUREMENTS
 from perfmodel.catalog.table import Column, Schema
 from perfmodel.inputs import PRECISIONS
 
@@ -313,5 +313,14 @@ SCENARIO_MODELS = Schema(
 
 SCHEMAS = {
     s.file.removesuffix(".csv"): s
-    for s in (MODELS, HARDWARE, SCENARIOS, SCENARIO_MODELS, ENGINE_PROFILES, EFFICIENCIES, MEASUREMENTS)
+    for s in (
+        MODELS,
+        HARDWARE,
+        SCENARIOS,
+        SCENARIO_MODELS,
+        ENGINE_PROFILES,
+        EFFICIENCIES,
+        EFFICIENCY_RANGES,
+        MEASUREMENTS,
+    )
 }

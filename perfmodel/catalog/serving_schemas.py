@@ -1,11 +1,15 @@
 """Schemas of the serving catalogs: engine profiles, achieved efficiencies, public measurements.
 
-- ``engine_profiles.csv``: what a serving engine allows by default (memory fraction, batch cap,
-  step token budget, workspace), each with its source.
-- ``efficiencies.csv``: per chip (and precision where it differs) the fraction of peak memory
-  bandwidth and tensor FLOP/s that real kernels reach, a fixed cost per step and the collective
+- ``engine_profiles.csv``: what a serving engine does, on every chip: its defaults (memory
+  fraction, batch cap per data-parallel rank, step token budget, workspace, KV reserve, whether
+  it overlaps expert-parallel communication), each with its source, and its fitted overheads
+  per step and per token with their sourced ranges.
+- ``efficiencies.csv``: per chip (and precision where it differs) the chip's physics as real
+  kernels reach it: the fraction of peak memory bandwidth and tensor FLOP/s, and the collective
   latency seen; fitted by ``python -m perfmodel fit`` to ``measurements.csv`` (docs/model.md §7).
   A chip without measurements names the measured chip it ``resembles`` and carries no figures.
+- ``efficiency_ranges.csv``: the physically plausible range of each chip figure, with its source;
+  the fit stays inside it.
 - ``measurements.csv``: public measurements of real servers (one row per point, with its source).
 """
 
@@ -18,49 +22,15 @@ from collections.abc import Iterable
 from perfmodel.catalog.table import Column, Schema
 
 EFFICIENCY_PRECISIONS = ("any", "bf16", "fp8", "fp4")
-EFFICIENCY_FIELDS = (
-    "bw_efficiency",
-    "prefill_efficiency",
-    "decode_efficiency",
-    "step_overhead",
-    "token_overhead",
-    "collective_latency",
-)
+#: The chip's physics: shared by every engine that runs on the chip (efficiencies.csv).
+CHIP_FIELDS = ("bw_efficiency", "prefill_efficiency", "decode_efficiency", "collective_latency")
+#: The engine's overheads: shared by every chip the engine runs on (engine_profiles.csv).
+ENGINE_FIELDS = ("step_overhead", "token_overhead")
+EFFICIENCY_FIELDS = CHIP_FIELDS + ENGINE_FIELDS
 
 
 def _fraction(name: str, doc: str, required: bool = True) -> Column:
     return Column(name, "float", None, required=required, doc=doc, plausible=(0.05, 1.0))
-
-
-ENGINE_PROFILES = Schema(
-    "engine_profiles.csv",
-    (
-        Column("name", "text", doc="serving engine"),
-        _fraction(
-            "memory_fraction", "fraction of each chip's memory the engine uses (weights + KV + workspace)"
-        ),
-        Column(
-            "max_concurrency", "int", doc="most sequences in one step (vLLM max_num_seqs)", plausible=(1, 1e5)
-        ),
-        Column(
-            "max_step_tokens",
-            "float",
-            "token",
-            doc="most tokens (decode + prompt chunks) in one step (vLLM max_num_batched_tokens)",
-            plausible=(64, 1e6),
-        ),
-        Column("cuda_graph_max_batch", "int", required=False, doc="largest batch captured in a CUDA graph"),
-        Column(
-            "workspace",
-            "float",
-            "B",
-            minimum=0,
-            strict=False,
-            doc="memory per chip outside weights and KV cache",
-        ),
-        Column("source", "text"),
-    ),
-)
 
 
 def resembles_rules(r: dict, fields: Iterable[str]) -> Iterable[tuple[str, str]]:
@@ -108,8 +78,112 @@ def heldout_columns(what: str) -> tuple[Column, ...]:
     )
 
 
+ENGINE_PROFILES = Schema(
+    "engine_profiles.csv",
+    (
+        Column("name", "text", doc="serving engine"),
+        _fraction(
+            "memory_fraction", "fraction of each chip's memory the engine uses (weights + KV + workspace)"
+        ),
+        Column(
+            "max_concurrency",
+            "int",
+            doc="most sequences in one step per data-parallel rank (vLLM max_num_seqs)",
+            plausible=(1, 1e5),
+        ),
+        Column(
+            "max_step_tokens",
+            "float",
+            "token",
+            doc="most tokens (decode + prompt chunks) in one step (vLLM max_num_batched_tokens)",
+            plausible=(64, 1e6),
+        ),
+        Column("cuda_graph_max_batch", "int", required=False, doc="largest batch captured in a CUDA graph"),
+        Column(
+            "workspace",
+            "float",
+            "B",
+            minimum=0,
+            strict=False,
+            doc="memory per chip outside weights and KV cache",
+        ),
+        Column(
+            "kv_reserve",
+            "float",
+            None,
+            minimum=0,
+            strict=False,
+            doc="share of a sequence's remaining output tokens whose KV blocks the scheduler reserves "
+            "(1: the worst case, no preemption; 0: blocks on demand)",
+            plausible=(0.0, 1.0),
+        ),
+        Column(
+            "ep_overlap",
+            "bool",
+            doc="expert-parallel dispatch and combine overlapped with compute (two micro-batches)",
+        ),
+        Column("source", "text"),
+        Column(
+            "overheads_as",
+            "text",
+            required=False,
+            doc="engine whose fitted overheads this engine takes (an engine without measurements)",
+        ),
+        *(
+            Column(
+                f"{f}{end}",
+                "float",
+                "s",
+                required=False,
+                minimum=0,
+                strict=False,
+                doc=f"{what}{suffix}",
+                plausible=band,
+            )
+            for f, what, band in (
+                ("step_overhead", "fixed time per step (scheduling, launches, sampling)", (0, 0.1)),
+                ("token_overhead", "time per token of a step outside the matmuls", (0, 1e-3)),
+            )
+            for end, suffix in (
+                ("", ", fitted"),
+                ("_low", ": lowest plausible"),
+                ("_high", ": highest plausible"),
+            )
+        ),
+        Column("overhead_source", "text", required=False, doc="where the overhead range comes from"),
+        *heldout_columns("source"),
+        Column("fit", "text", required=False, doc="how the overheads were obtained"),
+    ),
+    row_check=lambda r: _engine_rules(r),
+)
+
+
+def _engine_rules(r: dict) -> Iterable[tuple[str, str]]:
+    """An engine has fitted overheads within their range, or takes another engine's."""
+    if r["overheads_as"] is not None:
+        if r["overheads_as"] == r["name"]:
+            yield "overheads_as", "another engine (a measured one), not the row's own"
+        return
+    for f in ENGINE_FIELDS:
+        if r[f] is None:
+            yield f, "a value, or the name of a measured engine in overheads_as"
+    yield from _range_rules(r, ENGINE_FIELDS, fitted=True)
+
+
+def _range_rules(r: dict, fields: Iterable[str], fitted: bool = False) -> Iterable[tuple[str, str]]:
+    """Each ``low`` at most its ``high`` (and a fitted figure inside them)."""
+    for f in fields:
+        lo, hi = r.get(f"{f}_low"), r.get(f"{f}_high")
+        if lo is None or hi is None:
+            yield (f"{f}_low" if lo is None else f"{f}_high"), "a number: the range the fit stays in"
+        elif lo > hi:
+            yield f"{f}_high", f"at least {f}_low"
+        elif fitted and r.get(f) is not None and not lo * (1 - 1e-3) <= r[f] <= hi * (1 + 1e-3):
+            yield f, f"within {f}_low-{f}_high (the fit stays in its range)"
+
+
 def _efficiency_rules(r: dict) -> Iterable[tuple[str, str]]:
-    yield from resembles_rules(r, EFFICIENCY_FIELDS)
+    yield from resembles_rules(r, CHIP_FIELDS)
     for f in ("bw_efficiency", "prefill_efficiency", "decode_efficiency"):
         if r[f] is not None and r[f] > 1:
             yield f, "at most 1 (a fraction of the peak)"
@@ -120,31 +194,13 @@ EFFICIENCIES = Schema(
     (
         Column("hardware", "text", doc="chip from hardware.csv"),
         Column("precision", "text", choices=EFFICIENCY_PRECISIONS, doc="weight precision the row applies to"),
-        Column("engine", "text", doc="engine profile the deployment uses"),
+        Column(
+            "engine", "text", doc="engine a deployment uses unless told (the one most measured on the chip)"
+        ),
         Column("resembles", "text", required=False, doc="measured chip whose figures this chip takes"),
         _fraction("bw_efficiency", "achieved / peak memory bandwidth", required=False),
         _fraction("prefill_efficiency", "achieved / peak tensor FLOP/s in prefill", required=False),
         _fraction("decode_efficiency", "achieved / peak tensor FLOP/s in decode", required=False),
-        Column(
-            "step_overhead",
-            "float",
-            "s",
-            required=False,
-            minimum=0,
-            strict=False,
-            doc="fixed time per step (scheduling, launches, sampling)",
-            plausible=(0, 0.1),
-        ),
-        Column(
-            "token_overhead",
-            "float",
-            "s",
-            required=False,
-            minimum=0,
-            strict=False,
-            doc="time per token of a step outside the matmuls (sampling, routing, scheduling)",
-            plausible=(0, 1e-3),
-        ),
         Column(
             "collective_latency",
             "float",
@@ -159,6 +215,28 @@ EFFICIENCIES = Schema(
     ),
     key=("hardware", "precision"),
     row_check=_efficiency_rules,
+)
+
+
+EFFICIENCY_RANGES = Schema(
+    "efficiency_ranges.csv",
+    (
+        Column("hardware", "text", doc="chip from hardware.csv"),
+        Column("precision", "text", choices=EFFICIENCY_PRECISIONS, doc="weight precision the row applies to"),
+        *(
+            Column(f"{f}{end}", "float", unit, doc=f"{f}: {what}", plausible=band)
+            for f, unit, band in (
+                ("bw_efficiency", None, (0.05, 1.0)),
+                ("prefill_efficiency", None, (0.05, 1.0)),
+                ("decode_efficiency", None, (0.01, 1.0)),
+                ("collective_latency", "s", (1e-7, 1e-3)),
+            )
+            for end, what in (("_low", "lowest plausible"), ("_high", "highest plausible"))
+        ),
+        Column("source", "text", doc="microbenchmarks, kernel timings or profiles behind the ranges"),
+    ),
+    key=("hardware", "precision"),
+    row_check=lambda r: _range_rules(r, CHIP_FIELDS),
 )
 
 
@@ -239,6 +317,14 @@ MEASUREMENTS = Schema(
         Column("dp_attention", "bool", doc="attention data-parallel across the expert-parallel group (DEP)"),
         *WORKLOAD_COLUMNS,
         Column("concurrency", "text", doc="requests in flight per instance, or max"),
+        Column(
+            "max_seqs",
+            "int",
+            required=False,
+            doc="the run's batch cap per data-parallel rank where it set one (vLLM max_num_seqs, "
+            "SGLang max_running_requests, TensorRT-LLM max_batch_size); empty: the engine's default",
+            plausible=(1, 1e5),
+        ),
         OUTPUT_TPS,
         Column("utps", "float", "token/s", required=False, doc="measured tokens/s per user"),
         Column(

@@ -207,6 +207,21 @@ def collective_costs(
     per_token : numeric
         Link time per token of the step [s/token] (0 without the scenario's collective bandwidth).
     """
+    parts = collective_parts(m, h, s, mi, hi, tp, pp, ep, sync_s, within, attn_dp)
+    (ar, ar_tok), (a2a, a2a_tok), (hop, hop_tok) = parts["allreduce"], parts["alltoall"], parts["hops"]
+    latency = ar + a2a + hop
+    if not s.collective_bandwidth:
+        return latency, 0.0
+    return latency, ar_tok + a2a_tok + hop_tok
+
+
+def collective_parts(
+    m: ModelArrays, h: HardwareArrays, s: Scenario, mi, hi, tp, pp, ep, sync_s, within=None, attn_dp=False
+) -> dict:
+    """The step's collectives of :func:`collective_costs` by kind: ``allreduce``, ``alltoall``
+    (expert-parallel dispatch and combine) and ``hops`` (pipeline), each ``(latency [s],
+    link time per token [s/token])``; the link times are 0 without the scenario's collective
+    bandwidth."""
     layers, moe = m.layers[mi], m.moe_layers[mi]
     use_ep = ep > 1
     n_allreduce = np.where((tp > 1) & ~np.asarray(attn_dp), 2.0 * layers - np.where(use_ep, moe, 0.0), 0.0)
@@ -215,17 +230,19 @@ def collective_costs(
     t_ar = _latency(h, s, hi, tp, tp, sync_s, within)
     t_a2a = _latency(h, s, hi, ep, tp, sync_s, within)
     t_hop = _latency(h, s, hi, np.where(pp > 1, 2.0, 1.0), tp * pp, sync_s, within)
-    latency = n_allreduce * t_ar + n_alltoall * t_a2a + n_hops * t_hop
     if not s.collective_bandwidth:
-        return latency, 0.0
+        return {
+            "allreduce": (n_allreduce * t_ar, 0.0),
+            "alltoall": (n_alltoall * t_a2a, 0.0),
+            "hops": (n_hops * t_hop, 0.0),
+        }
     msg = m.hidden[mi] * s.activation_bytes  # per token
     up = _link_bw(h, hi, tp)
-    per_token = (
-        n_allreduce * 2.0 * (tp - 1.0) / tp * msg / up
-        + n_alltoall * (ep - 1.0) / ep * msg * m.experts_per_token[mi] / up
-        + n_hops * msg / _link_bw(h, hi, tp * pp)
-    )
-    return latency, per_token
+    return {
+        "allreduce": (n_allreduce * t_ar, n_allreduce * 2.0 * (tp - 1.0) / tp * msg / up),
+        "alltoall": (n_alltoall * t_a2a, n_alltoall * (ep - 1.0) / ep * msg * m.experts_per_token[mi] / up),
+        "hops": (n_hops * t_hop, n_hops * msg / _link_bw(h, hi, tp * pp)),
+    }
 
 
 def decode_arrays(

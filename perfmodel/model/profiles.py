@@ -1,11 +1,13 @@
 """What a deployment achieves, per chip: the limit (the study's peak figures) or calibrated.
 
 A :class:`ServingProfile` holds, per chip of a :class:`~perfmodel.model.hardware.HardwareArrays`, the
-efficiencies (fraction of peak memory bandwidth and tensor FLOP/s reached in prefill and in
-decode), the fixed cost of a step, the collective latency seen, and the serving engine's bounds
-(memory fraction, workspace, batch cap, step token budget). ``limit`` is the study's freedom:
-peak figures, the whole memory, no engine cap, the chip's or scenario's collective latency.
-``calibrated`` reads ``efficiencies.csv`` and ``engine_profiles.csv`` (docs/model.md §7).
+chip's physics as real kernels reach it (fraction of peak memory bandwidth and tensor FLOP/s in
+prefill and in decode, the collective latency seen: ``efficiencies.csv``) and the serving
+engine's behaviour on any chip (its overheads per step and per token, memory fraction, workspace,
+batch cap per data-parallel rank, step token budget, KV reserve, overlap of expert-parallel
+communication: ``engine_profiles.csv``). ``limit`` is the study's freedom: peak figures, the
+whole memory, every sequence at its full length, no engine cap, no overhead, the chip's or
+scenario's collective latency (docs/model.md §7).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Literal
 import numpy as np
 
 from perfmodel.catalog.folder import Catalogs
-from perfmodel.catalog.serving_schemas import EFFICIENCY_FIELDS
+from perfmodel.catalog.serving_schemas import CHIP_FIELDS, EFFICIENCY_FIELDS, ENGINE_FIELDS
 from perfmodel.inputs import (
     MODES,  # light to import: the command line's help lists them
     InvalidInput,
@@ -41,6 +43,8 @@ class ServingProfile:
     workspace: np.ndarray  # [B]
     max_concurrency: np.ndarray  # [sequences]; inf: no cap
     max_step_tokens: np.ndarray  # [tokens]; inf: no budget
+    kv_reserve: np.ndarray  # share of the remaining output whose KV blocks are held
+    ep_overlap: np.ndarray  # bool: expert-parallel all-to-all hidden behind compute
     engine: tuple[str, ...]
     basis: tuple[str, ...]  # where each chip's figures come from
 
@@ -56,16 +60,19 @@ def check_mode(mode: str) -> str:
 
 
 def limit_profile(n: int) -> ServingProfile:
-    """The limit: every efficiency 1, no step overhead, the whole memory, no engine bounds."""
+    """The limit: every efficiency 1, no step overhead, the whole memory with every sequence at
+    its full length, no engine bounds."""
     one, zero, inf = np.ones(n), np.zeros(n), np.full(n, np.inf)
+    no = np.zeros(n, dtype=bool)
     return ServingProfile(
-        "limit", one, one, one, zero, zero, None, one, zero, inf, inf, ("none",) * n, ("peak",) * n
+        "limit", one, one, one, zero, zero, None, one, zero, inf, inf, one, no, ("none",) * n, ("peak",) * n
     )
 
 
 def efficiency_row(catalogs: Catalogs, hardware: str, precision: str) -> dict:
-    """The efficiencies of ``hardware`` at ``precision``: its own row (precision, else ``any``),
-    or the row of the chip it resembles; ``basis`` says which.
+    """The chip figures of ``hardware`` at ``precision`` (``CHIP_FIELDS``): its own row (precision,
+    else ``any``), or the row of the chip it resembles; ``basis`` says which, ``engine`` is the
+    engine the chip runs unless told.
 
     Raises ``InvalidInput`` when the chip has no row: calibrated mode never assumes 1.0.
     """
@@ -90,46 +97,70 @@ def efficiency_row(catalogs: Catalogs, hardware: str, precision: str) -> dict:
             )
         basis = f"as {row['resembles']}"
         row = base | {"engine": row["engine"]}
-    return {f: row[f] for f in EFFICIENCY_FIELDS} | {"engine": row["engine"], "basis": basis}
+    return {f: row[f] for f in CHIP_FIELDS} | {"engine": row["engine"], "basis": basis}
+
+
+def engine_row(catalogs: Catalogs, engine: str) -> dict:
+    """The row of ``engine`` in engine_profiles.csv, with the fitted overheads of the engine it
+    takes them from (``overheads_as``) where it has none of its own."""
+    table = catalogs["engine_profiles"]
+    row = table.row(table.resolve(engine))
+    if row["overheads_as"] is None:
+        return row
+    base = table.row(table.resolve(row["overheads_as"]))
+    if base["overheads_as"] is not None or any(base[f] is None for f in ENGINE_FIELDS):
+        raise InvalidInput(
+            f"engine_profiles.csv: {engine} takes its overheads from {row['overheads_as']}, "
+            "which has no fitted overheads"
+        )
+    return row | {f: base[f] for f in ENGINE_FIELDS}
 
 
 def fitted_profile(
     efficiencies: dict, engines: list[dict], engine: tuple[str, ...], basis: tuple[str, ...]
 ) -> ServingProfile:
-    """A calibrated profile from per-entry efficiency arrays (``EFFICIENCY_FIELDS``), the entries'
-    engine-profile rows (memory fraction, workspace and batch bounds) and engine names."""
+    """A calibrated profile from per-entry chip figures (``CHIP_FIELDS``; ``ENGINE_FIELDS`` too
+    where given, else the engines' own), the entries' engine rows (:func:`engine_row`) and
+    engine names."""
 
-    def col(key: str) -> np.ndarray:
-        return np.array([e[key] for e in engines], dtype=np.float64)
+    def col(key: str, dtype=np.float64) -> np.ndarray:
+        return np.array([e[key] for e in engines], dtype=dtype)
 
+    figures = {f: efficiencies[f] if f in efficiencies else col(f) for f in EFFICIENCY_FIELDS}
     return ServingProfile(
         "calibrated",
-        **{f: np.asarray(efficiencies[f], dtype=np.float64) for f in EFFICIENCY_FIELDS},
+        **{f: np.asarray(v, dtype=np.float64) for f, v in figures.items()},
         memory_fraction=col("memory_fraction"),
         workspace=col("workspace"),
         max_concurrency=col("max_concurrency"),
         max_step_tokens=col("max_step_tokens"),
+        kv_reserve=col("kv_reserve"),
+        ep_overlap=col("ep_overlap", bool),
         engine=engine,
         basis=basis,
     )
 
 
-def calibrated_profile(catalogs: Catalogs, hardware: HardwareArrays, precision: str) -> ServingProfile:
-    """Fitted efficiencies and engine bounds for every chip of ``hardware`` at ``precision``."""
+def calibrated_profile(
+    catalogs: Catalogs, hardware: HardwareArrays, precision: str, engine: str | None = None
+) -> ServingProfile:
+    """Fitted chip figures for every chip of ``hardware`` at ``precision``, run by ``engine``
+    (default: each chip's own, the engine most measured on it) with its overheads and bounds."""
     rows = [efficiency_row(catalogs, name, precision) for name in hardware.names]
-    engines = [catalogs["engine_profiles"].row(r["engine"]) for r in rows]
+    names = tuple(engine or r["engine"] for r in rows)
+    engines = [engine_row(catalogs, e) for e in names]
     return fitted_profile(
-        {f: [r[f] for r in rows] for f in EFFICIENCY_FIELDS},
+        {f: [r[f] for r in rows] for f in CHIP_FIELDS},
         engines,
-        tuple(r["engine"] for r in rows),
+        tuple(e["name"] for e in engines),
         tuple(r["basis"] for r in rows),
     )
 
 
 def serving_profile(
-    mode: str, catalogs: Catalogs, hardware: HardwareArrays, precision: str
+    mode: str, catalogs: Catalogs, hardware: HardwareArrays, precision: str, engine: str | None = None
 ) -> ServingProfile:
-    """The profile of ``mode`` for every chip of ``hardware``."""
+    """The profile of ``mode`` for every chip of ``hardware`` (``engine``: calibrated mode only)."""
     if check_mode(mode) == "limit":
         return limit_profile(len(hardware.names))
-    return calibrated_profile(catalogs, hardware, precision)
+    return calibrated_profile(catalogs, hardware, precision, engine)

@@ -297,10 +297,53 @@ def usable_memory(capacity, fraction, workspace):
     return capacity * fraction - workspace
 
 
-def max_concurrency(chips, usable_per_chip, weights, kv_per_sequence):
-    """Sequences whose worst-case KV cache fits beside the weights (§5).
+def held_context(isl, osl, reserve):
+    """Tokens whose KV blocks one sequence holds on average under paged KV (§5).
 
-    ``C_max = floor((N m_usable - W) / kv(ISL + OSL))``; 0 when the weights alone do not fit.
+    ``ISL + OSL / 2 + r OSL / 2``: in steady state the sequences are spread evenly over their
+    decode, so each holds its prompt and half its output, and the scheduler keeps blocks for a
+    share ``r`` of the output still to come (``r = 1``: the worst case ISL + OSL).
+
+    Parameters
+    ----------
+    isl, osl : numeric
+        Prompt and output tokens per request [token].
+    reserve : numeric
+        Share of the remaining output whose blocks are reserved [1].
+
+    Returns
+    -------
+    numeric
+        Tokens held per sequence [token].
+    """
+    return isl + (1 + reserve) * osl / 2
+
+
+def overlapped_step_time(t_compute, t_mem, t_alltoall, t_exposed, t_overhead):
+    """A step whose expert-parallel all-to-all overlaps compute (two micro-batches, §4):
+    ``max(T_compute, T_mem, T_a2a) + T_exposed + T_overhead``.
+
+    Parameters
+    ----------
+    t_compute, t_mem, t_alltoall : numeric
+        Compute, memory and all-to-all time of the step [s].
+    t_exposed : numeric
+        The other collectives, not overlapped [s].
+    t_overhead : numeric
+        Fixed and per-token overhead [s].
+
+    Returns
+    -------
+    numeric
+        Step time [s].
+    """
+    return np.maximum(np.maximum(t_compute, t_mem), t_alltoall) + t_exposed + t_overhead
+
+
+def max_concurrency(chips, usable_per_chip, weights, kv_per_sequence):
+    """Sequences whose KV cache fits beside the weights (§5).
+
+    ``C_max = floor((N m_usable - W) / kv(context held))``; 0 when the weights alone do not fit.
 
     Parameters
     ----------
@@ -311,7 +354,7 @@ def max_concurrency(chips, usable_per_chip, weights, kv_per_sequence):
     weights : numeric
         Weights of the model [B].
     kv_per_sequence : numeric
-        KV cache of one sequence at its longest (ISL + OSL tokens), replicas included [B].
+        KV cache one sequence holds (:func:`held_context` tokens), replicas included [B].
 
     Returns
     -------

@@ -16,8 +16,11 @@ model's decode step (arXiv 2507.14397) at the efficiencies of a :class:`ServingP
    steady mean step at ``B_dec`` is the TPOT (one correction, first order in TTFT / latency);
 4. latency ``TTFT + (OSL - 1) TPOT``; output tokens/s ``C OSL / latency`` (Little's law).
 
-Memory is sized for the worst case (every sequence at ISL + OSL); decode is timed at the mean
-context ISL + OSL / 2. The equations are in :mod:`perfmodel.model.serving_equations` and
+Memory holds the KV blocks in use, as paged-KV engines do: every sequence at the mean context
+ISL + OSL / 2 plus the engine's reserve for growth, a share ``r`` of its remaining OSL / 2
+tokens (``r = 1``: the worst case ISL + OSL, the limit's accounting and TensorRT-LLM's default;
+``r = 0``: blocks on demand with preemption, vLLM). The engine's batch cap holds per
+data-parallel rank. Decode is timed at the mean context ISL + OSL / 2. The equations are in :mod:`perfmodel.model.serving_equations` and
 ``docs/model.md``.
 """
 
@@ -32,6 +35,7 @@ from perfmodel.model import serving_equations as eq
 from perfmodel.model.architecture import ModelArrays
 from perfmodel.model.decode_step import (
     collective_costs,
+    collective_parts,
     distinct_experts,
     expert_miss_log,
     kv_bytes_per_sequence,
@@ -86,8 +90,22 @@ class Deployment(NamedTuple):
     mi: int
 
 
-def concurrency_limit(d: Deployment, lay: Layout, isl, osl):
-    """Largest concurrency that fits the memory and the engine's batch cap (0: the weights do not fit).
+def kv_held(d: Deployment, lay: Layout, isl, osl):
+    """KV bytes one sequence holds on average, replicas included: at the context of
+    :func:`~perfmodel.model.serving_equations.held_context` under the engine's reserve."""
+    m, h, s, prof, mi = d
+    ctx = eq.held_context(isl, osl, prof.kv_reserve[lay.hi])
+    return kv_bytes_per_sequence(m, s, mi, ctx) * kv_replicas(m, mi, lay.tp, prof, lay.attn_dp)
+
+
+def batch_cap(d: Deployment, lay: Layout):
+    """Most sequences the engine runs on an instance: its cap per data-parallel rank times the
+    ranks (one per chip of the group with attention data-parallel, else one)."""
+    return d.prof.max_concurrency[lay.hi] * np.where(lay.attn_dp, lay.tp, 1.0)
+
+
+def memory_concurrency(d: Deployment, lay: Layout, isl, osl):
+    """Largest concurrency whose KV cache fits beside the weights (0: the weights do not fit).
 
     With a second memory tier the weights live there (if they fit) and the KV cache has the
     whole usable main memory.
@@ -97,10 +115,13 @@ def concurrency_limit(d: Deployment, lay: Layout, isl, osl):
     usable = eq.usable_memory(h.mem_capacity[hi], prof.memory_fraction[hi], prof.workspace[hi])
     weights = weights_held(m, s, mi, tp, attn_dp)
     tier2 = h.tier2_capacity[hi] > 0
-    kv_seq = kv_bytes_per_sequence(m, s, mi, isl + osl) * kv_replicas(m, mi, tp, prof, attn_dp)
-    c = eq.max_concurrency(tp * pp, usable, np.where(tier2, 0.0, weights), kv_seq)
-    c = np.where(tier2 & (weights > tp * pp * h.tier2_capacity[hi]), 0.0, c)
-    return np.minimum(c, prof.max_concurrency[hi])
+    c = eq.max_concurrency(tp * pp, usable, np.where(tier2, 0.0, weights), kv_held(d, lay, isl, osl))
+    return np.where(tier2 & (weights > tp * pp * h.tier2_capacity[hi]), 0.0, c)
+
+
+def concurrency_limit(d: Deployment, lay: Layout, isl, osl):
+    """Largest concurrency that fits the memory and the engine's batch cap (0: the weights do not fit)."""
+    return np.minimum(memory_concurrency(d, lay, isl, osl), batch_cap(d, lay))
 
 
 def _layout(d: Deployment, lay: Layout, isl, osl, sync_s) -> dict:
@@ -142,15 +163,28 @@ def _layout(d: Deployment, lay: Layout, isl, osl, sync_s) -> dict:
         "tier2": tier2_bw > 0 if np.any(tier2_bw > 0) else None,
         "tier2_bw": eq.achieved_rate(tp, np.where(tier2_bw > 0, tier2_bw, 1.0), prof.bw_efficiency[hi]),
         "collectives": collective_costs(m, h, s, mi, hi, tp, pp, ep, sync_s, within, attn_dp),
+        # Two micro-batches hide the expert-parallel all-to-all behind compute where the engine
+        # overlaps them (SGLang two-batch overlap, DeepEP): only the rest stays exposed.
+        "overlap": _overlapped(m, h, s, mi, hi, tp, pp, ep, sync_s, within, attn_dp, prof.ep_overlap[hi]),
         "step_overhead": prof.step_overhead[hi],
         "token_overhead": prof.token_overhead[hi],
         "weights": weights_held(m, s, mi, tp, attn_dp),
-        "kv_worst": kv_bytes_per_sequence(m, s, mi, isl + osl) * repl,
+        "kv_held": kv_held(d, lay, isl, osl),
         "usable": usable,
         "tier2_capacity": h.tier2_capacity[hi],
         "max_step_tokens": prof.max_step_tokens[hi],
-        "max_concurrency": prof.max_concurrency[hi],
+        "max_concurrency": batch_cap(d, lay),
     }
+
+
+def _overlapped(m, h, s, mi, hi, tp, pp, ep, sync_s, within, attn_dp, overlap):
+    """Where ``overlap``: the all-to-all ``(latency, per token)`` and the other collectives'; None
+    when no layout overlaps."""
+    if not np.any(overlap & (ep > 1)):
+        return None
+    parts = collective_parts(m, h, s, mi, hi, tp, pp, ep, sync_s, within, attn_dp)
+    (ar, ar_tok), (a2a, a2a_tok), (hop, hop_tok) = parts["allreduce"], parts["alltoall"], parts["hops"]
+    return overlap & (ep > 1), (a2a, a2a_tok), (ar + hop, ar_tok + hop_tok)
 
 
 def _repeat(L: dict, counts: np.ndarray) -> dict:
@@ -185,6 +219,11 @@ def _step(L: dict, decode_tokens, prefill_tokens, work: bool = True) -> dict:
     t_exposed = latency + tokens * per_token
     overhead = eq.step_overhead(L["step_overhead"], L["token_overhead"], tokens)
     t = eq.step_time(t_compute, t_mem, t_exposed, overhead)
+    if L["overlap"] is not None:
+        where, (a2a, a2a_tok), (rest, rest_tok) = L["overlap"]
+        t_a2a, t_rest = a2a + tokens * a2a_tok, rest + tokens * rest_tok
+        t = np.where(where, eq.overlapped_step_time(t_compute, t_mem, t_a2a, t_rest, overhead), t)
+        t_exposed = np.where(where, t_rest + np.maximum(t_a2a - np.maximum(t_compute, t_mem), 0.0), t_exposed)
     if not work:
         return {"t": t}
     return {
@@ -231,7 +270,7 @@ def serve_arrays(
 
     Returns arrays of ``ttft_s, tpot_s, utps, request_latency_s, output_tps, t_compute_s,
     t_mem_s, t_exposed_s, t_batch_s (= TPOT), memory_needed_bytes, memory_available_bytes,
-    fits`` and the activity each chip sustains in the steady step, ``flop_per_s_chip``,
+    fits`` (in memory and within the batch cap), ``in_memory``, ``batch_cap`` and the activity each chip sustains in the steady step, ``flop_per_s_chip``,
     ``bytes_per_s_chip``, ``tier2_bytes_per_s_chip``.
     """
     tp, pp, ep, concurrency, isl, osl = (
@@ -250,15 +289,16 @@ def serve_arrays(
     steady, _ = _mean_step(L, b_dec, chunk, isl, osl, keys=STEP_KEYS)
     tpot = steady["t"]
     latency = eq.request_latency(ttft, tpot, osl)
-    weights, kv_worst, usable, tier2_cap = L["weights"], L["kv_worst"], L["usable"], L["tier2_capacity"]
+    weights, kv, usable, tier2_cap = L["weights"], L["kv_held"], L["usable"], L["tier2_capacity"]
     chips = tp * pp
     tier2 = tier2_cap > 0
-    needed = weights + concurrency * kv_worst
-    fits = np.where(
+    needed = weights + concurrency * kv
+    in_memory = np.where(
         tier2,
-        (weights <= chips * tier2_cap) & (concurrency * kv_worst <= chips * usable),
+        (weights <= chips * tier2_cap) & (concurrency * kv <= chips * usable),
         needed <= chips * usable,
-    ) & (concurrency <= L["max_concurrency"])
+    )
+    within_cap = concurrency <= L["max_concurrency"]
     per_chip_step = tp * tpot
     return {
         "ttft_s": ttft,
@@ -272,7 +312,9 @@ def serve_arrays(
         "t_batch_s": tpot,
         "memory_needed_bytes": needed,
         "memory_available_bytes": chips * (usable + tier2_cap),
-        "fits": fits,
+        "fits": in_memory & within_cap,
+        "in_memory": in_memory,
+        "batch_cap": L["max_concurrency"],
         "flop_per_s_chip": steady["flop"] / per_chip_step,
         "bytes_per_s_chip": steady["bytes"] / per_chip_step,
         "tier2_bytes_per_s_chip": steady["tier2_bytes"] / per_chip_step,

@@ -170,7 +170,7 @@ def test_fit_into_a_catalog_folder_holds_its_lock_and_keeps_a_chip_added_meanwhi
     assert started[0].wait(timeout=300) == 0
     efficiencies = load_catalogs(folder)["efficiencies"].df
     assert "late-chip" in set(efficiencies["hardware"])
-    assert (efficiencies["fit"].str.starts_with("least squares")).sum() > 0  # the fitted rows kept
+    assert (efficiencies["fit"].str.starts_with("joint least squares")).sum() > 0  # the fitted rows kept
     assert (folder / "efficiencies.csv.bak").read_bytes() == (DEFAULT_DIR / "efficiencies.csv").read_bytes()
     capsys.readouterr()
 

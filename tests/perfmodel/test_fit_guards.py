@@ -60,9 +60,10 @@ def test_h100_rows_times_100_are_refused_not_fitted_to_one(tmp_path):
     assert problems and {int(p.split(":")[1]) for p in problems} <= h100_lines
 
 
-def test_a_figure_at_its_bound_is_refused(tmp_path):
-    """H100 FP8 points at a fifth of their throughput (still below the limit) drive the decode
-    efficiency to its lower bound: no plausible figure explains them, and the fit says which."""
+def test_h100_points_at_a_fifth_are_refused_by_row_not_fitted_below_their_range(tmp_path):
+    """H100 FP8 points at a fifth of their throughput (still below the limit): the figures stay in
+    their sourced ranges (efficiency_ranges.csv), so the fitted model misses the rows by more than
+    FIT_WORST and the fit names them, H100 rows only."""
     folder = edited_folder(
         tmp_path,
         FILE,
@@ -73,9 +74,21 @@ def test_a_figure_at_its_bound_is_refused(tmp_path):
             for r in rows
         ],
     )
+    problems = _problems(folder)
+    text = (folder / FILE).read_text().splitlines()
+    h100_lines = {n for n, ln in enumerate(text, 1) if ",h100-sxm," in ln and ",fp8," in ln}
+    assert problems and {int(p.split(":")[1]) for p in problems} <= h100_lines
+    assert all(f"within {FIT_WORST:g}x" in p for p in problems)
+
+
+def test_a_chip_without_a_sourced_range_is_refused(tmp_path):
+    """A fitted figure is a claim about hardware: a measured chip with no row in
+    efficiency_ranges.csv is not fitted, and the error names the file and the chip."""
+    folder = edited_folder(
+        tmp_path, "efficiency_ranges.csv", lambda rows: [r for r in rows if r["hardware"] != "mi355x"]
+    )
     (problem,) = _problems(folder)
-    assert problem.startswith(f"{FILE}: got 'h100-sxm/")
-    assert "its bound" in problem
+    assert problem.startswith("efficiency_ranges.csv: got 'mi355x/")
 
 
 def test_a_point_the_fit_cannot_come_near_is_refused_by_row(tmp_path):
@@ -126,12 +139,12 @@ def test_a_chip_spelled_in_capitals_is_the_catalog_chip(tmp_path):
 
 
 def test_a_one_row_file_needs_more_points_and_says_how_many(tmp_path):
-    """Was: `cannot concat empty list`. Six figures per chip need 12 points (2 per figure)."""
+    """Was: `cannot concat empty list`. Four chip figures need 8 points (2 per figure)."""
     folder = edited_folder(tmp_path, FILE, lambda rows: [r for r in rows if r["hardware"] == "h100-sxm"][-1:])
     (problem,) = _problems(folder)
     assert problem == (
-        f"{FILE}: got 'h100-sxm: 1 point(s)'; expected at least 12 current, steady points per chip: 2 per "
-        "fitted figure for its 6 figures, so that the fit is over-determined (add points or remove the chip's rows)"
+        f"{FILE}: got 'h100-sxm: 1 point(s)'; expected at least 8 current, steady points per chip: 2 per "
+        "fitted figure for its 4 figures, so that the fit is over-determined (add points or remove the chip's rows)"
     )
 
 

@@ -23,7 +23,7 @@ from perfmodel.calibration.efficiency_fit import (
     fit,
     summary,
 )
-from perfmodel.catalog.serving_schemas import EFFICIENCY_FIELDS
+from perfmodel.catalog.serving_schemas import CHIP_FIELDS, ENGINE_FIELDS
 from perfmodel.inputs import InvalidInput
 from perfmodel.model import serving_equations as eq
 
@@ -283,14 +283,20 @@ def test_every_chip_has_efficiencies_and_none_is_a_silent_one():
 
 
 def test_the_catalog_holds_what_the_fit_gives():
-    """efficiencies.csv is what ``python -m perfmodel fit`` writes for today's measurements."""
+    """efficiencies.csv and engine_profiles.csv hold what ``python -m perfmodel fit`` writes for
+    today's measurements."""
     values = fit(CATS)
     eff = CATS["efficiencies"].df.filter(pl.col("resembles").is_null())
-    assert {(h, p) for h, p in zip(eff["hardware"], eff["precision"], strict=True)} == set(values)
+    assert {(h, p) for h, p in zip(eff["hardware"], eff["precision"], strict=True)} == set(values.chips)
     for r in eff.iter_rows(named=True):
-        got = values[(r["hardware"], r["precision"])]
-        for f in EFFICIENCY_FIELDS:
+        got = values.chips[(r["hardware"], r["precision"])]
+        for f in CHIP_FIELDS:
             assert got[f] == pytest.approx(r[f], rel=0.02), (r["hardware"], f)
+    engines = CATS["engine_profiles"].df.filter(pl.col("step_overhead").is_not_null())
+    assert set(engines["name"]) == set(values.engines)
+    for r in engines.iter_rows(named=True):
+        for f in ENGINE_FIELDS:
+            assert values.engines[r["name"]][f] == pytest.approx(r[f], rel=0.02), (r["name"], f)
 
 
 # --- Command line -------------------------------------------------------------------------------
