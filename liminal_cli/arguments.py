@@ -353,6 +353,7 @@ QUESTION_FLAGS = {
     "scenario": "scenario",
     "precision": "precision",
     "kv_precision": "kv_precision",
+    "engine": "engine",
     "site": "region",
     "power_model": "power_model",
     "cost_basis": "cost_basis",

@@ -28,7 +28,7 @@ OSL = whole(MAX_CONTEXT, "tokens", lo=2)
 
 
 def add_workload(p: argparse.ArgumentParser, mode_default: str | None = "calibrated") -> None:
-    """--mode, --isl, --osl, --kv-precision: the workload and which model answers."""
+    """--mode, --isl, --osl, --kv-precision, --engine: the workload and which model answers."""
     default = mode_default or "calibrated, or limit when --context is given"
     p.add_argument(
         "--mode",
@@ -50,6 +50,11 @@ def add_workload(p: argparse.ArgumentParser, mode_default: str | None = "calibra
         "--kv-precision",
         choices=PRECISIONS,
         help="KV-cache precision (default: the weights', FP8 when the weights are FP4)",
+    )
+    p.add_argument(
+        "--engine",
+        help="serving engine of engine_profiles.csv that runs every chip (calibrated mode; default: "
+        "each chip's engine most measured on it, named in the output)",
     )
 
 
@@ -77,11 +82,6 @@ def add_parsers(sub) -> None:
         type=batch_spec,
         required=True,
         help="requests in flight, or 'max' (largest that fits)",
-    )
-    s.add_argument(
-        "--engine",
-        help="serving engine of engine_profiles.csv (calibrated mode; default: the engine most measured "
-        "on the chip, named in the output)",
     )
     add_workload(s)
     add_common(s)
@@ -118,7 +118,9 @@ def sweep(args, catalogs, sync):
 
     axes = {"tp": args.tp, "pp": args.pp, "ep": args.ep, "batch": args.batch}
     copies = GRID_COPIES + OUTPUT_COPIES[args.out.suffix.lower()]
-    setup = prepare(catalogs, args.scenario, args.precision, args.model, args.hardware, args.kv_precision)
+    setup = prepare(
+        catalogs, args.scenario, args.precision, args.model, args.hardware, args.kv_precision, args.engine
+    )
     if args.mode == "limit":
         check_decode_grid(setup, args.context, axes, copies)
         frames = iter_decode_grid(setup, args.context, sync, **axes)

@@ -40,6 +40,7 @@ from perfmodel.model.profiles import ServingProfile, check_mode, serving_profile
 from perfmodel.model.serving_step import (
     Deployment,
     Layout,
+    batch_cap,
     check_deployable,
     concurrency_limit,
     deployable,
@@ -275,14 +276,14 @@ def iter_serve_grid(
         for dp in dp_attention:
             ok = deployable(m, h, mi, Layout(hi, tpv, ppv, epv, dp), calibrated)
             lay = Layout(hi[ok], tpv[ok], ppv[ok], epv[ok], dp)
-            lh, lpp = lay.hi, lay.pp
+            lpp = lay.pp
             # (batches, how many per layout): one per layout at "max", the admitted numeric ones
             blocks = []
             if "max" in batch:
                 limit = concurrency_limit(d, lay, fi, fo)
                 blocks.append((np.maximum(np.floor(limit / lpp), 1.0), None))
             if numeric.size:
-                admitted = lpp[:, None] * numeric[None, :] <= prof.max_concurrency[lh][:, None]
+                admitted = lpp[:, None] * numeric[None, :] <= batch_cap(d, lay)[:, None]
                 blocks.append((np.broadcast_to(numeric, admitted.shape)[admitted], admitted.sum(axis=1)))
             frames += [_grid_block(d, lay, b, fi, fo, sync_s, n) for b, n in blocks]
         out = pl.concat(frames)

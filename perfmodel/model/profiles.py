@@ -162,5 +162,10 @@ def serving_profile(
 ) -> ServingProfile:
     """The profile of ``mode`` for every chip of ``hardware`` (``engine``: calibrated mode only)."""
     if check_mode(mode) == "limit":
+        if engine is not None:
+            raise InvalidInput(
+                f"engine {engine!r} applies to calibrated mode; the limit has no engine (drop it, or ask "
+                "for mode calibrated)"
+            )
         return limit_profile(len(hardware.names))
     return calibrated_profile(catalogs, hardware, precision, engine)

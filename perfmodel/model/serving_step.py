@@ -178,13 +178,13 @@ def _layout(d: Deployment, lay: Layout, isl, osl, sync_s) -> dict:
 
 
 def _overlapped(m, h, s, mi, hi, tp, pp, ep, sync_s, within, attn_dp, overlap):
-    """Where ``overlap``: the all-to-all ``(latency, per token)`` and the other collectives'; None
-    when no layout overlaps."""
+    """Where ``overlap``, the all-to-all's latency and time per token, then the other
+    collectives' (a flat tuple, as :func:`_repeat` expects); None when no layout overlaps."""
     if not np.any(overlap & (ep > 1)):
         return None
     parts = collective_parts(m, h, s, mi, hi, tp, pp, ep, sync_s, within, attn_dp)
     (ar, ar_tok), (a2a, a2a_tok), (hop, hop_tok) = parts["allreduce"], parts["alltoall"], parts["hops"]
-    return overlap & (ep > 1), (a2a, a2a_tok), (ar + hop, ar_tok + hop_tok)
+    return overlap & (ep > 1), a2a, a2a_tok, ar + hop, ar_tok + hop_tok
 
 
 def _repeat(L: dict, counts: np.ndarray) -> dict:
@@ -220,7 +220,7 @@ def _step(L: dict, decode_tokens, prefill_tokens, work: bool = True) -> dict:
     overhead = eq.step_overhead(L["step_overhead"], L["token_overhead"], tokens)
     t = eq.step_time(t_compute, t_mem, t_exposed, overhead)
     if L["overlap"] is not None:
-        where, (a2a, a2a_tok), (rest, rest_tok) = L["overlap"]
+        where, a2a, a2a_tok, rest, rest_tok = L["overlap"]
         t_a2a, t_rest = a2a + tokens * a2a_tok, rest + tokens * rest_tok
         t = np.where(where, eq.overlapped_step_time(t_compute, t_mem, t_a2a, t_rest, overhead), t)
         t_exposed = np.where(where, t_rest + np.maximum(t_a2a - np.maximum(t_compute, t_mem), 0.0), t_exposed)

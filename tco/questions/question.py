@@ -34,6 +34,9 @@ class Question:
         Default: ``limit`` when ``context`` is given, else ``calibrated``.
     scenario, precision, kv_precision : str, optional
         Named assumptions of scenarios.csv and the weight and KV-cache precisions.
+    engine : str, optional
+        The serving engine of engine_profiles.csv that runs every design (calibrated mode; default:
+        each chip's engine most measured on it; the ranking's ``engine`` column names it).
     site : str or Site, optional
         A row of datacenter.csv by name (default us-average), or a site with changed figures.
     power_model : {"activity", "tdp"}
@@ -55,6 +58,7 @@ class Question:
     scenario: str | None = None
     precision: str | None = None
     kv_precision: str | None = None
+    engine: str | None = None
     site: str | Site | None = None
     power_model: PowerModel = "activity"
     cost_basis: CostBasis = "own"

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from perfmodel.api.decoding import iter_decode_grid
-from perfmodel.api.serving import check_workload, iter_serve_grid
+from perfmodel.api.serving import check_workload, iter_serve_grid, profile_for
 from perfmodel.api.setup import prepare
 from perfmodel.catalog.economics_set import load_catalogs, require_economics
 from perfmodel.catalog.folder import Catalogs
@@ -43,6 +43,7 @@ MAX_CHIPS = 4096
 RANK_COLUMNS = (
     "rank",
     "mode",
+    "engine",
     "isl",
     "osl",
     "hardware",
@@ -160,7 +161,11 @@ class Evaluation:
     def workload(self) -> str:
         """Which model and workload produced the figures, in words."""
         if self.mode == "calibrated":
-            return f"{self.isl:,} input / {self.osl:,} output tokens per request, calibrated serving model"
+            engine = self.question.engine or "each chip's most measured engine"
+            return (
+                f"{self.isl:,} input / {self.osl:,} output tokens per request, calibrated serving model "
+                f"({engine})"
+            )
         return f"{self.context:,} tokens of context, limit model (decode only, peak figures)"
 
     def recost(
@@ -191,13 +196,22 @@ def evaluate(question: Question) -> Evaluation:
         raise InvalidInput("context applies to limit mode; in calibrated mode give isl and osl")
     context = int(q.context) if q.context is not None else isl + osl
     catalogs = require_economics(q.catalogs) if q.catalogs is not None else load_catalogs()
-    setup = prepare(catalogs, q.scenario, q.precision, [q.model], q.hardware, q.kv_precision)
+    setup = prepare(catalogs, q.scenario, q.precision, [q.model], q.hardware, q.kv_precision, q.engine)
     site = q.site if isinstance(q.site, Site) else load_site(catalogs, q.site)
+    profile = profile_for(setup, mode)
     if mode == "calibrated":
-        frames = iter_serve_grid(setup, mode, isl, osl, **SEARCH)
+        frames = iter_serve_grid(setup, mode, isl, osl, profile=profile, **SEARCH)
     else:
         frames = iter_decode_grid(setup, (context,), **SEARCH)
-    perf = pl.concat(list(frames)).filter(pl.col("chips") <= MAX_CHIPS)
+    engines = pl.DataFrame(
+        {"hardware": list(setup.hardware.names), "engine": list(profile.engine)},
+        schema={"hardware": pl.String, "engine": pl.String},
+    )
+    perf = (
+        pl.concat(list(frames))
+        .filter(pl.col("chips") <= MAX_CHIPS)
+        .join(engines, left_on=pl.col("hardware").cast(pl.String), right_on="hardware", how="left")
+    )
     if mode == "limit":
         perf = perf.with_columns(
             mode=pl.lit(mode),
@@ -218,6 +232,7 @@ def evaluate(question: Question) -> Evaluation:
         osl=osl,
         scenario=setup.scenario.name,
         precision=setup.scenario.precision,
+        engine=setup.engine,
         site=site,
         catalogs=catalogs,
     )
