@@ -5,6 +5,7 @@ import streamlit as st
 
 from app_support import (
     COLUMNS,
+    STATE,
     assumptions_line,
     colours,
     current,
@@ -15,7 +16,13 @@ from app_support import (
 )
 from tco.questions.cost_curves import buyer_curves
 from tco.reporting.buyer_text import buyer_answer, buyer_order, can_buy, chips, design_text, own_against_rent
-from tco.reporting.charts import buyer_chart, carbon_breakdown_chart, cost_breakdown_chart, efficiency_bars
+from tco.reporting.charts import (
+    METRIC_LABELS,
+    buyer_chart,
+    carbon_breakdown_chart,
+    cost_breakdown_chart,
+    efficiency_bars,
+)
 from tco.reporting.formatting import si, usd
 
 #: The ranking's columns shown first, with their widths [px], so the table fits a 968 px frame
@@ -30,6 +37,21 @@ HEADLINE = {
     "instance": 170,
 }
 SHORT_LABELS = {"usd_per_mtok_p10": "p10 [$/Mtok]", "usd_per_mtok_p90": "p90 [$/Mtok]"}
+#: The charts behind each selector, one drawn at a time: the curves' and the bars' metrics, and
+#: the selected design's breakdowns.
+CURVES = ("usd_per_mtok", "stps_per_chip")
+EFFICIENCIES = ("tokens_per_usd", "tokens_per_joule")
+BREAKDOWNS = {"cost": cost_breakdown_chart, "carbon": carbon_breakdown_chart}
+
+
+def pick(key: str, label: str, options, format_func=METRIC_LABELS.get) -> str:
+    """The option of ``options`` selected in a segmented control kept in ``key`` (and the URL); a
+    value that is not an option (a link's) gives the default."""
+    if st.session_state[key] not in options:
+        st.session_state[key] = STATE[key][1]
+    st.segmented_control(label, options, key=key, format_func=format_func, required=True)
+    return st.session_state[key]
+
 
 ev, ranked = current()
 s = st.session_state
@@ -58,11 +80,11 @@ st.caption(
     "Each line is one design's best configurations, from the fastest per user down; hover a point for "
     "its configuration. Dashed: announced or hypothetical. The red rule is your floor."
 )
-palette = colours(ev)
-curves = buyer_curves(ev.frame.filter(pl.col("availability").is_in(s.availability.split(","))))
-c = st.columns(2)
-for col, metric in zip(c, ("stps_per_chip", "usd_per_mtok"), strict=True):
-    col.altair_chart(buyer_chart(curves, metric, s.min_utps, palette=palette), width="stretch")
+curve = pick("curve", "Curve", CURVES)
+frame = ev.frame.filter(pl.col("availability").is_in(s.availability.split(",")))
+st.altair_chart(
+    buyer_chart(buyer_curves(frame, (curve,)), curve, s.min_utps, palette=colours(ev)), width="stretch"
+)
 
 meet_table, miss_table = ranking_tables(shown.join(spreads, on="hardware", how="left"))
 st.subheader(f"Designs that meet the floor ({meet_table.height})")
@@ -100,9 +122,7 @@ table(
         *(pl.col(c).map_elements(usd, return_dtype=pl.String, skip_nulls=False) for c in both.columns[1:]),
     )
 )
-c = st.columns(2)
-c[0].altair_chart(efficiency_bars(shown, "tokens_per_usd"), width="stretch")
-c[1].altair_chart(efficiency_bars(shown, "tokens_per_joule"), width="stretch")
+st.altair_chart(efficiency_bars(shown, pick("efficiency", "Efficiency", EFFICIENCIES)), width="stretch")
 labels = dict(buyer_order(meeting).select("hardware", design_text()).iter_rows())
 designs = list(labels)
 if s.design not in designs:
@@ -116,6 +136,5 @@ st.markdown(
     f"chip price {usd(r['price_usd'])} ({r['price_type']}); limited by "
     f"{r['bottleneck']}."
 )
-c = st.columns(2)
-c[0].altair_chart(cost_breakdown_chart(row), width="stretch")
-c[1].altair_chart(carbon_breakdown_chart(row), width="stretch")
+breakdown = pick("breakdown", "Breakdown", list(BREAKDOWNS), str.capitalize)
+st.altair_chart(BREAKDOWNS[breakdown](row), width="stretch")

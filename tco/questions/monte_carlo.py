@@ -33,16 +33,19 @@ from tco.questions.ranking import Evaluation, check_availability
 
 #: Configurations kept per design (its cheapest at the catalog values).
 CANDIDATES = 32
-#: Draws evaluated at once (bounds memory: candidates x designs x chunk floats per array), fewer
-#: when there are more than ``CHUNK_CELLS / CHUNK`` candidates: the draws are independent, so the
-#: chunk changes nothing but the memory.
+#: Draws evaluated at once, fewer when there are more than ``CHUNK_CELLS / CHUNK`` candidates, so
+#: that an array of a chunk (candidates x draws) holds at most ``CHUNK_CELLS`` floats. Small chunks
+#: stay in the CPU's cache: 10,000 draws of llama3-70b (969 candidates) take 0.43 s with 60,000
+#: cells, 0.86 s with 1,500,000 and 0.48 s with 30,000 (2-core Xeon, 2 MiB L2 per core). The draws
+#: are independent, so the chunk changes nothing but the time and the memory.
 CHUNK = 2_000
-CHUNK_CELLS = 1_500_000
-#: Memory per candidate and draw of a chunk (its ~24 temporaries), per design and draw (price,
-#: throughput, $/Mtok, tokens/J and a quantile's copy) and per draw (the site's six figures and
-#: the winner) [bytes]: 8-12 % above the peak tracemalloc measures on llama3-70b (21 designs).
+CHUNK_CELLS = 60_000
+#: Memory per candidate and draw of a chunk (its ~24 temporaries), per design and draw (a
+#: triangular draw's ~11 temporaries beside the price drawn before it) and per draw (the site's six
+#: figures and the winner) [bytes]: 9-50 % above the peak tracemalloc measures on llama3-70b (30
+#: designs; 50 % at 10,000 draws, 10 % at 200,000).
 BYTES_PER_CELL = 24 * 8
-BYTES_PER_DESIGN_DRAW = 5 * 8
+BYTES_PER_DESIGN_DRAW = 12 * 8
 BYTES_PER_DRAW = 8 * 8
 QUANTILES = (0.10, 0.50, 0.90)
 #: Calibrated throughput within this fraction either side: the band the serving model's held-out

@@ -199,9 +199,7 @@ def buyer_chart(
             .then("hardware")
             .otherwise(pl.format("{} ({})", "hardware", "availability"))
         )
-    cols = ["hardware", "memory_class", "utps", "value", "config", "users"] + (
-        ["availability"] if dash else []
-    )
+    cols = ["hardware", "utps", "value", "config", "users"] + (["availability"] if dash else [])
     encoding = {
         "x": alt.X("utps:Q", scale=alt.Scale(type="log"), title="tokens/s per user"),
         "y": alt.Y("value:Q", scale=alt.Scale(type="log"), title=label),

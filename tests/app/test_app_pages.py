@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from pathlib import Path
 
@@ -26,6 +27,15 @@ PAGES = ("compare", "tradeoff", "plan", "capacity", "design", "explore", "catalo
 TIMEOUT_S = 120
 #: Metric values are shown to 4 significant digits ($0.06268).
 SHOWN_RTOL = 5e-4
+#: Compare's chart selectors: each value and the title of the chart it draws (the default first).
+SELECTORS = {
+    "curve": {"usd_per_mtok": "USD per million tokens", "stps_per_chip": "Output tokens/s per chip"},
+    "efficiency": {
+        "tokens_per_usd": "tokens per USD",
+        "tokens_per_joule": "tokens per joule (tokens/s per W)",
+    },
+    "breakdown": {"cost": "Cost per million tokens", "carbon": "Carbon per million tokens"},
+}
 
 
 @pytest.fixture
@@ -43,6 +53,11 @@ def _texts(at: AppTest) -> str:
 
 def _dollars(text: str) -> float:
     return float(text.lstrip("$").replace(",", ""))
+
+
+def _charts(at: AppTest) -> list[str]:
+    """The titles of the charts on the page, in order."""
+    return [json.loads(c.proto.spec)["title"] for c in at.get("vega_lite_chart")]
 
 
 def _buyable(min_utps=30.0, objective="tokens_per_usd", **kwargs) -> dict:
@@ -159,6 +174,35 @@ def test_a_link_reproduces_the_view(app):
     fresh.query_params.update(link)
     fresh.run()
     assert (fresh.success[0].value, [m.value for m in fresh.metric], fresh.caption[0].value) == shown
+
+
+@pytest.mark.parametrize("key", list(SELECTORS))
+def test_each_selector_value_draws_its_chart_alone(app, key):
+    assert _charts(app) == [next(iter(charts.values())) for charts in SELECTORS.values()]
+    for value, title in SELECTORS[key].items():
+        app.segmented_control(key=key).set_value(value).run()
+        shown = _charts(app)
+        assert len(shown) == len(SELECTORS) and title in shown
+        assert not set(shown) & (set(SELECTORS[key].values()) - {title})  # one chart per selector
+
+
+def test_selectors_round_trip_through_the_url_and_a_page_change(app):
+    picked = {key: list(values)[1] for key, values in SELECTORS.items()}
+    for key, value in picked.items():
+        app.segmented_control(key=key).set_value(value).run()
+    app.switch_page("app_pages/tradeoff.py").run()
+    app.switch_page("app_pages/compare.py").run()
+    link = {k: v[0] if isinstance(v, list) else v for k, v in app.query_params.items()}
+    assert {k: link[k] for k in picked} == picked
+    fresh = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    fresh.query_params.update(link)
+    fresh.run()
+    assert {k: fresh.segmented_control(key=k).value for k in picked} == picked
+    assert _charts(fresh) == _charts(app) == [SELECTORS[k][v] for k, v in picked.items()]
+    typo = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    typo.query_params.update(link | {"curve": "usd"})
+    typo.run()
+    assert typo.segmented_control(key="curve").value == "usd_per_mtok"  # an unknown value: the default
 
 
 def test_edited_catalogs_are_named_in_the_link(app):

@@ -92,6 +92,8 @@ def test_buyer_chart_draws_floor_log_scales_and_marks_hypothetical(ev):
     names = {r["hardware"] for rows in data.values() for r in rows if "hardware" in r}
     assert "xpu-3d-dram (hypothetical)" in names and "h100-sxm" in names
     assert [r["utps"] for rows in data.values() for r in rows if "text" in r] == [30.0]
+    lines = [r for rows in data.values() for r in rows if "config" in r]
+    assert set(lines[0]) == {"hardware", "utps", "value", "config", "users", "availability"}  # what it draws
 
 
 def test_short_charts_keep_a_readable_height(ranked):

@@ -122,7 +122,7 @@ def test_monte_carlo_chunk_changes_nothing_but_memory(ev, monkeypatch):
 
 def test_monte_carlo_memory_is_estimated_before_it_runs(ev, monkeypatch):
     monkeypatch.setenv("LIMINAL_MEMORY_GIB", "0.5")
-    monte_carlo.uncertainty(ev, 10_000, 30)  # about 0.3 GiB for the packaged designs: within the budget
+    monte_carlo.uncertainty(ev, 10_000, 30)  # about 40 MiB for the packaged designs: within the budget
     with pytest.raises(InvalidInput) as e:
         monte_carlo.uncertainty(ev, 1_000_000, 30)  # over 1 GiB
     designs = ev.frame.filter("fits", pl.col("utps") >= 30)["hardware"].n_unique()
