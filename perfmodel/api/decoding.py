@@ -167,7 +167,7 @@ def decode(
     mi, hi = m.index(model), h.index(hardware)
     tp, pp, ep = (positive_int(n, layout[n]) for n in ("tp", "pp", "ep"))
     context = positive_int("context", context)
-    check_deployable(m, h, mi, Layout(hi, tp, pp, ep), calibrated=False)
+    check_deployable(m, h, mi, Layout(hi, tp, pp, ep), calibrated=False, uneven_heads=s.uneven_heads)
     if batch == "max":
         b = int(max_batch(m, h, s, mi, hi, tp, pp, float(context)))
         batch = max(b, 1)
@@ -226,7 +226,8 @@ def iter_decode_grid(
     ``"max"`` (the largest batch that fits each configuration). Combinations that cannot exist
     are left out (:func:`perfmodel.model.serving_step.deployable` in the limit: ``ep > 1`` on a dense
     model, ``ep`` not dividing ``tp`` or above the expert count, ``pp`` above the layer count,
-    ``tp`` that neither divides the heads nor is a multiple of them).
+    ``tp`` that neither divides the heads nor is a multiple of them, unless the scenario splits
+    heads unevenly).
     """
     axes, _ = split_options(axes, GRID_AXES, setup_too=False)
     tp, pp, ep, batch = (axes[k] for k in ("tp", "pp", "ep", "batch"))
@@ -258,7 +259,10 @@ def iter_decode_grid(
                 hi.shape, tp_v.shape, pp_v.shape, ep_v.shape, np.shape(bv), ctx_v.shape
             )
             valid = np.broadcast_to(
-                deployable(m, h, mi, Layout(hi, tp_v, pp_v, ep_v), calibrated=False), shape
+                deployable(
+                    m, h, mi, Layout(hi, tp_v, pp_v, ep_v), calibrated=False, uneven_heads=s.uneven_heads
+                ),
+                shape,
             )
             keep = None if valid.all() else valid
 

@@ -168,7 +168,7 @@ def serve(
     dp_attention = layout["dp_attention"]
     isl, osl = check_workload(isl, osl)
     lay = Layout(hi, tp, pp, ep, dp_attention)
-    check_deployable(m, h, mi, lay, mode == "calibrated")
+    check_deployable(m, h, mi, lay, mode == "calibrated", s.uneven_heads)
     prof = profile_for(setup, mode)
     d = Deployment(m, h, s, prof, mi)
     if concurrency == "max":
@@ -274,7 +274,7 @@ def iter_serve_grid(
         frames = []
         d = Deployment(m, h, s, prof, mi)
         for dp in dp_attention:
-            ok = deployable(m, h, mi, Layout(hi, tpv, ppv, epv, dp), calibrated)
+            ok = deployable(m, h, mi, Layout(hi, tpv, ppv, epv, dp), calibrated, s.uneven_heads)
             lay = Layout(hi[ok], tpv[ok], ppv[ok], epv[ok], dp)
             lpp = lay.pp
             # (batches, how many per layout): one per layout at "max", the admitted numeric ones

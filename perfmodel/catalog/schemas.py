@@ -269,6 +269,13 @@ SCENARIOS = Schema(
             "bool",
             doc="add message size / link bandwidth to each collective's latency",
         ),
+        Column(
+            "uneven_heads",
+            "bool",
+            required=False,
+            doc="the limit mode accepts any TP, splitting the attention heads unevenly; the busiest chip "
+            "sets the time (empty or absent: false, TP must divide the heads or be a multiple of them)",
+        ),
         _count("sync_chips_a", "chips of the first collective-latency anchor"),
         Column("sync_a", "float", "s", required=False, doc="collective latency at sync_chips_a"),
         _count("sync_chips_b", "chips of the second collective-latency anchor"),

@@ -44,6 +44,7 @@ class ModelArrays:
     moe_layers: np.ndarray
     hidden: np.ndarray
     always_params: np.ndarray  # read every step: attention, dense FFN, shared experts, router
+    attn_params: np.ndarray  # the attention's share of always_params (split by heads), summed over layers
     expert_params: np.ndarray  # one routed expert, summed over MoE layers
     heads: np.ndarray  # attention (query) heads
     kv_groups: np.ndarray  # KV heads (1 for MLA: one latent shared by every head)
@@ -115,6 +116,7 @@ def architecture_row(r: dict) -> dict:
         "moe_layers": moe,
         "hidden": h,
         "always_params": always,
+        "attn_params": float(layers * attn),
         "expert_params": expert,
         "heads": r["heads"],
         "kv_groups": 1 if r["kv_lora_rank"] else r["kv_heads"],

@@ -12,6 +12,9 @@ passes every stage once per step:
   layer replaces its FFN all-reduce by an all-to-all dispatch and combine. Each collective costs
   its latency plus, where the scenario says so, the ring time of its message on the link.
 - ``T_batch = max(T_compute, T_mem) + T_exposed``; ``UTPS = 1 / T_batch``; ``STPS = PP * B / T_batch``.
+- Heads split unevenly (a scenario's ``uneven_heads``): the busiest chip holds ``u / TP`` of the
+  attention (FLOPs, KV cache, attention weights) instead of ``1 / TP`` (:func:`head_imbalance`)
+  and times the step.
 - Memory needed: all weights + KV cache of ``PP * B`` sequences; available: ``TP * PP`` chips' capacity.
 - A second memory tier (e.g. High Bandwidth Flash) holds the read-only weights: they stream
   from it at its bandwidth while the KV cache streams from main memory, concurrently, so
@@ -121,6 +124,34 @@ def distinct_experts(experts, per_token, batch, miss_log=None):
     if np.ndim(experts) == 0:
         return experts * (1.0 - untouched)
     return np.where(experts > 0, experts * (1.0 - untouched), 0.0)
+
+
+def head_imbalance(heads, tp):
+    """The busiest chip's attention over the even share ``heads / TP``, ``u >= 1`` (docs/model.md §5).
+
+    With heads split unevenly (a scenario's ``uneven_heads``, the study's TP128 on any head
+    count), the busiest chip holds ``ceil(heads / TP)`` heads when ``TP <= heads``, and
+    ``1 / floor(TP / heads)`` of one head when ``TP > heads`` (each head split across
+    ``floor(TP / heads)`` chips, the rest idle in attention); it sets the step time. So
+    ``u = ceil(heads / TP) TP / heads`` or ``TP / (heads floor(TP / heads))``: exactly 1 when
+    TP divides the heads or is a multiple of them (the products are exact integers).
+
+    Parameters
+    ----------
+    heads : numeric
+        Attention (query) heads [heads].
+    tp : numeric
+        Tensor parallelism [chips].
+
+    Returns
+    -------
+    numeric
+        ``u`` [dimensionless]: the busiest chip's attention FLOPs, KV bytes and attention weight
+        bytes are ``u / TP`` of the model's.
+    """
+    tp = np.asarray(tp, dtype=np.float64)
+    per_head = np.maximum(np.floor(tp / heads), 1.0)
+    return np.where(tp > heads, tp / (heads * per_head), np.ceil(heads / tp) * tp / heads)
 
 
 def max_batch(m: ModelArrays, h: HardwareArrays, s: Scenario, mi, hi, tp, pp, context):
@@ -245,6 +276,20 @@ def collective_parts(
     }
 
 
+def attention_excess(m: ModelArrays, s: Scenario, mi, tp, context):
+    """What the busiest chip of an uneven head split holds beyond the even share, per token and
+    times ``TP`` (so it adds to the step's figures before their division by ``TP``):
+    ``(u, weight bytes, tensor FLOPs per token, scalar FLOPs per token)`` with ``u`` of
+    :func:`head_imbalance`; the KV cache it reads is ``u`` times the even share. All excesses are
+    ``(u - 1)`` times the attention's, so they are exactly 0 where the split is even."""
+    u = head_imbalance(m.heads[mi], tp)
+    extra = u - 1.0
+    windowed = np.minimum(context, m.window[mi])
+    attn_tensor = 2.0 * m.attn_params[mi] + m.attn_flop_full[mi] * context + m.attn_flop_window[mi] * windowed
+    attn_scalar = m.softmax_full[mi] * context + m.softmax_window[mi] * windowed
+    return u, extra * s.weight_bytes * m.attn_params[mi], extra * attn_tensor, extra * attn_scalar
+
+
 def decode_arrays(
     m: ModelArrays,
     h: HardwareArrays,
@@ -305,16 +350,26 @@ def decode_arrays(
     f_scalar = batch * (
         m.scalar_per_token[mi] + m.softmax_full[mi] * context + m.softmax_window[mi] * windowed
     )
+    kv_read = batch * kv_seq
+
+    # The chip that times the step: with heads split unevenly the busiest one holds u / TP of the
+    # attention (its FLOPs, KV cache and weights) instead of 1 / TP; the work done is unchanged.
+    w_busy, kv_busy, bytes_busy = weights_read, kv_read, bytes_read
+    f_tensor_busy, f_scalar_busy = f_tensor, f_scalar
+    if s.uneven_heads:
+        u, w_extra, f_extra, s_extra = attention_excess(m, s, mi, tp, context)
+        w_busy, kv_busy = weights_read + w_extra, u * kv_read
+        bytes_busy = w_busy + kv_busy
+        f_tensor_busy, f_scalar_busy = f_tensor + batch * f_extra, f_scalar + batch * s_extra
 
     # With a second tier, weights stream from it while the KV cache streams from main memory.
     tier2 = h.tier2_bw[hi] > 0
-    kv_read = batch * kv_seq
     t_mem = np.where(
         tier2,
-        np.maximum(weights_read / (tp * np.where(tier2, h.tier2_bw[hi], 1.0)), kv_read / (tp * h.mem_bw[hi])),
-        bytes_read / (tp * h.mem_bw[hi]),
+        np.maximum(w_busy / (tp * np.where(tier2, h.tier2_bw[hi], 1.0)), kv_busy / (tp * h.mem_bw[hi])),
+        bytes_busy / (tp * h.mem_bw[hi]),
     )
-    t_compute = f_tensor / (tp * h.tensor[hi]) + f_scalar / (tp * h.scalar[hi])
+    t_compute = f_tensor_busy / (tp * h.tensor[hi]) + f_scalar_busy / (tp * h.scalar[hi])
 
     latency, per_token = collective_costs(m, h, s, mi, hi, tp, pp, ep, sync_s)
     t_exposed = latency + batch * per_token

@@ -17,7 +17,9 @@ DEFAULT_SCENARIO = "published"
 
 @dataclass(frozen=True)
 class Scenario:
-    """Assumptions of one evaluation. ``sync_anchors``: ((chips, s), (chips, s)) or None."""
+    """Assumptions of one evaluation. ``sync_anchors``: ((chips, s), (chips, s)) or None.
+    ``uneven_heads``: the limit mode accepts any TP, the busiest chip's share of the heads setting
+    the step time (:func:`perfmodel.model.decode_step.head_imbalance`)."""
 
     name: str
     precision: str
@@ -28,6 +30,7 @@ class Scenario:
     collective_bandwidth: bool
     sync_anchors: tuple[tuple[float, float], tuple[float, float]] | None
     counts: dict[str, tuple[float, float]] = field(default_factory=dict)
+    uneven_heads: bool = False
 
     @property
     def weight_bytes(self) -> float:
@@ -82,5 +85,6 @@ def load_scenario(
         collective_bandwidth=row["collective_bandwidth"],
         sync_anchors=anchors,
         counts=counts,
+        uneven_heads=bool(row["uneven_heads"]),
     )
     return scenario.with_precision(precision, kv_precision)

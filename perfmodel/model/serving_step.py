@@ -34,6 +34,7 @@ from perfmodel.inputs import InvalidInput
 from perfmodel.model import serving_equations as eq
 from perfmodel.model.architecture import ModelArrays
 from perfmodel.model.decode_step import (
+    attention_excess,
     collective_costs,
     collective_parts,
     distinct_experts,
@@ -174,7 +175,23 @@ def _layout(d: Deployment, lay: Layout, isl, osl, sync_s) -> dict:
         "tier2_capacity": h.tier2_capacity[hi],
         "max_step_tokens": prof.max_step_tokens[hi],
         "max_concurrency": batch_cap(d, lay),
+        "uneven": _uneven(d, lay, ctx, pctx),
     }
+
+
+def _uneven(d: Deployment, lay: Layout, ctx, pctx):
+    """In the limit with heads split unevenly (the scenario's ``uneven_heads``): what the busiest
+    chip holds beyond the even share (:func:`~perfmodel.model.decode_step.attention_excess`) as
+    ``(u, weight bytes, tensor FLOPs per decode token, per prefill token, scalar FLOPs per decode
+    token, per prefill token)``, each times ``TP``; None otherwise. Attention data-parallel runs
+    whole heads on every rank: no excess there."""
+    m, h, s, prof, mi = d
+    if prof.calibrated or not s.uneven_heads:
+        return None
+    tp = np.where(lay.attn_dp, 1.0, lay.tp)  # u = 1 where attention is data-parallel
+    u, w, f_dec, s_dec = attention_excess(m, s, mi, tp, ctx)
+    _, _, f_pf, s_pf = attention_excess(m, s, mi, tp, pctx)
+    return u, w, f_dec, f_pf, s_dec, s_pf
 
 
 def _overlapped(m, h, s, mi, hi, tp, pp, ep, sync_s, within, attn_dp, overlap):
@@ -206,13 +223,20 @@ def _step(L: dict, decode_tokens, prefill_tokens, work: bool = True) -> dict:
     f_dec = decode_tokens * L["flop_decode"]
     f_pf = prefill_tokens * L["flop_prefill"]
     f_sc = decode_tokens * L["scalar_decode"] + prefill_tokens * L["scalar_prefill"]
-    t_compute = eq.compute_time(f_dec, f_pf, f_sc, L["decode_rate"], L["prefill_rate"], L["scalar_rate"])
+    # The chip that times the step (the busiest of an uneven head split); the work is unchanged.
+    w_t, kv_t, dec_t, pf_t, sc_t = weights_read, kv_bytes, f_dec, f_pf, f_sc
+    if L["uneven"] is not None:
+        u, w_x, dec_x, pf_x, sdec_x, spf_x = L["uneven"]
+        w_t, kv_t = weights_read + w_x, u * kv_bytes
+        dec_t, pf_t = f_dec + decode_tokens * dec_x, f_pf + prefill_tokens * pf_x
+        sc_t = f_sc + (decode_tokens * sdec_x + prefill_tokens * spf_x)
+    t_compute = eq.compute_time(dec_t, pf_t, sc_t, L["decode_rate"], L["prefill_rate"], L["scalar_rate"])
     tier2 = L["tier2"]
-    t_mem = eq.memory_time(weights_read + kv_bytes, L["bw"])
+    t_mem = eq.memory_time(w_t + kv_t, L["bw"])
     if tier2 is not None:
         t_mem = np.where(
             tier2,
-            np.maximum(eq.memory_time(weights_read, L["tier2_bw"]), eq.memory_time(kv_bytes, L["bw"])),
+            np.maximum(eq.memory_time(w_t, L["tier2_bw"]), eq.memory_time(kv_t, L["bw"])),
             t_mem,
         )
     latency, per_token = L["collectives"]
@@ -321,12 +345,16 @@ def serve_arrays(
     }
 
 
-def deployable(m: ModelArrays, h: HardwareArrays, mi, lay: Layout, calibrated: bool):
+def deployable(
+    m: ModelArrays, h: HardwareArrays, mi, lay: Layout, calibrated: bool, uneven_heads: bool = False
+):
     """Which parallel layouts can be deployed (docs/model.md §5); broadcasts over its arguments.
 
     Every mode: PP at most the layers; EP > 1 only on MoE models, dividing TP and at most the
     experts; TP splits the heads evenly (``heads % TP == 0``) or, in the limit, splits every
-    head evenly across chips (``TP % heads == 0``, the study's TP128 on 64 heads). Calibrated:
+    head evenly across chips (``TP % heads == 0``, the study's TP128 on 64 heads). The limit
+    with ``uneven_heads`` (the scenario's) accepts any TP: the busiest chip's share of the heads
+    times the step (:func:`~perfmodel.model.decode_step.head_imbalance`). Calibrated:
     TP divides the heads, and the KV heads divide TP or TP divides them (vLLM's rule, with KV
     heads replicated beyond), and TP stays inside one scale-up domain; larger instances pipeline
     across domains.
@@ -337,13 +365,13 @@ def deployable(m: ModelArrays, h: HardwareArrays, mi, lay: Layout, calibrated: b
     ok = ep_ok & (pp <= m.layers[mi]) & (~np.asarray(attn_dp) | ((e > 0) & (ep == tp) & (tp > 1)))
     heads_split = np.mod(heads, tp) == 0
     if not calibrated:
-        return ok & (heads_split | (np.mod(tp, heads) == 0))
+        return ok if uneven_heads else ok & (heads_split | (np.mod(tp, heads) == 0))
     kv_ok = (np.mod(kv, tp) == 0) | (np.mod(tp, kv) == 0)
     return ok & heads_split & kv_ok & (tp <= h.domain[hi])
 
 
 def why_not_deployable(
-    m: ModelArrays, h: HardwareArrays, mi: int, lay: Layout, calibrated: bool
+    m: ModelArrays, h: HardwareArrays, mi: int, lay: Layout, calibrated: bool, uneven_heads: bool = False
 ) -> str | None:
     """The reason a layout cannot be deployed, in words; None when it can."""
     hi, tp, pp, ep, attn_dp = lay
@@ -366,13 +394,18 @@ def why_not_deployable(
                 f"tp ({tp}) exceeds the {int(h.domain[hi])}-chip scale-up domain of {h.names[hi]}; "
                 "use pipeline parallelism (--pp) across domains, or --mode limit"
             )
-    elif heads % tp and tp % heads:
-        return f"tp ({tp}) must divide the {heads} attention heads of {name}, or be a multiple of them"
+    elif heads % tp and tp % heads and not uneven_heads:
+        return (
+            f"tp ({tp}) must divide the {heads} attention heads of {name}, or be a multiple of them "
+            "(a scenario with uneven_heads, such as liminal-2025, splits them unevenly)"
+        )
     return None
 
 
-def check_deployable(m: ModelArrays, h: HardwareArrays, mi: int, lay: Layout, calibrated: bool) -> None:
+def check_deployable(
+    m: ModelArrays, h: HardwareArrays, mi: int, lay: Layout, calibrated: bool, uneven_heads: bool = False
+) -> None:
     """Raise ``InvalidInput`` with the reason when a layout cannot be deployed."""
-    reason = why_not_deployable(m, h, mi, lay, calibrated)
+    reason = why_not_deployable(m, h, mi, lay, calibrated, uneven_heads)
     if reason:
         raise InvalidInput(reason)
