@@ -53,6 +53,9 @@ def _ints(text: str) -> list[int]:
     return [int(x) for x in text.strip("[]").split(",") if x.strip()]
 
 
+#: The engine choice that lets each chip run its own (the engine most measured on it).
+OWN_ENGINE = "own"
+
 #: Every key of the selection: parser of its URL value, default (None: the catalog's value).
 STATE = {
     "model": (str, "llama3-70b"),
@@ -66,6 +69,7 @@ STATE = {
     "availability": (str, AVAILABILITY_CHOICES[0]),
     "scenario": (str, "published"),
     "power_model": (str, "activity"),
+    "engine": (str, OWN_ENGINE),
     "cost_basis": (str, "own"),
     **{field: (float, None) for field in SITE_FIELDS},
     "slowdown": (float, 0.10),
@@ -200,6 +204,7 @@ def sidebar(cats: Catalogs) -> None:
         ("scenario", cats["scenarios"].names()),
         ("power_model", ["activity", "tdp"]),
         ("cost_basis", list(COST_BASES)),
+        ("engine", [OWN_ENGINE, *cats["engine_profiles"].names()]),
     ):
         if s[key] not in valid:
             s[key] = STATE[key][1] if STATE[key][1] in valid else valid[0]
@@ -217,6 +222,12 @@ def sidebar(cats: Catalogs) -> None:
             c = st.columns(2)
             c[0].number_input("Input length [tokens]", min_value=1, max_value=1 << 20, step=256, key="isl")
             c[1].number_input("Output length [tokens]", min_value=1, max_value=1 << 20, step=256, key="osl")
+            st.selectbox(
+                "Serving engine",
+                [OWN_ENGINE, *cats["engine_profiles"].names()],
+                key="engine",
+                format_func=lambda e: "each chip's most measured" if e == OWN_ENGINE else e,
+            )
         st.number_input(
             "Floor [tokens/s per user]", min_value=0.0, max_value=1e6, step=10.0, key="min_utps", format="%g"
         )
@@ -313,6 +324,7 @@ def question(cost_basis: str | None = None) -> Question:
         s.model,
         **shape,
         mode=w["mode"],
+        engine=None if w["mode"] == "limit" or s.engine == OWN_ENGINE else s.engine,
         scenario=s.scenario,
         power_model=s.power_model,
         site=s.region,

@@ -566,3 +566,21 @@ def test_catalogs_page_shows_the_age_of_every_row(app):
     assert h100["dated by"] == "price_date" and h100["age [months]"] == str(
         want.filter(pl.col("name") == "h100-sxm")["age_months"][0]
     )
+
+
+def test_the_engine_in_the_sidebar_runs_every_chip_and_goes_in_the_url(app):
+    """The sidebar's engine reaches the ranking (the library's figures for that engine) and the URL;
+    B200 is measured most under TensorRT-LLM, so vLLM changes its figure."""
+
+    def b200_utps() -> float:
+        shown = {r["design"]: r["tokens/s per user"] for r in app.dataframe[0].value.to_dict("records")}
+        return shown["b200-hgx"]
+
+    own = b200_utps()
+    app.sidebar.selectbox(key="engine").set_value("vllm").run()
+    assert not app.exception
+    assert app.query_params["engine"] in ("vllm", ["vllm"])
+    lib = select(evaluate(Question("llama3-70b", isl=1024, osl=1024, engine="vllm")), 30)
+    want = lib.filter(pl.col("hardware") == "b200-hgx")["utps"][0]
+    assert b200_utps() == pytest.approx(want, rel=SHOWN_RTOL)
+    assert b200_utps() != pytest.approx(own, rel=SHOWN_RTOL)
