@@ -23,7 +23,8 @@ How a measured point becomes an AIConfigurator run (:func:`peer_config`):
   latest database version for that system;
 - precision: ``fp8`` -> GEMM and MoE ``fp8`` (``fp8_block`` for DeepSeek, its native format);
   ``fp4`` -> ``nvfp4`` on Blackwell; gpt-oss's ``fp4`` is its native MXFP4, left to AIConfigurator's
-  own choice from the checkpoint; ``bf16`` -> ``bfloat16``; the KV cache as the point's
+  own choice from the checkpoint, except that on Blackwell with TensorRT-LLM its MoE runs
+  ``w4a8_mxfp4_mxfp8``, as AIConfigurator's own search sets it; ``bf16`` -> ``bfloat16``; the KV cache as the point's
   ``kv_precision``;
 - parallelism: ``tp_size = tp``, ``pp_size = pp``; with ``dp_attention`` the attention runs data
   parallel (``tp_size = 1``, ``attention_dp_size = tp``); MoE experts over ``moe_ep_size = ep``
@@ -119,7 +120,7 @@ def peer_config(
         return f"engine {row['engine']}: not an AIConfigurator backend"
     if row["pp"] != 1 and row["ep"] != 1:
         return "pipeline and expert parallel at once"
-    quant = _quant_modes(row["model"], row["precision"], system, moe)
+    quant = _quant_modes(row["model"], row["precision"], system, row["engine"], moe)
     if isinstance(quant, str):
         return quant
     kv = KV_MODES.get(row["kv_precision"] or row["precision"])
@@ -155,9 +156,11 @@ def peer_config(
     return cfg | {"batch_size": concurrency // dp}
 
 
-def _quant_modes(model: str, precision: str, system: str, moe: bool) -> dict | str:
+def _quant_modes(model: str, precision: str, system: str, backend: str, moe: bool) -> dict | str:
     if model in NATIVE_FP4 and precision == "fp4":
-        return {}
+        # AIConfigurator's own search (sdk/task_v2.py) promotes gpt-oss on Blackwell TensorRT-LLM to
+        # MXFP8 activations; cli_estimate alone would keep the checkpoint's W4A16 (Hopper) lane.
+        return {"moe_quant_mode": "w4a8_mxfp4_mxfp8"} if system in BLACKWELL and backend == "trtllm" else {}
     if precision == "fp8":
         mode = "fp8_block" if model in BLOCK_FP8 else "fp8"
     elif precision == "fp4":
