@@ -238,7 +238,11 @@ def collective_costs(
     per_token : numeric
         Link time per token of the step [s/token] (0 without the scenario's collective bandwidth).
     """
-    parts = collective_parts(m, h, s, mi, hi, tp, pp, ep, sync_s, within, attn_dp)
+    return summed_collectives(collective_parts(m, h, s, mi, hi, tp, pp, ep, sync_s, within, attn_dp), s)
+
+
+def summed_collectives(parts: dict, s: Scenario):
+    """The ``(latency, per_token)`` of all the kinds of :func:`collective_parts` together."""
     (ar, ar_tok), (a2a, a2a_tok), (hop, hop_tok) = parts["allreduce"], parts["alltoall"], parts["hops"]
     latency = ar + a2a + hop
     if not s.collective_bandwidth:

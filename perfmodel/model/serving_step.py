@@ -35,11 +35,11 @@ from perfmodel.model import serving_equations as eq
 from perfmodel.model.architecture import ModelArrays
 from perfmodel.model.decode_step import (
     attention_excess,
-    collective_costs,
     collective_parts,
     distinct_experts,
     expert_miss_log,
     kv_bytes_per_sequence,
+    summed_collectives,
     weight_bytes_total,
 )
 from perfmodel.model.hardware import HardwareArrays
@@ -140,6 +140,7 @@ def _layout(d: Deployment, lay: Layout, isl, osl, sync_s) -> dict:
     soft_dec = m.softmax_full[mi] * ctx + m.softmax_window[mi] * np.minimum(ctx, window)
     soft_pf = m.softmax_full[mi] * pctx + m.softmax_window[mi] * np.minimum(pctx, window)
     within = None if prof.collective_latency is None else prof.collective_latency[hi]
+    collectives = collective_parts(m, h, s, mi, hi, tp, pp, ep, sync_s, within, attn_dp)
     tier2_bw = h.tier2_bw[hi]
     usable = eq.usable_memory(h.mem_capacity[hi], prof.memory_fraction[hi], prof.workspace[hi])
     return {
@@ -163,10 +164,10 @@ def _layout(d: Deployment, lay: Layout, isl, osl, sync_s) -> dict:
         # A second tier (weights there, KV cache in main memory) only where a chip has one.
         "tier2": tier2_bw > 0 if np.any(tier2_bw > 0) else None,
         "tier2_bw": eq.achieved_rate(tp, np.where(tier2_bw > 0, tier2_bw, 1.0), prof.bw_efficiency[hi]),
-        "collectives": collective_costs(m, h, s, mi, hi, tp, pp, ep, sync_s, within, attn_dp),
+        "collectives": summed_collectives(collectives, s),
         # Two micro-batches hide the expert-parallel all-to-all behind compute where the engine
         # overlaps them (SGLang two-batch overlap, DeepEP): only the rest stays exposed.
-        "overlap": _overlapped(m, h, s, mi, hi, tp, pp, ep, sync_s, within, attn_dp, prof.ep_overlap[hi]),
+        "overlap": _overlapped(collectives, ep, prof.ep_overlap[hi]),
         "step_overhead": prof.step_overhead[hi],
         "token_overhead": prof.token_overhead[hi],
         "weights": weights_held(m, s, mi, tp, attn_dp),
@@ -194,12 +195,11 @@ def _uneven(d: Deployment, lay: Layout, ctx, pctx):
     return u, w, f_dec, f_pf, s_dec, s_pf
 
 
-def _overlapped(m, h, s, mi, hi, tp, pp, ep, sync_s, within, attn_dp, overlap):
+def _overlapped(parts: dict, ep, overlap):
     """Where ``overlap``, the all-to-all's latency and time per token, then the other
     collectives' (a flat tuple, as :func:`_repeat` expects); None when no layout overlaps."""
     if not np.any(overlap & (ep > 1)):
         return None
-    parts = collective_parts(m, h, s, mi, hi, tp, pp, ep, sync_s, within, attn_dp)
     (ar, ar_tok), (a2a, a2a_tok), (hop, hop_tok) = parts["allreduce"], parts["alltoall"], parts["hops"]
     return overlap & (ep > 1), a2a, a2a_tok, ar + hop, ar_tok + hop_tok
 
