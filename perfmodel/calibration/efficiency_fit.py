@@ -323,14 +323,14 @@ def fit(catalogs: Catalogs) -> Fit:
 
 
 def _chip_keys(df: pl.DataFrame) -> list[tuple[str, str]]:
-    precise = precise_keys(df)
-    return sorted(
-        {
-            (h, p) if (h, p) in precise else (h, "any")
-            for h, p in zip(df["fit_chip"], df["precision"], strict=True)
-        }
-        | {(h, "any") for h in df["fit_chip"]}
-    )
+    """Every chip row the fit of ``df`` writes: the points' rows and each chip's ``any`` row."""
+    return sorted(set(point_keys(df)) | {(h, "any") for h in df["fit_chip"]})
+
+
+def point_keys(df: pl.DataFrame) -> list[tuple[str, str]]:
+    """The chip row each point of ``df`` is fitted into: its chip at its precision where that pair
+    has enough points (:func:`precise_keys`), else its chip's ``any``."""
+    return value_keys(dict.fromkeys(precise_keys(df)), df)
 
 
 def fit_points(catalogs: Catalogs, df: pl.DataFrame) -> Fit:
@@ -341,12 +341,7 @@ def fit_points(catalogs: Catalogs, df: pl.DataFrame) -> Fit:
     points all went to its precision rows gets its ``any`` row (for the precisions it was not
     measured at) by a second fit over all its points, the engines held.
     """
-    precise = precise_keys(df)
-    keys = [
-        (h, p) if (h, p) in precise else (h, "any")
-        for h, p in zip(df["fit_chip"], df["precision"], strict=True)
-    ]
-    chips = _solve(catalogs, df, keys, engines=None)
+    chips = _solve(catalogs, df, point_keys(df), engines=None)
     out = Fit(chips["chips"], chips["engines"])
     bare = sorted({h for h in df["fit_chip"]} - {h for h, p in out.chips if p == "any"})
     if bare:
