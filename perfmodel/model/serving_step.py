@@ -31,6 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 from perfmodel.inputs import InvalidInput
+from perfmodel.model import plan_equations as plan_eq
 from perfmodel.model import serving_equations as eq
 from perfmodel.model.architecture import ModelArrays
 from perfmodel.model.decode_step import (
@@ -125,14 +126,27 @@ def concurrency_limit(d: Deployment, lay: Layout, isl, osl):
     return np.minimum(memory_concurrency(d, lay, isl, osl), batch_cap(d, lay))
 
 
-def _layout(d: Deployment, lay: Layout, isl, osl, sync_s) -> dict:
+class Speculation(NamedTuple):
+    """Speculative decoding (docs/model.md §9.1): ``k`` draft tokens per sequence and step,
+    ``tokens`` kept per step (:func:`~perfmodel.model.plan_equations.tokens_per_step`), and the
+    draft's cost, ``scale`` times a decode step of ``draft`` (the :func:`layout_terms` of the
+    drafting network): an MTP module is one decoder layer of the model itself (``scale = k /
+    layers``), a draft model runs ``k`` whole steps of its own."""
+
+    k: int
+    tokens: float
+    draft: dict
+    scale: float
+
+
+def layout_terms(d: Deployment, lay: Layout, isl, osl, sync_s, hit=0.0) -> dict:
     """What a step costs per token and per step on one layout, and what the layout holds,
     independent of its tokens: gathered once per layout, so the steps below are arithmetic on
-    flat arrays."""
+    flat arrays. ``hit``: the prompt's share found in a prefix cache (its tokens attend over it)."""
     m, h, s, prof, mi = d
     hi, tp, pp, ep, attn_dp = lay
     ctx = eq.mean_decode_context(isl, osl)
-    pctx = eq.mean_prefill_context(isl)
+    pctx = plan_eq.cached_prefill_context(isl, hit)
     repl = kv_replicas(m, mi, tp, prof, attn_dp)
     wb, window = s.weight_bytes, m.window[mi]
     attn_dec = m.attn_flop_full[mi] * ctx + m.attn_flop_window[mi] * np.minimum(ctx, window)
@@ -213,13 +227,16 @@ def _repeat(L: dict, counts: np.ndarray) -> dict:
     return {k: tuple(rep(x) for x in v) if isinstance(v, tuple) else rep(v) for k, v in L.items()}
 
 
-def _step(L: dict, decode_tokens, prefill_tokens, work: bool = True) -> dict:
+def step_parts(L: dict, decode_tokens, prefill_tokens, work: bool = True, reads=None) -> dict:
     """One step carrying ``decode_tokens`` and ``prefill_tokens`` per micro-batch: its time and,
-    with ``work``, its parts and the FLOPs and bytes it moves."""
+    with ``work``, its parts and the FLOPs and bytes it moves. ``reads``: the sequences whose KV
+    cache the decode tokens read (default one each; a verify step reads it once for its 1 + k
+    tokens)."""
     tokens = decode_tokens + prefill_tokens
     touched = distinct_experts(L["experts"], None, tokens, L["miss_log"])
     weights_read = L["always_bytes"] + touched * L["expert_bytes"]
-    kv_bytes = decode_tokens * L["kv_read_per_token"] + prefill_tokens * L["kv_write_per_token"]
+    reads = decode_tokens if reads is None else reads
+    kv_bytes = reads * L["kv_read_per_token"] + prefill_tokens * L["kv_write_per_token"]
     f_dec = decode_tokens * L["flop_decode"]
     f_pf = prefill_tokens * L["flop_prefill"]
     f_sc = decode_tokens * L["scalar_decode"] + prefill_tokens * L["scalar_prefill"]
@@ -266,14 +283,28 @@ def _step(L: dict, decode_tokens, prefill_tokens, work: bool = True) -> dict:
 STEP_KEYS = ("t", "t_compute", "t_mem", "t_exposed", "flop", "bytes", "tier2_bytes")
 
 
-def _mean_step(L: dict, decode_tokens, chunk, isl, osl, keys=("t",)) -> tuple[dict, np.ndarray]:
+def decode_step(L: dict, seqs, prefill_tokens, work: bool = True, spec: Speculation | None = None) -> dict:
+    """A step in which ``seqs`` sequences per micro-batch decode beside ``prefill_tokens``: one
+    token each, or with ``spec`` a verify step of ``1 + k`` tokens each after the draft's
+    (docs/model.md §9.1), the draft's time and work added."""
+    if spec is None:
+        return step_parts(L, seqs, prefill_tokens, work)
+    verify = step_parts(L, seqs * (1 + spec.k), prefill_tokens, work, reads=seqs)
+    draft = step_parts(spec.draft, seqs, 0.0, work)
+    return {k: verify[k] + spec.scale * draft[k] for k in verify}
+
+
+def _mean_step(L: dict, seqs, chunk, isl, osl, keys=("t",), spec=None) -> tuple[dict, np.ndarray]:
     """The mean step (decode-only steps and steps with prompt chunks in their steady-state
-    shares; ``keys`` of the step's figures averaged) and the time of a step with chunks."""
-    prefill = eq.prefill_tokens_per_step(decode_tokens, isl, osl)
+    shares; ``keys`` of the step's figures averaged) and the time of a step with chunks. ``isl``:
+    the prompt tokens a request computes; with ``spec`` requests finish ``tokens`` times as many
+    steps sooner, so prompts arrive that much faster."""
+    kept = 1.0 if spec is None else spec.tokens
+    prefill = eq.prefill_tokens_per_step(seqs * kept, isl, osl)
     share = eq.chunk_share(prefill, chunk)
     work = keys != ("t",)
-    decode_only = _step(L, decode_tokens, 0.0, work)
-    with_chunk = _step(L, decode_tokens, np.maximum(prefill, chunk), work)
+    decode_only = decode_step(L, seqs, 0.0, work, spec)
+    with_chunk = decode_step(L, seqs, np.maximum(prefill, chunk), work, spec)
     return {k: eq.mean_step_time(decode_only[k], with_chunk[k], share) for k in keys}, with_chunk["t"]
 
 
@@ -285,33 +316,39 @@ def serve_arrays(
     osl,
     sync_s: float | None = None,
     per_layout: np.ndarray | None = None,
+    hit=0.0,
+    spec: Speculation | None = None,
 ) -> dict[str, np.ndarray]:
     """Evaluate the serving model for broadcastable index/parameter arrays (see module doc).
 
     ``per_layout``: ``lay`` holds layouts and the ``concurrency`` array lists
     ``per_layout[i]`` values for layout ``i`` in turn (a grid's batch axis); each layout's terms
-    are then computed once.
+    are then computed once. ``hit``: the prompt's share found in a prefix cache, not prefilled;
+    ``spec``: speculative decoding (docs/model.md §9).
 
     Returns arrays of ``ttft_s, tpot_s, utps, request_latency_s, output_tps, t_compute_s,
-    t_mem_s, t_exposed_s, t_batch_s (= TPOT), memory_needed_bytes, memory_available_bytes,
-    fits`` (in memory and within the batch cap), ``in_memory``, ``batch_cap`` and the activity each chip sustains in the steady step, ``flop_per_s_chip``,
-    ``bytes_per_s_chip``, ``tier2_bytes_per_s_chip``.
+    t_mem_s, t_exposed_s, t_batch_s`` (the step; TPOT times the tokens kept per step),
+    ``memory_needed_bytes, memory_available_bytes, fits`` (in memory and within the batch cap),
+    ``in_memory``, ``batch_cap`` and the activity each chip sustains in the steady step,
+    ``flop_per_s_chip``, ``bytes_per_s_chip``, ``tier2_bytes_per_s_chip``.
     """
     tp, pp, ep, concurrency, isl, osl = (
         np.asarray(a, dtype=np.float64) for a in (lay.tp, lay.pp, lay.ep, concurrency, isl, osl)
     )
     lay = Layout(lay.hi, tp, pp, ep, np.asarray(lay.attn_dp, dtype=bool))
-    L = _layout(d, lay, isl, osl, sync_s)
+    L = layout_terms(d, lay, isl, osl, sync_s, hit)
     if per_layout is not None:
         L = _repeat(L, per_layout)
     tp, pp = L["tp"], L["pp"]
+    kept, drafted = (1.0, 0) if spec is None else (spec.tokens, spec.k)
+    new = plan_eq.new_prompt_tokens(isl, hit)
     b = concurrency / pp
-    chunk = np.minimum(isl, np.maximum(L["max_step_tokens"] - b, 1.0))
-    first, chunk_step = _mean_step(L, b, chunk, isl, osl)
-    ttft = eq.prefill_chunks(isl, chunk) * chunk_step
-    b_dec = b * eq.decoding_share(ttft, first["t"], osl)
-    steady, _ = _mean_step(L, b_dec, chunk, isl, osl, keys=STEP_KEYS)
-    tpot = steady["t"]
+    chunk = np.minimum(new, np.maximum(L["max_step_tokens"] - b * (1 + drafted), 1.0))
+    first, chunk_step = _mean_step(L, b, chunk, new, osl, spec=spec)
+    ttft = eq.prefill_chunks(new, chunk) * chunk_step
+    b_dec = b * eq.decoding_share(ttft, first["t"] / kept, osl)
+    steady, _ = _mean_step(L, b_dec, chunk, new, osl, keys=STEP_KEYS, spec=spec)
+    tpot = steady["t"] / kept
     latency = eq.request_latency(ttft, tpot, osl)
     weights, kv, usable, tier2_cap = L["weights"], L["kv_held"], L["usable"], L["tier2_capacity"]
     chips = tp * pp
@@ -323,7 +360,7 @@ def serve_arrays(
         needed <= chips * usable,
     )
     within_cap = concurrency <= L["max_concurrency"]
-    per_chip_step = tp * tpot
+    per_chip_step = tp * steady["t"]
     return {
         "ttft_s": ttft,
         "tpot_s": tpot,
@@ -333,7 +370,7 @@ def serve_arrays(
         "t_compute_s": steady["t_compute"],
         "t_mem_s": steady["t_mem"],
         "t_exposed_s": steady["t_exposed"],
-        "t_batch_s": tpot,
+        "t_batch_s": steady["t"],
         "memory_needed_bytes": needed,
         "memory_available_bytes": chips * (usable + tier2_cap),
         "fits": in_memory & within_cap,
@@ -355,9 +392,10 @@ def deployable(
     head evenly across chips (``TP % heads == 0``, the study's TP128 on 64 heads). The limit
     with ``uneven_heads`` (the scenario's) accepts any TP: the busiest chip's share of the heads
     times the step (:func:`~perfmodel.model.decode_step.head_imbalance`). Calibrated:
-    TP divides the heads, and the KV heads divide TP or TP divides them (vLLM's rule, with KV
-    heads replicated beyond), and TP stays inside one scale-up domain; larger instances pipeline
-    across domains.
+    without attention data-parallel, TP divides the heads, and the KV heads divide TP or TP
+    divides them (vLLM's rule, with KV heads replicated beyond), and TP stays inside one
+    scale-up domain; larger instances pipeline across domains, or, with attention data-parallel, spread their experts over the scale-out
+    network (wide expert parallelism, docs/model.md §9.4: only the all-to-alls cross it).
     """
     hi, tp, pp, ep, attn_dp = lay
     heads, kv, e = m.heads[mi], m.kv_groups[mi], m.experts[mi]
@@ -367,7 +405,8 @@ def deployable(
     if not calibrated:
         return ok if uneven_heads else ok & (heads_split | (np.mod(tp, heads) == 0))
     kv_ok = (np.mod(kv, tp) == 0) | (np.mod(tp, kv) == 0)
-    return ok & heads_split & kv_ok & (tp <= h.domain[hi])
+    dp = np.asarray(attn_dp)  # every rank runs whole attention heads for its own sequences
+    return ok & (dp | (heads_split & kv_ok)) & ((tp <= h.domain[hi]) | (dp & (ep == tp)))
 
 
 def why_not_deployable(
@@ -385,6 +424,8 @@ def why_not_deployable(
     if ep > 1 and (tp % ep or ep > m.experts[mi]):
         return f"ep ({ep}) must divide tp ({tp}) and not exceed the {int(m.experts[mi])} experts of {name}"
     if calibrated:
+        if attn_dp:  # whole heads on every rank; the all-to-alls may cross domains (wide EP)
+            return None
         if heads % tp:
             return f"tp ({tp}) must divide the {heads} attention heads of {name}"
         if kv % tp and tp % kv:
@@ -392,7 +433,8 @@ def why_not_deployable(
         if tp > h.domain[hi]:
             return (
                 f"tp ({tp}) exceeds the {int(h.domain[hi])}-chip scale-up domain of {h.names[hi]}; "
-                "use pipeline parallelism (--pp) across domains, or --mode limit"
+                "use pipeline parallelism (--pp) across domains, attention data-parallel with ep = tp "
+                "(wide expert parallelism over the scale-out network), or --mode limit"
             )
     elif heads % tp and tp % heads and not uneven_heads:
         return (
