@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         args.model, args.hardware = (
             catalogs["models"].resolve(args.model),
-            catalogs["hardware"].resolve(args.hardware),
+            None if args.hardware is None else catalogs["hardware"].resolve(args.hardware),
         )
         return serve_commands.run_serve(args, catalogs)
     if args.command == "fit":

@@ -9,12 +9,14 @@ from pathlib import Path
 from liminal_cli.arguments import (
     CHIPS,
     CONTEXT,
+    FRACTION,
     GLOSSARY,
     MAX_CONTEXT,
     add_common,
     batch_spec,
     emit,
     key_values,
+    number,
     output_file,
     whole,
 )
@@ -25,6 +27,10 @@ WORKLOAD_HELP = "input (prompt) tokens per request [tokens]"
 
 #: Output tokens per request: at least 2 (the first comes from the prefill).
 OSL = whole(MAX_CONTEXT, "tokens", lo=2)
+DRAFT_TOKENS = whole(16, "tokens")
+FRACTION_CLOSED = number(0, 1)
+RATE = number(0, 1e9, "requests/s", open_low=True)
+SLO = number(0, 1e6, "s", open_low=True)
 
 
 def add_workload(p: argparse.ArgumentParser, mode_default: str | None = "calibrated") -> None:
@@ -58,6 +64,56 @@ def add_workload(p: argparse.ArgumentParser, mode_default: str | None = "calibra
     )
 
 
+#: Flags of a serving plan (docs/model.md §9); any of them runs the plan model (calibrated mode).
+PLAN_FLAGS = (
+    "prefill_pool",
+    "decode_pool",
+    "mtp",
+    "draft",
+    "acceptance",
+    "prefix_hit",
+    "arrival_rate",
+    "prefill_tokens",
+)
+
+
+def acceptance_list(text: str) -> tuple[float, ...]:
+    """``a1,a2,...``: per-position acceptance rates, each in [0, 1]."""
+    try:
+        values = tuple(FRACTION_CLOSED(x) for x in text.split(","))
+    except (argparse.ArgumentTypeError, ValueError) as e:
+        raise argparse.ArgumentTypeError(f"acceptance rates a1,a2,... each in [0, 1]: {e}") from None
+    return values
+
+
+def add_plan_flags(s: argparse.ArgumentParser) -> None:
+    """--prefill-pool, --decode-pool, --mtp, --draft, --draft-tokens, --acceptance, --prefix-hit,
+    --arrival-rate, --ttft-slo, --tpot-slo, --prefill-tokens (docs/model.md §9)."""
+    g = s.add_argument_group("serving plan (calibrated mode, docs/model.md section 9)")
+    pool = "CHIP:TP[:EP][:dp][xN]: N instances (default: the count that maximises tokens/s per chip)"
+    g.add_argument("--prefill-pool", metavar="POOL", help=f"disaggregated prefill pool, {pool}")
+    g.add_argument("--decode-pool", metavar="POOL", help=f"disaggregated decode pool, {pool}")
+    g.add_argument("--mtp", type=DRAFT_TOKENS, metavar="K", help="K draft tokens by the model's MTP module")
+    g.add_argument("--draft", metavar="MODEL", help="a draft model of models.csv (with --draft-tokens)")
+    g.add_argument("--draft-tokens", type=DRAFT_TOKENS, metavar="K", help="draft tokens per step of --draft")
+    g.add_argument(
+        "--acceptance",
+        type=acceptance_list,
+        metavar="A1,A2,...",
+        help="acceptance per draft position (default: speculative_decoding.csv)",
+    )
+    g.add_argument("--prefix-hit", type=FRACTION, metavar="F", help="share of prompt tokens found in a prefix cache")
+    g.add_argument("--arrival-rate", type=RATE, metavar="R", help="Poisson arrivals [requests/s]: TTFT/TPOT p50/p90/p99, goodput")
+    g.add_argument("--ttft-slo", type=SLO, default=2.5, metavar="S", help="TTFT objective for goodput [s] (default 2.5, DistServe)")
+    g.add_argument("--tpot-slo", type=SLO, default=0.15, metavar="S", help="TPOT objective for goodput [s] (default 0.15, DistServe)")
+    g.add_argument(
+        "--prefill-tokens",
+        type=whole(100_000_000, "tokens"),
+        metavar="T",
+        help="tokens of one prefill-pool step (default 16,384 per attention rank)",
+    )
+
+
 def add_parsers(sub) -> None:
     """The ``serve`` and ``fit`` subcommands; ``validate`` gets ``--measured`` in liminal_cli.perfmodel_commands."""
     s = sub.add_parser(
@@ -70,8 +126,8 @@ def add_parsers(sub) -> None:
         "--concurrency 64 --isl 1024 --osl 1024",
     )
     s.add_argument("--model", required=True, help="a model of models.csv")
-    s.add_argument("--hardware", required=True, help="a chip of hardware.csv")
-    s.add_argument("--tp", type=CHIPS, required=True, help="tensor-parallel chips")
+    s.add_argument("--hardware", help="a chip of hardware.csv (an aggregated instance; required without pools)")
+    s.add_argument("--tp", type=CHIPS, help="tensor-parallel chips (required without pools)")
     s.add_argument("--pp", type=CHIPS, default=1, help="pipeline stages")
     s.add_argument("--ep", type=CHIPS, default=1, help="expert-parallel ranks (divides tp)")
     s.add_argument(
@@ -81,8 +137,9 @@ def add_parsers(sub) -> None:
         "--concurrency",
         type=batch_spec,
         required=True,
-        help="requests in flight, or 'max' (largest that fits)",
+        help="requests in flight (per decode instance of a disaggregated plan), or 'max' (largest that fits)",
     )
+    add_plan_flags(s)
     add_workload(s)
     add_common(s)
     f = sub.add_parser(
@@ -131,9 +188,14 @@ def sweep(args, catalogs, sync):
 
 
 def run_serve(args, catalogs) -> int:
+    if any(getattr(args, f) is not None for f in PLAN_FLAGS):
+        return run_plan(args, catalogs)
     from perfmodel.api.serving import serve
     from perfmodel.api.setup import prepare
 
+    for flag in ("hardware", "tp"):
+        if getattr(args, flag) is None:
+            raise InvalidInput(f"--{flag} is required (or give --prefill-pool and --decode-pool)")
     setup = prepare(
         catalogs, args.scenario, args.precision, [args.model], [args.hardware], args.kv_precision, args.engine
     )
@@ -156,6 +218,71 @@ def run_serve(args, catalogs) -> int:
         "kv_precision": setup.scenario.kv_precision,
         "joules_per_output_token": _joules_per_token(r, args.catalogs, setup.scenario.precision),
     }
+    _notes(r)
+    emit(out, args.json, key_values)
+    return 0
+
+
+def run_plan(args, catalogs) -> int:
+    """``serve`` with a serving plan's flags: :func:`perfmodel.api.plans.serve_plan`."""
+    from perfmodel.api.plans import Drafting, plan_pools, serve_plan
+    from perfmodel.api.setup import prepare
+    from perfmodel.units import Q_
+
+    if args.mode == "limit":
+        raise InvalidInput("serving plans (pools, drafts, prefix cache, arrivals) are calibrated mode only; drop --mode limit")
+    if args.mtp is not None and args.draft is not None:
+        raise InvalidInput("give --mtp K or --draft MODEL --draft-tokens K, not both")
+    if (args.draft is None) != (args.draft_tokens is None):
+        raise InvalidInput("--draft MODEL needs --draft-tokens K, and --draft-tokens needs --draft")
+    drafting = None
+    if args.mtp is not None or args.draft is not None:
+        drafting = Drafting(args.mtp or args.draft_tokens, args.draft, args.acceptance)
+    elif args.acceptance is not None:
+        raise InvalidInput("--acceptance needs --mtp K or --draft MODEL --draft-tokens K")
+    prefill, decode = plan_pools((args.prefill_pool, args.decode_pool), args.dp_attention, catalogs["hardware"].resolve)
+    if args.draft is not None:
+        args.draft = catalogs["models"].resolve(args.draft)
+    if prefill is None and (args.hardware is None or args.tp is None):
+        raise InvalidInput("name the instance (--hardware and --tp) or both pools (--prefill-pool, --decode-pool)")
+    chips = [p.hardware for p in (prefill, decode) if p is not None] or [args.hardware]
+    models = list(dict.fromkeys([args.model] + ([args.draft] if args.draft else [])))
+    setup = prepare(
+        catalogs, args.scenario, args.precision, models, list(dict.fromkeys(chips)), args.kv_precision, args.engine
+    )
+    r = serve_plan(
+        args.model,
+        args.isl,
+        args.osl,
+        args.concurrency,
+        hardware=args.hardware,
+        tp=args.tp or 1,
+        pp=args.pp,
+        ep=args.ep,
+        dp_attention=args.dp_attention,
+        prefill=prefill,
+        decode=decode,
+        drafting=drafting,
+        prefix_hit=args.prefix_hit or 0.0,
+        arrival_rate=None if args.arrival_rate is None else Q_(args.arrival_rate, "1/s"),
+        ttft_slo=Q_(args.ttft_slo, "s"),
+        tpot_slo=Q_(args.tpot_slo, "s"),
+        prefill_tokens=args.prefill_tokens,
+        setup=setup,
+    )
+    out = r.as_dict() | {
+        "scenario": setup.scenario.name,
+        "precision": setup.scenario.precision,
+        "kv_precision": setup.scenario.kv_precision,
+        "joules_per_output_token": _joules_per_token(r, args.catalogs, setup.scenario.precision),
+    }
+    _notes(r)
+    emit(out, args.json, key_values)
+    return 0
+
+
+def _notes(r) -> None:
+    """What the user must know about a served configuration that does not fit, on stderr."""
     if not r.in_memory:
         print(
             f"note: does not fit: needs {r.memory_needed.m:.1f} GiB, the engine gives "
@@ -168,8 +295,6 @@ def run_serve(args, catalogs) -> int:
             f"instance, fewer than the {r.concurrency:,} asked (the memory would hold them)",
             file=sys.stderr,
         )
-    emit(out, args.json, key_values)
-    return 0
 
 
 def _joules_per_token(r, folder, precision: str) -> float:

@@ -106,6 +106,19 @@ class Serve:
     def chips(self) -> int:
         return self.tp * self.pp
 
+    @property
+    def pools(self) -> tuple[dict, ...]:
+        """The one pool of an aggregated instance: its chips and their activity (the power model's input)."""
+        return (
+            {
+                "hardware": self.hardware,
+                "chips": self.chips,
+                "flop_per_s_chip": float(self.flop_per_s_chip.to("FLOP/s").m),
+                "bytes_per_s_chip": float(self.bytes_per_s_chip.to("B/s").m),
+                "tier2_bytes_per_s_chip": float(self.tier2_bytes_per_s_chip.to("B/s").m),
+            },
+        )
+
     def as_dict(self) -> dict:
         """The JSON contract of ``python -m perfmodel serve --json`` (issue 11)."""
         tps = float(self.output_tps.to("token/s").m)

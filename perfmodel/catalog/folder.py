@@ -36,6 +36,7 @@ Reference = tuple[str, str, str]
 REFERENCES: tuple[Reference, ...] = (
     ("scenario_models", "scenario", "scenarios"),
     ("scenario_models", "model", "models"),
+    ("speculative_decoding", "model", "models"),
 )
 # efficiencies.csv and measurements.csv name chips and models too, but a folder with its own,
 # smaller hardware or model list must still load: their names are checked where they are used

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from perfmodel.catalog.serving_schemas import EFFICIENCIES, EFFICIENCY_RANGES, ENGINE_PROFILES, MEASUREMENTS
+from perfmodel.catalog.serving_schemas import (
+    EFFICIENCIES,
+    EFFICIENCY_RANGES,
+    ENGINE_PROFILES,
+    MEASUREMENTS,
+    SPECULATIVE_DECODING,
+)
 from perfmodel.catalog.table import Column, Schema
 from perfmodel.inputs import PRECISIONS
 
@@ -329,5 +335,6 @@ SCHEMAS = {
         EFFICIENCIES,
         EFFICIENCY_RANGES,
         MEASUREMENTS,
+        SPECULATIVE_DECODING,
     )
 }

@@ -362,3 +362,35 @@ MEASUREMENTS = Schema(
     ),
     row_check=_measurement_rules,
 )
+
+
+def _acceptance_rules(r: dict) -> Iterable[tuple[str, str]]:
+    """An acceptance rate is a share of verify steps: at most 1."""
+    if r["acceptance"] is not None and r["acceptance"] > 1:
+        yield "acceptance", "a share of verify steps between 0 and 1"
+
+
+SPECULATIVE_DECODING = Schema(
+    "speculative_decoding.csv",
+    (
+        Column("model", "text", doc="model from models.csv whose decode is drafted"),
+        Column(
+            "draft",
+            "text",
+            doc="mtp: the model's own multi-token-prediction module; else a draft model from models.csv",
+        ),
+        Column("position", "int", doc="draft position (1: the first token after the verified one)"),
+        Column(
+            "acceptance",
+            "float",
+            None,
+            minimum=0,
+            strict=False,
+            doc="share of verify steps in which this draft position is accepted (as vLLM reports it)",
+            plausible=(0.05, 1.0),
+        ),
+        Column("source", "text", doc="where the acceptance was measured (engine, dataset)"),
+    ),
+    key=("model", "draft", "position"),
+    row_check=_acceptance_rules,
+)

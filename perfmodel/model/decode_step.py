@@ -202,6 +202,25 @@ def _latency(h: HardwareArrays, s: Scenario, hi, group, span, sync_s, within=Non
     return np.where(group > 1, np.where(span <= h.domain[hi], h.sync[hi], h.scaleout_sync[hi]), 0.0)
 
 
+def wide_ep_ranks(h: HardwareArrays, hi, tp, attn_dp):
+    """Ranks that share a step's per-token work in wide expert parallelism (attention
+    data-parallel beyond the scale-up domain, docs/model.md §9.4): ``TP``, each rank its own
+    engine process sending its own sequences' tokens over its own NIC (DeepEP's RDMA kernels,
+    SGLang's per-rank schedulers); 1 inside the domain, where the fitted figures hold (done per
+    rank there too, the held-out share within 25 % fell from 52 % to 46-48 %: issue 22)."""
+    return np.where(np.asarray(attn_dp) & (tp > h.domain[hi]), tp, 1.0)
+
+
+def remote_domains(domains, per_token):
+    """Other scale-up domains a token's ``k`` experts sit on, ``G (1 - (1 - 1/G)^k) (G - 1) / G``
+    for experts spread evenly over ``G`` domains: wide expert parallelism sends a token once to each
+    remote domain and forwards it inside the domain over the scale-up links (DeepEP's internode
+    kernels, github.com/deepseek-ai/DeepEP; DeepSeek-V3, arXiv 2412.19437 §3.2.2). Routing limited
+    to fewer domains (DeepSeek-V3's 4 nodes) sends fewer; this is the upper bound."""
+    g = np.maximum(np.asarray(domains, dtype=np.float64), 1.0)
+    return g * (1.0 - (1.0 - 1.0 / g) ** per_token) * (g - 1.0) / g
+
+
 def _link_bw(h: HardwareArrays, hi, span):
     return np.where(span <= h.domain[hi], h.scaleup_bw[hi], h.scaleout_bw[hi])
 
@@ -273,9 +292,11 @@ def collective_parts(
         }
     msg = m.hidden[mi] * s.activation_bytes  # per token
     up = _link_bw(h, hi, tp)
+    ranks = wide_ep_ranks(h, hi, tp, attn_dp)
+    copies = np.where(ranks > 1, remote_domains(ep / h.domain[hi], m.experts_per_token[mi]), (ep - 1.0) / ep * m.experts_per_token[mi])
     return {
         "allreduce": (n_allreduce * t_ar, n_allreduce * 2.0 * (tp - 1.0) / tp * msg / up),
-        "alltoall": (n_alltoall * t_a2a, n_alltoall * (ep - 1.0) / ep * msg * m.experts_per_token[mi] / up),
+        "alltoall": (n_alltoall * t_a2a, n_alltoall * copies * msg / (up * ranks)),
         "hops": (n_hops * t_hop, n_hops * msg / _link_bw(h, hi, tp * pp)),
     }
 

@@ -12,7 +12,7 @@ scenario's collective latency (docs/model.md §7).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -51,6 +51,13 @@ class ServingProfile:
     @property
     def calibrated(self) -> bool:
         return self.mode == "calibrated"
+
+    def with_step_tokens(self, hi: int, tokens: float) -> ServingProfile:
+        """This profile with chip ``hi``'s step token budget set to ``tokens`` (a prefill-only
+        instance, configured for its prompts: docs/model.md §9.3)."""
+        budget = self.max_step_tokens.copy()
+        budget[hi] = tokens
+        return replace(self, max_step_tokens=budget)
 
 
 def check_mode(mode: str) -> str:

@@ -42,6 +42,7 @@ from perfmodel.model.decode_step import (
     kv_bytes_per_sequence,
     summed_collectives,
     weight_bytes_total,
+    wide_ep_ranks,
 )
 from perfmodel.model.hardware import HardwareArrays
 from perfmodel.model.profiles import ServingProfile
@@ -131,12 +132,14 @@ class Speculation(NamedTuple):
     ``tokens`` kept per step (:func:`~perfmodel.model.plan_equations.tokens_per_step`), and the
     draft's cost, ``scale`` times a decode step of ``draft`` (the :func:`layout_terms` of the
     drafting network): an MTP module is one decoder layer of the model itself (``scale = k /
-    layers``), a draft model runs ``k`` whole steps of its own."""
+    layers``), a draft model runs ``k`` whole steps of its own. ``weights``: the bytes of the
+    draft the instance holds besides the model's (an MTP module's are not in the model's count)."""
 
     k: int
     tokens: float
     draft: dict
     scale: float
+    weights: float
 
 
 def layout_terms(d: Deployment, lay: Layout, isl, osl, sync_s, hit=0.0) -> dict:
@@ -183,7 +186,8 @@ def layout_terms(d: Deployment, lay: Layout, isl, osl, sync_s, hit=0.0) -> dict:
         # overlaps them (SGLang two-batch overlap, DeepEP): only the rest stays exposed.
         "overlap": _overlapped(collectives, ep, prof.ep_overlap[hi]),
         "step_overhead": prof.step_overhead[hi],
-        "token_overhead": prof.token_overhead[hi],
+        # wide EP: every attention rank is its own engine process, scheduling its own sequences
+        "token_overhead": prof.token_overhead[hi] / wide_ep_ranks(h, hi, tp, attn_dp),
         "weights": weights_held(m, s, mi, tp, attn_dp),
         "kv_held": kv_held(d, lay, isl, osl),
         "usable": usable,
@@ -339,7 +343,7 @@ def serve_arrays(
     L = layout_terms(d, lay, isl, osl, sync_s, hit)
     if per_layout is not None:
         L = _repeat(L, per_layout)
-    tp, pp = L["tp"], L["pp"]
+    pp = L["pp"]
     kept, drafted = (1.0, 0) if spec is None else (spec.tokens, spec.k)
     new = plan_eq.new_prompt_tokens(isl, hit)
     b = concurrency / pp
@@ -350,7 +354,21 @@ def serve_arrays(
     steady, _ = _mean_step(L, b_dec, chunk, new, osl, keys=STEP_KEYS, spec=spec)
     tpot = steady["t"] / kept
     latency = eq.request_latency(ttft, tpot, osl)
+    return served(L, concurrency, osl, ttft, tpot, steady, spec) | {
+        "output_tps": eq.output_throughput(concurrency, osl, latency),
+        "request_latency_s": latency,
+    }
+
+
+def served(L: dict, concurrency, osl, ttft, tpot, steady: dict, spec: Speculation | None = None) -> dict:
+    """The figures of an instance that runs ``concurrency`` sequences at ``tpot`` with ``steady``
+    (:data:`STEP_KEYS`) its step: latencies, the memory it needs and whether it fits in memory and
+    within the engine's batch cap, and the activity each chip sustains over the step. A draft
+    (``spec``) adds its weights to the memory."""
     weights, kv, usable, tier2_cap = L["weights"], L["kv_held"], L["usable"], L["tier2_capacity"]
+    if spec is not None:
+        weights = weights + spec.weights
+    tp, pp = L["tp"], L["pp"]
     chips = tp * pp
     tier2 = tier2_cap > 0
     needed = weights + concurrency * kv
@@ -365,8 +383,6 @@ def serve_arrays(
         "ttft_s": ttft,
         "tpot_s": tpot,
         "utps": 1.0 / tpot,
-        "request_latency_s": latency,
-        "output_tps": eq.output_throughput(concurrency, osl, latency),
         "t_compute_s": steady["t_compute"],
         "t_mem_s": steady["t_mem"],
         "t_exposed_s": steady["t_exposed"],

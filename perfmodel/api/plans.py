@@ -1,0 +1,512 @@
+"""Serving plans (docs/model.md §9): aggregated or disaggregated, with speculative decoding, a
+prefix cache and open-loop arrivals, for one model; Quantities at the boundary.
+
+:func:`serve_plan` answers what ``python -m perfmodel serve`` prints: the plan's latencies and
+throughput, its pools and the KV transfer between them, the tokens each verify step keeps and,
+with an arrival rate, the TTFT and TPOT quantiles and the goodput.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pint
+
+from perfmodel.api.serving import check_workload, profile_for
+from perfmodel.api.setup import Setup, positive_int, prepare
+from perfmodel.inputs import DEFAULT_ISL, DEFAULT_OSL, InvalidInput
+from perfmodel.model import arrivals
+from perfmodel.model.disaggregated import decode_pool, plan_arrays, prefill_pool
+from perfmodel.model.serving_step import (
+    Deployment,
+    Layout,
+    Speculation,
+    check_deployable,
+    concurrency_limit,
+    serve_arrays,
+)
+from perfmodel.model.speculation import MTP, catalog_acceptance, speculation
+from perfmodel.units import Q_
+
+#: DistServe's chatbot objectives (OPT-66B on ShareGPT, arXiv 2401.09670 Table 1): TTFT 2.5 s,
+#: TPOT 0.15 s, met by 90 % of requests.
+DEFAULT_TTFT_SLO = Q_(2.5, "s")
+DEFAULT_TPOT_SLO = Q_(0.15, "s")
+#: Prompt tokens a prefill instance's step takes per attention rank: 16,384 (DeepSeek's prefill
+#: profile, deepseek-ai/profile-data: "a batch size of 16K tokens per GPU"; SGLang's 96-H100
+#: deployment, lmsys.org/blog/2025-05-05-large-scale-ep: --chunked-prefill-size 524288 over 32
+#: data-parallel ranks). A prefill-only instance is configured for it; the engine's own budget
+#: (engine_profiles.csv) is sized for steps shared with decode.
+PREFILL_TOKENS_PER_RANK = 16_384
+
+_POOL = re.compile(r"(?P<chip>[^:]+):(?P<tp>[0-9]+)(?::(?P<ep>[0-9]+))?(?P<dp>:dp)?(?:x(?P<n>[0-9]+))?")
+
+
+@dataclass(frozen=True)
+class Pool:
+    """One pool of a disaggregated plan: ``count`` instances (None: searched) of ``tp`` chips of
+    ``hardware`` with ``ep`` expert-parallel ranks, attention data-parallel or not."""
+
+    hardware: str
+    tp: int
+    ep: int = 1
+    dp_attention: bool = False
+    count: int | None = None
+
+    @classmethod
+    def parse(cls, text: str, dp_attention: bool = False) -> Pool:
+        """``CHIP:TP[:EP][:dp][xN]``, e.g. ``h100-sxm:32:32:dpx3`` (``--dp-attention`` sets dp)."""
+        m = _POOL.fullmatch(text.strip())
+        if m is None:
+            raise InvalidInput(
+                f"a pool is CHIP:TP[:EP][:dp][xN] (e.g. h100-sxm:8 or h100-sxm:32:32:dpx3), got {text!r}"
+            )
+        tp = positive_int("tp", int(m["tp"]))
+        ep = positive_int("ep", int(m["ep"] or 1))
+        count = None if m["n"] is None else positive_int("instances", int(m["n"]))
+        return cls(m["chip"], tp, ep, bool(m["dp"]) or dp_attention, count)
+
+    def text(self) -> str:
+        dp = ":dp" if self.dp_attention else ""
+        return f"{self.hardware}:{self.tp}:{self.ep}{dp}"
+
+
+@dataclass(frozen=True)
+class Drafting:
+    """Speculative decoding asked for: ``k`` draft tokens by the model's MTP module (``draft``
+    None) or by a draft model, at ``acceptance`` per position (None: speculative_decoding.csv)."""
+
+    k: int
+    draft: str | None = None
+    acceptance: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    """Open-loop figures at ``rate`` requests/s (docs/model.md §9.5)."""
+
+    rate: pint.Quantity
+    ttft: dict  # quantile name -> Quantity
+    tpot: dict
+    attainment: float
+    goodput: pint.Quantity
+    ttft_slo: pint.Quantity
+    tpot_slo: pint.Quantity
+    overloaded: bool
+
+    def as_dict(self) -> dict:
+        out = {"arrival_rate_rps": float(self.rate.to("1/s").m)}
+        for name, q in (("ttft", self.ttft), ("tpot", self.tpot)):
+            out |= {f"{name}_{p}_s": _finite(v.to("s").m) for p, v in q.items()}
+        return out | {
+            "slo_attainment": self.attainment,
+            "goodput_rps": float(self.goodput.to("1/s").m),
+            "ttft_slo_s": float(self.ttft_slo.to("s").m),
+            "tpot_slo_s": float(self.tpot_slo.to("s").m),
+            "overloaded": self.overloaded,
+        }
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+@dataclass(frozen=True)
+class PlanServe:
+    """A served plan: latencies in s, rates in token/s, memory in GiB; ``pools`` describes each
+    pool (chip, layout, instances, chips, and its activity for the power model)."""
+
+    plan: str
+    model: str
+    mode: str
+    engine: str
+    basis: str
+    isl: int
+    osl: int
+    concurrency: int
+    prefix_hit: float
+    fits: bool
+    in_memory: bool
+    batch_cap: float
+    ttft: pint.Quantity
+    tpot: pint.Quantity
+    utps: pint.Quantity
+    request_latency: pint.Quantity
+    output_tps: pint.Quantity
+    memory_needed: pint.Quantity
+    memory_available: pint.Quantity
+    t_compute: pint.Quantity
+    t_mem: pint.Quantity
+    t_exposed: pint.Quantity
+    kv_transfer: pint.Quantity
+    tokens_per_step: float
+    pools: tuple[dict, ...]
+    drafting: Drafting | None = None
+    arrivals: Arrivals | None = field(default=None)
+
+    @property
+    def chips(self) -> int:
+        return sum(p["chips"] for p in self.pools)
+
+    def as_dict(self) -> dict:
+        """The JSON of ``python -m perfmodel serve --json``: issue 11's keys (the decode pool's
+        layout and memory for a disaggregated plan) and issue 23's."""
+        tps = float(self.output_tps.to("token/s").m)
+        decode = self.pools[-1]
+        out = {
+            "model": self.model,
+            "hardware": decode["hardware"],
+            "mode": self.mode,
+            "engine": self.engine,
+            "efficiency_basis": self.basis,
+            "tp": decode["tp"],
+            "pp": decode["pp"],
+            "ep": decode["ep"],
+            "dp_attention": decode["dp_attention"],
+            "chips": self.chips,
+            "isl": self.isl,
+            "osl": self.osl,
+            "concurrency": self.concurrency,
+            "fits": self.fits,
+            "in_memory": self.in_memory,
+            "batch_cap": self.batch_cap if math.isfinite(self.batch_cap) else None,
+            "ttft_s": float(self.ttft.to("s").m),
+            "tpot_s": float(self.tpot.to("s").m),
+            "utps": float(self.utps.to("token/s").m),
+            "request_latency_s": float(self.request_latency.to("s").m),
+            "output_tps": tps,
+            "output_tps_per_chip": tps / self.chips,
+            "memory_gib": float(self.memory_needed.to("GiB").m),
+            "memory_available_gib": float(self.memory_available.to("GiB").m),
+            "t_compute_s": float(self.t_compute.to("s").m),
+            "t_mem_s": float(self.t_mem.to("s").m),
+            "t_exposed_s": float(self.t_exposed.to("s").m),
+            "plan": self.plan,
+            "prefill_chips": self.pools[0]["chips"] if self.plan == "disaggregated" else 0,
+            "decode_chips": decode["chips"] if self.plan == "disaggregated" else 0,
+            "kv_transfer_s": float(self.kv_transfer.to("s").m),
+            "tokens_per_step": self.tokens_per_step,
+            "prefix_hit": self.prefix_hit,
+            "pools": [{k: v for k, v in p.items() if not k.endswith("_per_s_chip")} for p in self.pools],
+        }
+        if self.drafting is not None:
+            out["draft"] = self.drafting.draft or MTP
+            out["draft_tokens"] = self.drafting.k
+            out["acceptance"] = list(self.drafting.acceptance or ())
+        if self.arrivals is not None:
+            out |= self.arrivals.as_dict()
+        return out
+
+
+def check_hit(hit) -> float:
+    """A prefix-cache hit rate in [0, 1)."""
+    try:
+        h = float(hit)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"prefix hit must be a share in [0, 1), got {hit!r}") from None
+    if not 0.0 <= h < 1.0:
+        raise InvalidInput(f"prefix hit must be a share in [0, 1) (the prompt's last token is always computed), got {h}")
+    return h
+
+
+def _speculation(setup: Setup, d: Deployment, lay: Layout, isl, osl, drafting: Drafting | None):
+    if drafting is None:
+        return None, None
+    k = positive_int("draft tokens", drafting.k)
+    table = setup.catalogs["speculative_decoding"]
+    model = setup.models.names[d.mi]
+    draft_index = None
+    if drafting.draft is not None:
+        if drafting.draft not in setup.models.names:
+            raise InvalidInput(
+                f"draft model {drafting.draft!r} is not among the models evaluated; name one of models.csv "
+                f"({', '.join(setup.models.names)})"
+            )
+        draft_index = setup.models.index(drafting.draft)
+    acceptance = drafting.acceptance or catalog_acceptance(table, model, drafting.draft or MTP, k)
+    spec = speculation(d, lay, float(isl), float(osl), k, acceptance, draft_index)
+    return spec, Drafting(k, drafting.draft, tuple(acceptance))
+
+
+def _pool_row(name: str, hardware: str, lay: Layout, instances, r: dict, busy, capacity) -> dict:
+    """One pool's description, with its chips' activity at the plan's load (``busy``: the share
+    of time its instances work) and ``capacity``, the requests per second the pool completes
+    working all the time."""
+    chips = int(lay.tp * lay.pp)
+    return {
+        "role": name,
+        "hardware": hardware,
+        "tp": int(lay.tp),
+        "pp": int(lay.pp),
+        "ep": int(lay.ep),
+        "dp_attention": bool(lay.attn_dp),
+        "instances": int(instances),
+        "chips": chips * int(instances),
+        "utilization": float(busy),
+        "capacity_rps": float(capacity),
+        "flop_per_s_chip": float(r["flop_per_s_chip"]) * float(busy),
+        "bytes_per_s_chip": float(r["bytes_per_s_chip"]) * float(busy),
+        "tier2_bytes_per_s_chip": float(r["tier2_bytes_per_s_chip"]) * float(busy),
+    }
+
+
+def serve_plan(
+    model: str,
+    isl=DEFAULT_ISL,
+    osl=DEFAULT_OSL,
+    concurrency="max",
+    *,
+    hardware: str | None = None,
+    tp: int = 1,
+    pp: int = 1,
+    ep: int = 1,
+    dp_attention: bool = False,
+    prefill: Pool | None = None,
+    decode: Pool | None = None,
+    drafting: Drafting | None = None,
+    prefix_hit=0.0,
+    arrival_rate: pint.Quantity | None = None,
+    ttft_slo: pint.Quantity = DEFAULT_TTFT_SLO,
+    tpot_slo: pint.Quantity = DEFAULT_TPOT_SLO,
+    prefill_tokens: int | None = None,
+    setup: Setup | None = None,
+    **given,
+) -> PlanServe:
+    """Serve ``model`` on an aggregated instance (``hardware``, ``tp``, ``pp``, ``ep``) or on a
+    disaggregated plan (``prefill`` and ``decode`` pools, their counts searched where not given),
+    in calibrated mode (docs/model.md §9). ``concurrency``: requests in flight per (decode)
+    instance, or ``"max"``; ``arrival_rate`` adds the open-loop figures (Poisson arrivals at that
+    rate over the whole plan). ``given``: what :func:`perfmodel.api.setup.prepare` takes."""
+    if (prefill is None) != (decode is None):
+        raise InvalidInput("a disaggregated plan needs both pools: give --prefill-pool and --decode-pool")
+    isl, osl = check_workload(isl, osl)
+    hit = check_hit(prefix_hit)
+    chips = [p.hardware for p in (prefill, decode) if p is not None] or [hardware]
+    if chips[0] is None:
+        raise InvalidInput("name the chip (--hardware) or both pools (--prefill-pool, --decode-pool)")
+    models = [model] + ([drafting.draft] if drafting and drafting.draft else [])
+    setup = setup or prepare(models=list(dict.fromkeys(models)), hardware=list(dict.fromkeys(chips)), **given)
+    m, h, s = setup.models, setup.hardware, setup.scenario
+    mi = m.index(model)
+    prof = profile_for(setup, "calibrated")
+    d = Deployment(m, h, s, prof, mi)
+    if prefill is None:
+        lay = Layout(h.index(hardware), positive_int("tp", tp), positive_int("pp", pp), positive_int("ep", ep), dp_attention)
+        return _aggregated(setup, d, lay, isl, osl, concurrency, hit, drafting, arrival_rate, ttft_slo, tpot_slo)
+    return _disaggregated(
+        setup, d, prefill, decode, isl, osl, concurrency, hit, drafting, arrival_rate, ttft_slo, tpot_slo, prefill_tokens
+    )
+
+
+def _concurrency(d: Deployment, lay: Layout, isl, osl, concurrency) -> int:
+    if concurrency == "max":
+        return max(int(concurrency_limit(d, lay, float(isl), float(osl))), 1)
+    return positive_int("concurrency", concurrency)
+
+
+def _q(x, unit: str) -> pint.Quantity:
+    return Q_(float(np.asarray(x)), unit)
+
+
+def _common(r: dict) -> dict:
+    return {
+        "fits": bool(r["fits"]),
+        "in_memory": bool(r["in_memory"]),
+        "batch_cap": float(r["batch_cap"]),
+        "ttft": _q(r["ttft_s"], "s"),
+        "tpot": _q(r["tpot_s"], "s"),
+        "utps": _q(r["utps"], "token/s"),
+        "request_latency": _q(r["request_latency_s"], "s"),
+        "output_tps": _q(r["output_tps"], "token/s"),
+        "memory_needed": _q(r["memory_needed_bytes"], "B").to("GiB"),
+        "memory_available": _q(r["memory_available_bytes"], "B").to("GiB"),
+        "t_compute": _q(r["t_compute_s"], "s"),
+        "t_mem": _q(r["t_mem_s"], "s"),
+        "t_exposed": _q(r["t_exposed_s"], "s"),
+    }
+
+
+def _aggregated(setup, d, lay, isl, osl, concurrency, hit, drafting, rate, ttft_slo, tpot_slo) -> PlanServe:
+    m, h = setup.models, setup.hardware
+    check_deployable(m, h, d.mi, lay, True, setup.scenario.uneven_heads)
+    spec, drafting = _speculation(setup, d, lay, isl, osl, drafting)
+    c = _concurrency(d, lay, isl, osl, concurrency)
+
+    def at(n):
+        return serve_arrays(d, lay, n, float(isl), float(osl), hit=hit, spec=spec)
+
+    r = at(float(c))
+    open_loop = None
+    if rate is not None:
+        cap = float(concurrency_limit(d, lay, float(isl), float(osl)))
+        open_loop = _aggregated_arrivals(at, cap, rate, ttft_slo, tpot_slo)
+    return PlanServe(
+        "aggregated",
+        m.names[d.mi],
+        "calibrated",
+        d.prof.engine[lay.hi],
+        d.prof.basis[lay.hi],
+        isl,
+        osl,
+        c,
+        hit,
+        kv_transfer=Q_(0.0, "s"),
+        tokens_per_step=1.0 if spec is None else float(spec.tokens),
+        pools=(_pool_row("aggregated", h.names[lay.hi], _scalar(lay), 1, r, 1.0, r["output_tps"] / osl),),
+        drafting=drafting,
+        arrivals=open_loop,
+        **_common(r),
+    )
+
+
+def _scalar(lay: Layout) -> Layout:
+    return Layout(int(lay.hi), float(lay.tp), float(lay.pp), float(lay.ep), bool(lay.attn_dp))
+
+
+def _slos(rate, ttft_slo, tpot_slo) -> tuple[float, float, float]:
+    r = float(Q_(rate).to("1/s").m)
+    if not (math.isfinite(r) and r > 0):
+        raise InvalidInput(f"arrival rate must be a positive number of requests per second, got {rate}")
+    a, b = (float(Q_(x).to("s").m) for x in (ttft_slo, tpot_slo))
+    if not (a > 0 and b > 0 and math.isfinite(a) and math.isfinite(b)):
+        raise InvalidInput(f"the TTFT and TPOT objectives must be positive times, got {ttft_slo} and {tpot_slo}")
+    return r, a, b
+
+
+QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}
+
+
+def _aggregated_arrivals(at, cap, rate, ttft_slo, tpot_slo) -> Arrivals:
+    """An aggregated instance under Poisson arrivals: M/G/infinity occupancy with its whole time
+    in system (module :mod:`perfmodel.model.arrivals`), quantiles at the occupancy met."""
+    r, a, b = _slos(rate, ttft_slo, tpot_slo)
+
+    def residence(n):
+        return at(n)["request_latency_s"]
+
+    def figures(rate_):
+        mean = float(arrivals.occupancy(rate_, residence, cap))
+        ttft_ok = arrivals.share_within(lambda n: at(n)["ttft_s"], mean, a)
+        tpot_ok = arrivals.share_within(lambda n: at(n)["tpot_s"], mean, b)
+        return mean, ttft_ok * tpot_ok
+
+    mean, share = figures(r)
+    q = {k: arrivals.occupancy_quantiles(mean, v) if math.isfinite(mean) else math.inf for k, v in QUANTILES.items()}
+    at_q = {k: at(float(n)) if math.isfinite(n) else None for k, n in q.items()}
+    top = cap / float(residence(float(cap)))
+    good = arrivals.goodput(lambda x: figures(x)[1], top)
+    return Arrivals(
+        Q_(r, "1/s"),
+        {k: Q_(math.inf if v is None else float(v["ttft_s"]), "s") for k, v in at_q.items()},
+        {k: Q_(math.inf if v is None else float(v["tpot_s"]), "s") for k, v in at_q.items()},
+        share,
+        Q_(good, "1/s"),
+        Q_(a, "s"),
+        Q_(b, "s"),
+        not math.isfinite(mean),
+    )
+
+
+def _pool_layout(setup: Setup, pool: Pool, role: str) -> Layout:
+    h = setup.hardware
+    if pool.hardware not in h.names:
+        raise InvalidInput(f"{role} pool chip {pool.hardware!r} is not a chip of hardware.csv")
+    return Layout(h.index(pool.hardware), float(pool.tp), 1.0, float(pool.ep), pool.dp_attention)
+
+
+def _disaggregated(
+    setup, d, prefill, decode, isl, osl, concurrency, hit, drafting, rate, ttft_slo, tpot_slo, prefill_tokens
+) -> PlanServe:
+    m, h = setup.models, setup.hardware
+    lay_p, lay_d = _pool_layout(setup, prefill, "prefill"), _pool_layout(setup, decode, "decode")
+    for lay in (lay_p, lay_d):
+        check_deployable(m, h, d.mi, lay, True, setup.scenario.uneven_heads)
+    budget = PREFILL_TOKENS_PER_RANK * (lay_p.tp if lay_p.attn_dp else 1.0)
+    if prefill_tokens is not None:
+        budget = float(positive_int("prefill tokens", prefill_tokens))
+    d_p = d._replace(prof=d.prof.with_step_tokens(lay_p.hi, budget))
+    spec, drafting = _speculation(setup, d, lay_d, isl, osl, drafting)
+    c = _concurrency(d, lay_d, isl, osl, concurrency)
+    r = plan_arrays(
+        d, lay_p, lay_d, float(c), float(isl), float(osl), hit, spec, prefill.count, decode.count, d_prefill=d_p
+    )
+    r["in_memory"] = r["in_memory"] & r["prefill_fits"]  # the prompts' KV beside the prefill weights too
+    n_p, n_d = int(r["prefill_instances"]), int(r["decode_instances"])
+    rate_plan = float(r["request_rate"])
+    busy_p, busy_d = rate_plan / (n_p * float(r["prefill_rate"])), rate_plan / (n_d * float(r["rate"]))
+    pools = (
+        _pool_row("prefill", prefill.hardware, lay_p, n_p, r["prefill_activity"], busy_p, n_p * r["prefill_rate"]),
+        _pool_row("decode", decode.hardware, lay_d, n_d, r, busy_d, n_d * r["rate"]),
+    )
+    open_loop = None
+    if rate is not None:
+        open_loop = _disaggregated_arrivals(
+            d, d_p, lay_p, lay_d, r, spec, c, isl, osl, hit, (n_p, n_d), rate, ttft_slo, tpot_slo
+        )
+    engines = dict.fromkeys(d.prof.engine[x.hi] for x in (lay_p, lay_d))
+    return PlanServe(
+        "disaggregated",
+        m.names[d.mi],
+        "calibrated",
+        "+".join(engines),
+        "+".join(dict.fromkeys(d.prof.basis[x.hi] for x in (lay_p, lay_d))),
+        isl,
+        osl,
+        c,
+        hit,
+        kv_transfer=_q(r["kv_transfer_s"], "s"),
+        tokens_per_step=float(r["tokens_per_step"]),
+        pools=pools,
+        drafting=drafting,
+        arrivals=open_loop,
+        **_common(r),
+    )
+
+
+def _disaggregated_arrivals(d, d_p, lay_p, lay_d, r, spec, c, isl, osl, hit, counts, rate, ttft_slo, tpot_slo) -> Arrivals:
+    """A disaggregated plan under Poisson arrivals: the prefill pool's FCFS queue simulated
+    (M/D/c over its ``N_p PP k`` prompt slots, ``k`` prompts per step: of 1, 2, 4, ... up to the
+    budget's, the one with the lowest p90 TTFT at the rate, as a scheduler sizes its steps to the
+    load), the decode instances' occupancy from the M/G/infinity fixed point
+    (:mod:`perfmodel.model.arrivals`)."""
+    r_, a, b = _slos(rate, ttft_slo, tpot_slo)
+    n_p, n_d = counts
+    most = float(r["prompts_per_step"])
+    sizes = np.unique(np.minimum(2.0 ** np.arange(0, np.ceil(np.log2(most)) + 1), most))
+    steps = prefill_pool(d_p, lay_p, float(isl), hit, prompts=sizes)
+    services, slots = np.broadcast_to(steps["service_s"], sizes.shape), n_p * lay_p.pp * sizes
+    t_kv = float(r["kv_transfer_s"])
+    decode_tokens = float(osl) - 1.0
+
+    def tpot(n):
+        return decode_pool(d, lay_d, n, float(isl), float(osl), spec)["tpot_s"]
+
+    def figures(rate_):
+        waits = [arrivals.prefill_waits(rate_, int(k), float(sv)) + sv for k, sv in zip(slots, services)]
+        ttft = min(waits, key=lambda w: np.quantile(w, 0.9)) + t_kv
+        mean = float(arrivals.occupancy(rate_ / n_d, lambda n: decode_tokens * tpot(n), float(c)))
+        return ttft, mean, arrivals.attainment(ttft, a, arrivals.share_within(tpot, mean, b))
+
+    ttft, mean, share = figures(r_)
+    top = min(float(np.max(slots / services)), n_d * float(c) / (decode_tokens * float(tpot(float(c)))))
+    good = arrivals.goodput(lambda x: figures(x)[2], top)
+    tq = {k: Q_(float(np.quantile(ttft, v)), "s") for k, v in QUANTILES.items()}
+    pq = {
+        k: Q_(float(tpot(arrivals.occupancy_quantiles(mean, v))) if math.isfinite(mean) else math.inf, "s")
+        for k, v in QUANTILES.items()
+    }
+    overloaded = not math.isfinite(mean) or r_ >= top
+    return Arrivals(Q_(r_, "1/s"), tq, pq, share, Q_(good, "1/s"), Q_(a, "s"), Q_(b, "s"), overloaded)
+
+
+def plan_pools(
+    texts: Sequence[str | None], dp_attention: bool = False, resolve: Callable[[str], str] = str
+) -> tuple[Pool | None, Pool | None]:
+    """The two pools from their ``CHIP:TP[:EP][:dp][xN]`` texts (None: no pool), each chip's name
+    as ``resolve`` spells it (the catalog's spelling, or an error naming the valid ones)."""
+    pools = [None if t is None else Pool.parse(t, dp_attention) for t in texts]
+    return tuple(None if p is None else replace(p, hardware=resolve(p.hardware)) for p in pools)
