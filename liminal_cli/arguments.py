@@ -342,6 +342,9 @@ def add_site(p: argparse.ArgumentParser) -> None:
     p.add_argument("--site", dest="region", help=argparse.SUPPRESS)
 
 
+#: --mtp: the settings of multi-token prediction a plan search tries.
+MTP_CHOICES = {"off": (False,), "on": (True,), "both": (False, True)}
+
 #: Question field -> the flag (argparse destination) that sets it.
 QUESTION_FLAGS = {
     "model": "model",
@@ -359,6 +362,8 @@ QUESTION_FLAGS = {
     "cost_basis": "cost_basis",
     "availability": "availability",
     "hardware": "hardware",
+    "plans": "plans",
+    "mtp": "mtp",
 }
 
 
@@ -372,6 +377,8 @@ def question(args: argparse.Namespace, catalogs, **fields):
         for field, flag in QUESTION_FLAGS.items()
         if getattr(args, flag, None) is not None
     }
+    if "mtp" in asked:
+        asked["mtp"] = MTP_CHOICES[asked["mtp"]]
     asked["model"] = names_in(catalogs, "models", asked.get("model"))
     asked["hardware"] = names_in(catalogs, "hardware", asked.get("hardware"))
     return Question(catalogs=catalogs, **(asked | fields))

@@ -102,10 +102,29 @@ def add_plan_flags(s: argparse.ArgumentParser) -> None:
         metavar="A1,A2,...",
         help="acceptance per draft position (default: speculative_decoding.csv)",
     )
-    g.add_argument("--prefix-hit", type=FRACTION, metavar="F", help="share of prompt tokens found in a prefix cache")
-    g.add_argument("--arrival-rate", type=RATE, metavar="R", help="Poisson arrivals [requests/s]: TTFT/TPOT p50/p90/p99, goodput")
-    g.add_argument("--ttft-slo", type=SLO, default=2.5, metavar="S", help="TTFT objective for goodput [s] (default 2.5, DistServe)")
-    g.add_argument("--tpot-slo", type=SLO, default=0.15, metavar="S", help="TPOT objective for goodput [s] (default 0.15, DistServe)")
+    g.add_argument(
+        "--prefix-hit", type=FRACTION, metavar="F", help="share of prompt tokens found in a prefix cache"
+    )
+    g.add_argument(
+        "--arrival-rate",
+        type=RATE,
+        metavar="R",
+        help="Poisson arrivals [requests/s]: TTFT/TPOT p50/p90/p99, goodput",
+    )
+    g.add_argument(
+        "--ttft-slo",
+        type=SLO,
+        default=2.5,
+        metavar="S",
+        help="TTFT objective for goodput [s] (default 2.5, DistServe)",
+    )
+    g.add_argument(
+        "--tpot-slo",
+        type=SLO,
+        default=0.15,
+        metavar="S",
+        help="TPOT objective for goodput [s] (default 0.15, DistServe)",
+    )
     g.add_argument(
         "--prefill-tokens",
         type=whole(100_000_000, "tokens"),
@@ -126,7 +145,9 @@ def add_parsers(sub) -> None:
         "--concurrency 64 --isl 1024 --osl 1024",
     )
     s.add_argument("--model", required=True, help="a model of models.csv")
-    s.add_argument("--hardware", help="a chip of hardware.csv (an aggregated instance; required without pools)")
+    s.add_argument(
+        "--hardware", help="a chip of hardware.csv (an aggregated instance; required without pools)"
+    )
     s.add_argument("--tp", type=CHIPS, help="tensor-parallel chips (required without pools)")
     s.add_argument("--pp", type=CHIPS, default=1, help="pipeline stages")
     s.add_argument("--ep", type=CHIPS, default=1, help="expert-parallel ranks (divides tp)")
@@ -230,7 +251,9 @@ def run_plan(args, catalogs) -> int:
     from perfmodel.units import Q_
 
     if args.mode == "limit":
-        raise InvalidInput("serving plans (pools, drafts, prefix cache, arrivals) are calibrated mode only; drop --mode limit")
+        raise InvalidInput(
+            "serving plans (pools, drafts, prefix cache, arrivals) are calibrated mode only; drop --mode limit"
+        )
     if args.mtp is not None and args.draft is not None:
         raise InvalidInput("give --mtp K or --draft MODEL --draft-tokens K, not both")
     if (args.draft is None) != (args.draft_tokens is None):
@@ -240,15 +263,25 @@ def run_plan(args, catalogs) -> int:
         drafting = Drafting(args.mtp or args.draft_tokens, args.draft, args.acceptance)
     elif args.acceptance is not None:
         raise InvalidInput("--acceptance needs --mtp K or --draft MODEL --draft-tokens K")
-    prefill, decode = plan_pools((args.prefill_pool, args.decode_pool), args.dp_attention, catalogs["hardware"].resolve)
+    prefill, decode = plan_pools(
+        (args.prefill_pool, args.decode_pool), args.dp_attention, catalogs["hardware"].resolve
+    )
     if args.draft is not None:
         args.draft = catalogs["models"].resolve(args.draft)
     if prefill is None and (args.hardware is None or args.tp is None):
-        raise InvalidInput("name the instance (--hardware and --tp) or both pools (--prefill-pool, --decode-pool)")
+        raise InvalidInput(
+            "name the instance (--hardware and --tp) or both pools (--prefill-pool, --decode-pool)"
+        )
     chips = [p.hardware for p in (prefill, decode) if p is not None] or [args.hardware]
     models = list(dict.fromkeys([args.model] + ([args.draft] if args.draft else [])))
     setup = prepare(
-        catalogs, args.scenario, args.precision, models, list(dict.fromkeys(chips)), args.kv_precision, args.engine
+        catalogs,
+        args.scenario,
+        args.precision,
+        models,
+        list(dict.fromkeys(chips)),
+        args.kv_precision,
+        args.engine,
     )
     r = serve_plan(
         args.model,
@@ -283,7 +316,14 @@ def run_plan(args, catalogs) -> int:
 
 def _notes(r) -> None:
     """What the user must know about a served configuration that does not fit, on stderr."""
-    if not r.in_memory:
+    prefill = [p for p in r.pools if p.get("role") == "prefill" and not p["fits"]]
+    if prefill:
+        print(
+            f"note: does not fit: a prefill instance of {prefill[0]['tp']} {prefill[0]['hardware']} does not hold "
+            "the weights and its step's prompts; give the prefill pool more chips (CHIP:TP) or --prefill-tokens fewer",
+            file=sys.stderr,
+        )
+    elif not r.in_memory:
         print(
             f"note: does not fit: needs {r.memory_needed.m:.1f} GiB, the engine gives "
             f"{r.memory_available.m:.1f} GiB on {r.chips} chips",

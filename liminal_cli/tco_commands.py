@@ -13,6 +13,7 @@ from liminal_cli.arguments import (
     FLOOR,
     FRACTION,
     GLOSSARY,
+    MTP_CHOICES,
     TARGET,
     Parser,
     Unique,
@@ -82,6 +83,37 @@ def _add_question(p: Parser, many: bool = False, floor: bool = True) -> None:
     )
 
 
+def _plans(text: str) -> tuple[str, ...]:
+    """``aggregated``, ``disaggregated``, both comma-separated, or ``all``."""
+    from perfmodel.api.plan_search import PLANS
+
+    names = PLANS if text.strip() == "all" else tuple(dict.fromkeys(t.strip() for t in text.split(",")))
+    bad = [n for n in names if n not in PLANS]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(
+            f"plans are {', '.join(PLANS)} (comma-separated) or all, got {text!r}"
+        )
+    return names
+
+
+def _add_plan_search(p: Parser) -> None:
+    """--plans and --mtp: the serving plans the ranking searches (docs/model.md section 9.6)."""
+    p.add_argument(
+        "--plans",
+        type=_plans,
+        default=("aggregated",),
+        help="serving plans searched per design: aggregated, disaggregated, or all (default aggregated); "
+        "the ranking names each design's plan",
+    )
+    p.add_argument(
+        "--mtp",
+        choices=tuple(MTP_CHOICES),
+        default="off",
+        help="search without (off), with (on) or both ways the model's multi-token prediction "
+        "(speculative_decoding.csv; default off)",
+    )
+
+
 def _add_economics(p: Parser) -> Parser:
     """The ranking's own economics flags: which designs compete, and the uncertainty."""
     p.add_argument(
@@ -118,7 +150,9 @@ def _parser() -> Parser:
         epilog="examples:\n  " + "\n  ".join(_EXAMPLES.values()),
     )
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
-    _add_question(_add_economics(_sub(sub, "rank", "rank every design under a UTPS floor")))
+    r = _add_economics(_sub(sub, "rank", "rank every design under a UTPS floor"))
+    _add_question(r)
+    _add_plan_search(r)
     add_plan_arguments(_add_economics(_sub(sub, "plan", PLAN_HELP, PLAN_EXAMPLE)))
     _add_question(_sub(sub, "sensitivity", "tornado table over the catalog's low/high values"))
     t = _sub(sub, "tradeoff", "efficiency gained by running a little slower per user")

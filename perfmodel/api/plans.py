@@ -20,11 +20,10 @@ from perfmodel.api.serving import check_workload, profile_for
 from perfmodel.api.setup import Setup, positive_int, prepare
 from perfmodel.inputs import DEFAULT_ISL, DEFAULT_OSL, InvalidInput
 from perfmodel.model import arrivals
-from perfmodel.model.disaggregated import decode_pool, plan_arrays, prefill_pool
+from perfmodel.model.disaggregated import decode_pool, plan_arrays, prefill_budget, prefill_pool
 from perfmodel.model.serving_step import (
     Deployment,
     Layout,
-    Speculation,
     check_deployable,
     concurrency_limit,
     serve_arrays,
@@ -36,13 +35,6 @@ from perfmodel.units import Q_
 #: TPOT 0.15 s, met by 90 % of requests.
 DEFAULT_TTFT_SLO = Q_(2.5, "s")
 DEFAULT_TPOT_SLO = Q_(0.15, "s")
-#: Prompt tokens a prefill instance's step takes per attention rank: 16,384 (DeepSeek's prefill
-#: profile, deepseek-ai/profile-data: "a batch size of 16K tokens per GPU"; SGLang's 96-H100
-#: deployment, lmsys.org/blog/2025-05-05-large-scale-ep: --chunked-prefill-size 524288 over 32
-#: data-parallel ranks). A prefill-only instance is configured for it; the engine's own budget
-#: (engine_profiles.csv) is sized for steps shared with decode.
-PREFILL_TOKENS_PER_RANK = 16_384
-
 _POOL = re.compile(r"(?P<chip>[^:]+):(?P<tp>[0-9]+)(?::(?P<ep>[0-9]+))?(?P<dp>:dp)?(?:x(?P<n>[0-9]+))?")
 
 
@@ -209,7 +201,9 @@ def check_hit(hit) -> float:
     except (TypeError, ValueError):
         raise InvalidInput(f"prefix hit must be a share in [0, 1), got {hit!r}") from None
     if not 0.0 <= h < 1.0:
-        raise InvalidInput(f"prefix hit must be a share in [0, 1) (the prompt's last token is always computed), got {h}")
+        raise InvalidInput(
+            f"prefix hit must be a share in [0, 1) (the prompt's last token is always computed), got {h}"
+        )
     return h
 
 
@@ -232,7 +226,7 @@ def _speculation(setup: Setup, d: Deployment, lay: Layout, isl, osl, drafting: D
     return spec, Drafting(k, drafting.draft, tuple(acceptance))
 
 
-def _pool_row(name: str, hardware: str, lay: Layout, instances, r: dict, busy, capacity) -> dict:
+def _pool_row(name: str, hardware: str, lay: Layout, instances, r: dict, busy, capacity, fits) -> dict:
     """One pool's description, with its chips' activity at the plan's load (``busy``: the share
     of time its instances work) and ``capacity``, the requests per second the pool completes
     working all the time."""
@@ -248,6 +242,7 @@ def _pool_row(name: str, hardware: str, lay: Layout, instances, r: dict, busy, c
         "chips": chips * int(instances),
         "utilization": float(busy),
         "capacity_rps": float(capacity),
+        "fits": bool(fits),
         "flop_per_s_chip": float(r["flop_per_s_chip"]) * float(busy),
         "bytes_per_s_chip": float(r["bytes_per_s_chip"]) * float(busy),
         "tier2_bytes_per_s_chip": float(r["tier2_bytes_per_s_chip"]) * float(busy),
@@ -295,10 +290,30 @@ def serve_plan(
     prof = profile_for(setup, "calibrated")
     d = Deployment(m, h, s, prof, mi)
     if prefill is None:
-        lay = Layout(h.index(hardware), positive_int("tp", tp), positive_int("pp", pp), positive_int("ep", ep), dp_attention)
-        return _aggregated(setup, d, lay, isl, osl, concurrency, hit, drafting, arrival_rate, ttft_slo, tpot_slo)
+        lay = Layout(
+            h.index(hardware),
+            positive_int("tp", tp),
+            positive_int("pp", pp),
+            positive_int("ep", ep),
+            dp_attention,
+        )
+        return _aggregated(
+            setup, d, lay, isl, osl, concurrency, hit, drafting, arrival_rate, ttft_slo, tpot_slo
+        )
     return _disaggregated(
-        setup, d, prefill, decode, isl, osl, concurrency, hit, drafting, arrival_rate, ttft_slo, tpot_slo, prefill_tokens
+        setup,
+        d,
+        prefill,
+        decode,
+        isl,
+        osl,
+        concurrency,
+        hit,
+        drafting,
+        arrival_rate,
+        ttft_slo,
+        tpot_slo,
+        prefill_tokens,
     )
 
 
@@ -356,7 +371,11 @@ def _aggregated(setup, d, lay, isl, osl, concurrency, hit, drafting, rate, ttft_
         hit,
         kv_transfer=Q_(0.0, "s"),
         tokens_per_step=1.0 if spec is None else float(spec.tokens),
-        pools=(_pool_row("aggregated", h.names[lay.hi], _scalar(lay), 1, r, 1.0, r["output_tps"] / osl),),
+        pools=(
+            _pool_row(
+                "aggregated", h.names[lay.hi], _scalar(lay), 1, r, 1.0, r["output_tps"] / osl, r["fits"]
+            ),
+        ),
         drafting=drafting,
         arrivals=open_loop,
         **_common(r),
@@ -373,7 +392,9 @@ def _slos(rate, ttft_slo, tpot_slo) -> tuple[float, float, float]:
         raise InvalidInput(f"arrival rate must be a positive number of requests per second, got {rate}")
     a, b = (float(Q_(x).to("s").m) for x in (ttft_slo, tpot_slo))
     if not (a > 0 and b > 0 and math.isfinite(a) and math.isfinite(b)):
-        raise InvalidInput(f"the TTFT and TPOT objectives must be positive times, got {ttft_slo} and {tpot_slo}")
+        raise InvalidInput(
+            f"the TTFT and TPOT objectives must be positive times, got {ttft_slo} and {tpot_slo}"
+        )
     return r, a, b
 
 
@@ -395,7 +416,10 @@ def _aggregated_arrivals(at, cap, rate, ttft_slo, tpot_slo) -> Arrivals:
         return mean, ttft_ok * tpot_ok
 
     mean, share = figures(r)
-    q = {k: arrivals.occupancy_quantiles(mean, v) if math.isfinite(mean) else math.inf for k, v in QUANTILES.items()}
+    q = {
+        k: arrivals.occupancy_quantiles(mean, v) if math.isfinite(mean) else math.inf
+        for k, v in QUANTILES.items()
+    }
     at_q = {k: at(float(n)) if math.isfinite(n) else None for k, n in q.items()}
     top = cap / float(residence(float(cap)))
     good = arrivals.goodput(lambda x: figures(x)[1], top)
@@ -425,27 +449,47 @@ def _disaggregated(
     lay_p, lay_d = _pool_layout(setup, prefill, "prefill"), _pool_layout(setup, decode, "decode")
     for lay in (lay_p, lay_d):
         check_deployable(m, h, d.mi, lay, True, setup.scenario.uneven_heads)
-    budget = PREFILL_TOKENS_PER_RANK * (lay_p.tp if lay_p.attn_dp else 1.0)
-    if prefill_tokens is not None:
-        budget = float(positive_int("prefill tokens", prefill_tokens))
-    d_p = d._replace(prof=d.prof.with_step_tokens(lay_p.hi, budget))
+    budget = (
+        prefill_budget(lay_p)
+        if prefill_tokens is None
+        else float(positive_int("prefill tokens", prefill_tokens))
+    )
     spec, drafting = _speculation(setup, d, lay_d, isl, osl, drafting)
     c = _concurrency(d, lay_d, isl, osl, concurrency)
     r = plan_arrays(
-        d, lay_p, lay_d, float(c), float(isl), float(osl), hit, spec, prefill.count, decode.count, d_prefill=d_p
+        d,
+        lay_p,
+        lay_d,
+        float(c),
+        float(isl),
+        float(osl),
+        hit,
+        spec,
+        prefill.count,
+        decode.count,
+        budget=budget,
     )
     r["in_memory"] = r["in_memory"] & r["prefill_fits"]  # the prompts' KV beside the prefill weights too
     n_p, n_d = int(r["prefill_instances"]), int(r["decode_instances"])
     rate_plan = float(r["request_rate"])
     busy_p, busy_d = rate_plan / (n_p * float(r["prefill_rate"])), rate_plan / (n_d * float(r["rate"]))
     pools = (
-        _pool_row("prefill", prefill.hardware, lay_p, n_p, r["prefill_activity"], busy_p, n_p * r["prefill_rate"]),
-        _pool_row("decode", decode.hardware, lay_d, n_d, r, busy_d, n_d * r["rate"]),
+        _pool_row(
+            "prefill",
+            prefill.hardware,
+            lay_p,
+            n_p,
+            r["prefill_activity"],
+            busy_p,
+            n_p * r["prefill_rate"],
+            r["prefill_fits"],
+        ),
+        _pool_row("decode", decode.hardware, lay_d, n_d, r, busy_d, n_d * r["rate"], r["decode_fits"]),
     )
     open_loop = None
     if rate is not None:
         open_loop = _disaggregated_arrivals(
-            d, d_p, lay_p, lay_d, r, spec, c, isl, osl, hit, (n_p, n_d), rate, ttft_slo, tpot_slo
+            d, budget, lay_p, lay_d, r, spec, c, isl, osl, hit, (n_p, n_d), rate, ttft_slo, tpot_slo
         )
     engines = dict.fromkeys(d.prof.engine[x.hi] for x in (lay_p, lay_d))
     return PlanServe(
@@ -467,7 +511,9 @@ def _disaggregated(
     )
 
 
-def _disaggregated_arrivals(d, d_p, lay_p, lay_d, r, spec, c, isl, osl, hit, counts, rate, ttft_slo, tpot_slo) -> Arrivals:
+def _disaggregated_arrivals(
+    d, budget, lay_p, lay_d, r, spec, c, isl, osl, hit, counts, rate, ttft_slo, tpot_slo
+) -> Arrivals:
     """A disaggregated plan under Poisson arrivals: the prefill pool's FCFS queue simulated
     (M/D/c over its ``N_p PP k`` prompt slots, ``k`` prompts per step: of 1, 2, 4, ... up to the
     budget's, the one with the lowest p90 TTFT at the rate, as a scheduler sizes its steps to the
@@ -477,7 +523,7 @@ def _disaggregated_arrivals(d, d_p, lay_p, lay_d, r, spec, c, isl, osl, hit, cou
     n_p, n_d = counts
     most = float(r["prompts_per_step"])
     sizes = np.unique(np.minimum(2.0 ** np.arange(0, np.ceil(np.log2(most)) + 1), most))
-    steps = prefill_pool(d_p, lay_p, float(isl), hit, prompts=sizes)
+    steps = prefill_pool(d, lay_p, float(isl), hit, prompts=sizes, budget=budget)
     services, slots = np.broadcast_to(steps["service_s"], sizes.shape), n_p * lay_p.pp * sizes
     t_kv = float(r["kv_transfer_s"])
     decode_tokens = float(osl) - 1.0
@@ -486,7 +532,10 @@ def _disaggregated_arrivals(d, d_p, lay_p, lay_d, r, spec, c, isl, osl, hit, cou
         return decode_pool(d, lay_d, n, float(isl), float(osl), spec)["tpot_s"]
 
     def figures(rate_):
-        waits = [arrivals.prefill_waits(rate_, int(k), float(sv)) + sv for k, sv in zip(slots, services)]
+        waits = [
+            arrivals.prefill_waits(rate_, int(k), float(sv)) + sv
+            for k, sv in zip(slots, services, strict=True)
+        ]
         ttft = min(waits, key=lambda w: np.quantile(w, 0.9)) + t_kv
         mean = float(arrivals.occupancy(rate_ / n_d, lambda n: decode_tokens * tpot(n), float(c)))
         return ttft, mean, arrivals.attainment(ttft, a, arrivals.share_within(tpot, mean, b))

@@ -122,6 +122,12 @@ ENGINE_PROFILES = Schema(
             "bool",
             doc="expert-parallel dispatch and combine overlapped with compute (two micro-batches)",
         ),
+        Column(
+            "dp_per_rank",
+            "bool",
+            doc="attention data-parallel ranks each schedule their own sequences and dispatch only "
+            "their own tokens to the experts (false: tokens all-gathered to every rank)",
+        ),
         Column("source", "text"),
         Column(
             "overheads_as",

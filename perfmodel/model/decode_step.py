@@ -202,13 +202,13 @@ def _latency(h: HardwareArrays, s: Scenario, hi, group, span, sync_s, within=Non
     return np.where(group > 1, np.where(span <= h.domain[hi], h.sync[hi], h.scaleout_sync[hi]), 0.0)
 
 
-def wide_ep_ranks(h: HardwareArrays, hi, tp, attn_dp):
-    """Ranks that share a step's per-token work in wide expert parallelism (attention
-    data-parallel beyond the scale-up domain, docs/model.md §9.4): ``TP``, each rank its own
-    engine process sending its own sequences' tokens over its own NIC (DeepEP's RDMA kernels,
-    SGLang's per-rank schedulers); 1 inside the domain, where the fitted figures hold (done per
-    rank there too, the held-out share within 25 % fell from 52 % to 46-48 %: issue 22)."""
-    return np.where(np.asarray(attn_dp) & (tp > h.domain[hi]), tp, 1.0)
+def dp_ranks(h: HardwareArrays, hi, tp, attn_dp, per_rank=False):
+    """Ranks that share a step's per-token work with attention data-parallel (docs/model.md
+    §9.4): ``TP`` where each rank schedules its own sequences and sends only its own tokens to the
+    experts (an engine's ``dp_per_rank``: SGLang's and vLLM's DP ranks with DeepEP), and always
+    beyond the scale-up domain (wide expert parallelism, each rank over its own NIC); else 1, the
+    tokens gathered to every rank (TensorRT-LLM's attention DP)."""
+    return np.where(np.asarray(attn_dp) & (np.asarray(per_rank) | (tp > h.domain[hi])), tp, 1.0)
 
 
 def remote_domains(domains, per_token):
@@ -270,12 +270,24 @@ def summed_collectives(parts: dict, s: Scenario):
 
 
 def collective_parts(
-    m: ModelArrays, h: HardwareArrays, s: Scenario, mi, hi, tp, pp, ep, sync_s, within=None, attn_dp=False
+    m: ModelArrays,
+    h: HardwareArrays,
+    s: Scenario,
+    mi,
+    hi,
+    tp,
+    pp,
+    ep,
+    sync_s,
+    within=None,
+    attn_dp=False,
+    ranks=1.0,
 ) -> dict:
     """The step's collectives of :func:`collective_costs` by kind: ``allreduce``, ``alltoall``
     (expert-parallel dispatch and combine) and ``hops`` (pipeline), each ``(latency [s],
     link time per token [s/token])``; the link times are 0 without the scenario's collective
-    bandwidth."""
+    bandwidth. ``ranks``: the ranks whose links carry the all-to-all's tokens together
+    (:func:`dp_ranks`; 1 in the limit)."""
     layers, moe = m.layers[mi], m.moe_layers[mi]
     use_ep = ep > 1
     n_allreduce = np.where((tp > 1) & ~np.asarray(attn_dp), 2.0 * layers - np.where(use_ep, moe, 0.0), 0.0)
@@ -292,8 +304,12 @@ def collective_parts(
         }
     msg = m.hidden[mi] * s.activation_bytes  # per token
     up = _link_bw(h, hi, tp)
-    ranks = wide_ep_ranks(h, hi, tp, attn_dp)
-    copies = np.where(ranks > 1, remote_domains(ep / h.domain[hi], m.experts_per_token[mi]), (ep - 1.0) / ep * m.experts_per_token[mi])
+    wide = np.asarray(attn_dp) & (tp > h.domain[hi])
+    copies = np.where(
+        wide,
+        remote_domains(ep / h.domain[hi], m.experts_per_token[mi]),
+        (ep - 1.0) / ep * m.experts_per_token[mi],
+    )
     return {
         "allreduce": (n_allreduce * t_ar, n_allreduce * 2.0 * (tp - 1.0) / tp * msg / up),
         "alltoall": (n_alltoall * t_a2a, n_alltoall * copies * msg / (up * ranks)),

@@ -4,7 +4,7 @@ The plan of DistServe (arXiv 2401.09670), Mooncake (arXiv 2407.00079) and SGLang
 deployments (docs/model.md §9.3). Each pool is ``N`` instances of one layout, possibly of
 different chips:
 
-- a **prefill instance** runs prefill-only steps of up to the engine's token budget: a prompt of
+- a **prefill instance** runs prefill-only steps of up to its token budget: a prompt of
   ``ISL' = (1 - h) ISL`` tokens to compute (prefix cache hit ``h``) advances ``chunk = min(ISL',
   budget)`` tokens a step, beside up to ``n = floor(budget / ISL')`` other prompts, so a step
   holds ``n chunk`` tokens and a prompt is served in ``S_p = ceil(ISL' / chunk) t(n chunk)``;
@@ -48,6 +48,12 @@ from perfmodel.model.serving_step import (
 MAX_INSTANCES = 64
 #: Share of the best tokens/s per chip a smaller plan may give up (1 %) and still be chosen.
 COUNT_TOLERANCE = 0.01
+#: Prompt tokens a prefill instance's step takes per attention rank: 16,384 (DeepSeek's prefill
+#: profile, github.com/deepseek-ai/profile-data: "a batch size of 16K tokens per GPU"; SGLang's
+#: 96-H100 deployment, lmsys.org/blog/2025-05-05-large-scale-ep: --chunked-prefill-size 524288
+#: over 32 data-parallel ranks). A prefill-only instance is configured for its prompts; the
+#: engine's own budget (engine_profiles.csv) is sized for steps shared with decode.
+PREFILL_TOKENS_PER_RANK = 16_384
 
 
 def _layout(lay: Layout) -> Layout:
@@ -55,15 +61,23 @@ def _layout(lay: Layout) -> Layout:
     return Layout(np.asarray(lay.hi, dtype=np.int64), tp, pp, ep, np.asarray(lay.attn_dp, dtype=bool))
 
 
-def prefill_pool(d: Deployment, lay: Layout, isl, hit=0.0, sync_s=None, prompts=None) -> dict:
+def prefill_budget(lay: Layout):
+    """Tokens of a prefill-only step: :data:`PREFILL_TOKENS_PER_RANK` per attention rank."""
+    return PREFILL_TOKENS_PER_RANK * np.where(
+        np.asarray(lay.attn_dp), np.asarray(lay.tp, dtype=np.float64), 1.0
+    )
+
+
+def prefill_pool(d: Deployment, lay: Layout, isl, hit=0.0, sync_s=None, prompts=None, budget=None) -> dict:
     """A prefill instance of ``lay``: ``service_s`` (S_p), ``rate`` (mu_p, prompts/s),
     ``step_tokens``, ``prompts_per_step`` (n; at most ``prompts`` where given, a step sized to a
     lighter load), whether the prompts' KV cache ``fits`` beside the weights, the step's figures
-    (:data:`STEP_KEYS`) and ``chips``."""
+    (:data:`STEP_KEYS`) and ``chips``. ``budget``: tokens of a step (default
+    :func:`prefill_budget`)."""
     lay = _layout(lay)
     L = layout_terms(d, lay, isl, 2.0, sync_s, hit)
     new = plan_eq.new_prompt_tokens(isl, hit)
-    budget = L["max_step_tokens"]
+    budget = prefill_budget(lay) if budget is None else np.asarray(budget, dtype=np.float64)
     chunk = np.minimum(new, budget)
     n = np.where(np.isfinite(budget), np.maximum(np.floor(budget / new), 1.0), 1.0)
     if prompts is not None:
@@ -82,7 +96,9 @@ def prefill_pool(d: Deployment, lay: Layout, isl, hit=0.0, sync_s=None, prompts=
     }
 
 
-def decode_pool(d: Deployment, lay: Layout, concurrency, isl, osl, spec: Speculation | None = None, sync_s=None) -> dict:
+def decode_pool(
+    d: Deployment, lay: Layout, concurrency, isl, osl, spec: Speculation | None = None, sync_s=None
+) -> dict:
     """A decode instance of ``lay`` with ``concurrency`` sequences: the figures of
     :func:`~perfmodel.model.serving_step.served` (TTFT left 0 for the plan to set), ``rate``
     (mu_d, requests/s), ``tokens_per_step`` and ``chips``."""
@@ -108,7 +124,10 @@ def kv_link(d: Deployment, lay_p: Layout, lay_d: Layout, span):
     inside = (hp == hd) & (span <= h.domain[hp])
     bw = np.where(inside, h.scaleup_bw[hp], np.minimum(h.scaleout_bw[hp], h.scaleout_bw[hd]))
     latency = np.where(inside, h.sync[hp], np.maximum(h.scaleout_sync[hp], h.scaleout_sync[hd]))
-    ranks = [np.where(np.asarray(x.attn_dp), 1.0, np.asarray(x.tp, dtype=np.float64) * x.pp) for x in (lay_p, lay_d)]
+    ranks = [
+        np.where(np.asarray(x.attn_dp), 1.0, np.asarray(x.tp, dtype=np.float64) * x.pp)
+        for x in (lay_p, lay_d)
+    ]
     return np.minimum(*ranks), bw, latency
 
 
@@ -126,25 +145,41 @@ def plan_rate(prefill: dict, decode: dict, n_prefill, n_decode):
 
 def best_counts(prefill: dict, decode: dict, n_prefill=None, n_decode=None):
     """The pool counts (each 1 to :data:`MAX_INSTANCES`, or as given) with the most output tokens
-    per second per chip, ``OSL min(N_p mu_p, N_d mu_d) / (N_p c_p + N_d c_d)``: the
-    fewest chips among those within :data:`COUNT_TOLERANCE` of the best (a finer balance of
-    the two pools that gains less is not worth a larger plan). Returns ``(n_prefill, n_decode)``
-    as arrays of the plans' shape."""
+    per second per chip, ``OSL min(N_p mu_p, N_d mu_d) / (N_p c_p + N_d c_d)``: the fewest chips
+    among those within :data:`COUNT_TOLERANCE` of the best (a finer balance of the two pools that
+    gains less is not worth a larger plan). For a given ``N_p`` the rate per chip rises with
+    ``N_d`` up to the balance ``N_p mu_p / mu_d`` and falls beyond it, so only the two whole
+    counts around the balance are tried. Returns ``(n_prefill, n_decode)`` as arrays of the plans'
+    shape."""
+    mu_p, mu_d, c_p, c_d = (
+        np.asarray(x, dtype=np.float64)[..., None]
+        for x in (prefill["rate"], decode["rate"], prefill["chips"], decode["chips"])
+    )
+
+    def around(n, ratio):
+        balance = n * ratio
+        return np.clip(np.concatenate([np.floor(balance), np.ceil(balance)], axis=-1), 1, MAX_INSTANCES)
+
     grid = np.arange(1, MAX_INSTANCES + 1, dtype=np.float64)
-    n_p = grid[:, None] if n_prefill is None else np.asarray([[float(n_prefill)]])
-    n_d = grid[None, :] if n_decode is None else np.asarray([[float(n_decode)]])
-    mu_p, mu_d, c_p, c_d = (np.asarray(x, dtype=np.float64)[..., None, None] for x in (
-        prefill["rate"], decode["rate"], prefill["chips"], decode["chips"]))
+    if n_prefill is not None and n_decode is not None:
+        n_p, n_d = np.asarray([float(n_prefill)]), np.asarray([float(n_decode)])
+    elif n_decode is not None:
+        n_d = np.asarray([float(n_decode)])
+        n_p = around(n_d * np.ones_like(mu_p), mu_d / mu_p)
+        n_d = np.broadcast_to(n_d, n_p.shape)
+    else:
+        n_p = np.asarray([float(n_prefill)]) if n_prefill is not None else grid
+        n_p = n_p * np.ones_like(mu_p)
+        n_d = around(n_p, mu_p / mu_d)
+        n_p = np.concatenate([n_p, n_p], axis=-1)
     chips = n_p * c_p + n_d * c_d
     per_chip = np.minimum(n_p * mu_p, n_d * mu_d) / chips
     per_chip = np.where(np.isfinite(per_chip), per_chip, 0.0)
-    flat = per_chip.reshape(*per_chip.shape[:-2], -1)
-    best = flat.max(axis=-1, keepdims=True)
-    near = flat >= best * (1 - COUNT_TOLERANCE)
-    size = np.broadcast_to(chips, per_chip.shape).reshape(flat.shape)
-    pick = np.argmin(np.where(near, size, np.inf), axis=-1)
-    rows, cols = np.unravel_index(pick, per_chip.shape[-2:])
-    return np.broadcast_to(n_p, per_chip.shape[-2:])[rows, cols], np.broadcast_to(n_d, per_chip.shape[-2:])[rows, cols]
+    best = per_chip.max(axis=-1, keepdims=True)
+    pick = np.argmin(np.where(per_chip >= best * (1 - COUNT_TOLERANCE), chips, np.inf), axis=-1)[..., None]
+    shape = np.broadcast_shapes(per_chip.shape, n_p.shape)
+    take = (np.take_along_axis(np.broadcast_to(x, shape), pick, axis=-1)[..., 0] for x in (n_p, n_d))
+    return tuple(take)
 
 
 def plan_arrays(
@@ -159,17 +194,34 @@ def plan_arrays(
     n_prefill=None,
     n_decode=None,
     sync_s=None,
-    d_prefill: Deployment | None = None,
+    budget=None,
 ) -> dict:
     """A disaggregated plan (module doc): the decode pool's figures with the plan's ``ttft_s``,
     ``request_latency_s``, ``output_tps`` (both pools), ``prefill_instances``,
     ``decode_instances``, ``prefill_chips``, ``decode_chips`` (each pool's total),
     ``kv_transfer_s``, ``request_rate``, ``prefill_service_s``, ``prefill_rate``,
-    ``prompts_per_step``, ``prefill_fits``, ``prefill_activity`` (the prefill chips' FLOP/s and
+    ``prompts_per_step``, ``prefill_fits``, ``decode_fits``, ``prefill_activity`` (the prefill chips' FLOP/s and
     bytes/s while busy) and ``fits`` (both pools); ``concurrency`` is per decode instance.
-    ``d_prefill``: the prefill pool's deployment where it differs (its own step budget)."""
-    prefill = prefill_pool(d_prefill or d, lay_p, isl, hit, sync_s)
+    ``budget``: tokens of a prefill step (default :func:`prefill_budget`)."""
+    prefill = prefill_pool(d, lay_p, isl, hit, sync_s, budget=budget)
     decode = decode_pool(d, lay_d, concurrency, isl, osl, spec, sync_s)
+    return plan_of_pools(d, lay_p, lay_d, prefill, decode, isl, osl, n_prefill, n_decode)
+
+
+def plan_of_pools(
+    d: Deployment,
+    lay_p: Layout,
+    lay_d: Layout,
+    prefill: dict,
+    decode: dict,
+    isl,
+    osl,
+    n_prefill=None,
+    n_decode=None,
+) -> dict:
+    """:func:`plan_arrays` from pools already evaluated (:func:`prefill_pool`,
+    :func:`decode_pool`), their arrays broadcast against each other (a plan search pairs every
+    prefill layout with every decode point)."""
     n_p, n_d = best_counts(prefill, decode, n_prefill, n_decode)
     chips_p, chips_d = n_p * prefill["chips"], n_d * decode["chips"]
     t_kv = kv_transfer(d, _layout(lay_p), _layout(lay_d), isl, chips_p + chips_d)
@@ -190,7 +242,9 @@ def plan_arrays(
         "prefill_fits": prefill["fits"],
         "prompts_per_step": prefill["prompts_per_step"],
         "prefill_activity": {
-            f"{k}_per_s_chip": prefill[k] / (prefill["chips"] * prefill["t"]) for k in ("flop", "bytes", "tier2_bytes")
+            f"{k}_per_s_chip": prefill[k] / (prefill["chips"] * prefill["t"])
+            for k in ("flop", "bytes", "tier2_bytes")
         },
+        "decode_fits": decode["fits"],
         "fits": decode["fits"] & prefill["fits"],
     }

@@ -40,8 +40,8 @@ def tokens_per_step(acceptance):
     return 1 + np.sum(np.asarray(acceptance, dtype=np.float64))
 
 
-def new_prompt_tokens(isl, hit):
-    """Prompt tokens a request computes with a prefix cache, ``(1 - h) ISL``, at least 1 (§9.2) [4]_.
+def new_prompt_tokens(isl, hit, least=1.0):
+    """Prompt tokens a request computes with a prefix cache, ``max((1 - h) ISL, 1)`` (§9.2) [4]_.
 
     A cache hit skips the prefill of the cached share ``h`` of the prompt; its KV blocks are still
     held for the sequence, so the memory is unchanged.
@@ -52,13 +52,15 @@ def new_prompt_tokens(isl, hit):
         Input tokens per request [tokens].
     hit : numeric
         Share of prompt tokens found in the prefix cache, in [0, 1).
+    least : numeric
+        Tokens always computed, the prompt's last (whose logits give the first token) [tokens].
 
     Returns
     -------
     numeric
         Prompt tokens prefilled [tokens].
     """
-    return np.maximum((1 - hit) * isl, 1)
+    return np.maximum((1 - hit) * isl, least)
 
 
 def cached_prefill_context(isl, hit):

@@ -12,7 +12,7 @@ scenario's collective latency (docs/model.md §7).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -45,19 +45,13 @@ class ServingProfile:
     max_step_tokens: np.ndarray  # [tokens]; inf: no budget
     kv_reserve: np.ndarray  # share of the remaining output whose KV blocks are held
     ep_overlap: np.ndarray  # bool: expert-parallel all-to-all hidden behind compute
+    dp_per_rank: np.ndarray  # bool: attention-DP ranks schedule and dispatch their own tokens
     engine: tuple[str, ...]
     basis: tuple[str, ...]  # where each chip's figures come from
 
     @property
     def calibrated(self) -> bool:
         return self.mode == "calibrated"
-
-    def with_step_tokens(self, hi: int, tokens: float) -> ServingProfile:
-        """This profile with chip ``hi``'s step token budget set to ``tokens`` (a prefill-only
-        instance, configured for its prompts: docs/model.md §9.3)."""
-        budget = self.max_step_tokens.copy()
-        budget[hi] = tokens
-        return replace(self, max_step_tokens=budget)
 
 
 def check_mode(mode: str) -> str:
@@ -72,7 +66,22 @@ def limit_profile(n: int) -> ServingProfile:
     one, zero, inf = np.ones(n), np.zeros(n), np.full(n, np.inf)
     no = np.zeros(n, dtype=bool)
     return ServingProfile(
-        "limit", one, one, one, zero, zero, None, one, zero, inf, inf, one, no, ("none",) * n, ("peak",) * n
+        "limit",
+        one,
+        one,
+        one,
+        zero,
+        zero,
+        None,
+        one,
+        zero,
+        inf,
+        inf,
+        one,
+        no,
+        no,
+        ("none",) * n,
+        ("peak",) * n,
     )
 
 
@@ -143,6 +152,7 @@ def fitted_profile(
         max_step_tokens=col("max_step_tokens"),
         kv_reserve=col("kv_reserve"),
         ep_overlap=col("ep_overlap", bool),
+        dp_per_rank=col("dp_per_rank", bool),
         engine=engine,
         basis=basis,
     )

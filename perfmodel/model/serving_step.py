@@ -38,11 +38,11 @@ from perfmodel.model.decode_step import (
     attention_excess,
     collective_parts,
     distinct_experts,
+    dp_ranks,
     expert_miss_log,
     kv_bytes_per_sequence,
     summed_collectives,
     weight_bytes_total,
-    wide_ep_ranks,
 )
 from perfmodel.model.hardware import HardwareArrays
 from perfmodel.model.profiles import ServingProfile
@@ -157,7 +157,8 @@ def layout_terms(d: Deployment, lay: Layout, isl, osl, sync_s, hit=0.0) -> dict:
     soft_dec = m.softmax_full[mi] * ctx + m.softmax_window[mi] * np.minimum(ctx, window)
     soft_pf = m.softmax_full[mi] * pctx + m.softmax_window[mi] * np.minimum(pctx, window)
     within = None if prof.collective_latency is None else prof.collective_latency[hi]
-    collectives = collective_parts(m, h, s, mi, hi, tp, pp, ep, sync_s, within, attn_dp)
+    ranks = dp_ranks(h, hi, tp, attn_dp, prof.dp_per_rank[hi]) if prof.calibrated else 1.0
+    collectives = collective_parts(m, h, s, mi, hi, tp, pp, ep, sync_s, within, attn_dp, ranks)
     tier2_bw = h.tier2_bw[hi]
     usable = eq.usable_memory(h.mem_capacity[hi], prof.memory_fraction[hi], prof.workspace[hi])
     return {
@@ -186,8 +187,8 @@ def layout_terms(d: Deployment, lay: Layout, isl, osl, sync_s, hit=0.0) -> dict:
         # overlaps them (SGLang two-batch overlap, DeepEP): only the rest stays exposed.
         "overlap": _overlapped(collectives, ep, prof.ep_overlap[hi]),
         "step_overhead": prof.step_overhead[hi],
-        # wide EP: every attention rank is its own engine process, scheduling its own sequences
-        "token_overhead": prof.token_overhead[hi] / wide_ep_ranks(h, hi, tp, attn_dp),
+        # an attention-DP rank that schedules its own sequences pays only their per-token overhead
+        "token_overhead": prof.token_overhead[hi] / ranks,
         "weights": weights_held(m, s, mi, tp, attn_dp),
         "kv_held": kv_held(d, lay, isl, osl),
         "usable": usable,

@@ -34,7 +34,7 @@ def check_acceptance(acceptance: Sequence[float], k: int) -> tuple[float, ...]:
         raise InvalidInput(f"give one acceptance rate per draft token: {k} expected, got {len(a)} ({a})")
     if any(not 0.0 <= x <= 1.0 for x in a):
         raise InvalidInput(f"acceptance rates are shares of verify steps, each in [0, 1]; got {a}")
-    if any(b > x for x, b in zip(a, a[1:])):
+    if any(b > x for x, b in zip(a, a[1:], strict=False)):
         raise InvalidInput(
             f"acceptance rates per position never rise (position i+1 is accepted only with i); got {a}"
         )
@@ -72,7 +72,11 @@ def speculation(
     if draft is None:
         layers = float(m.layers[mi])
         terms = layout_terms(d, lay, isl, osl, sync_s)
-        return Speculation(k, plan_eq.tokens_per_step(a), terms, k / layers, weight_bytes_total(m, s, mi) / layers)
+        return Speculation(
+            k, plan_eq.tokens_per_step(a), terms, k / layers, weight_bytes_total(m, s, mi) / layers
+        )
     drafted = d._replace(mi=draft)
     terms = layout_terms(drafted, lay, isl, osl, sync_s)
-    return Speculation(k, plan_eq.tokens_per_step(a), terms, float(k), float(np.asarray(weight_bytes_total(m, s, draft))))
+    return Speculation(
+        k, plan_eq.tokens_per_step(a), terms, float(k), float(np.asarray(weight_bytes_total(m, s, draft)))
+    )

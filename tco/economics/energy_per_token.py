@@ -23,7 +23,10 @@ def joules_per_output_token(r: Serve | PlanServe, catalogs: Catalogs, precision:
             "hardware": pl.Series([p["hardware"] for p in pools], dtype=pl.Enum(names)),
             "chips": [p["chips"] for p in pools],
             "stps": [float(r.output_tps.to("token/s").m)] * len(pools),
-            **{k: [p[k] for p in pools] for k in ("flop_per_s_chip", "bytes_per_s_chip", "tier2_bytes_per_s_chip")},
+            **{
+                k: [p[k] for p in pools]
+                for k in ("flop_per_s_chip", "bytes_per_s_chip", "tier2_bytes_per_s_chip")
+            },
         }
     )
     frame = cost_frame(perf, chip_table(catalogs), load_site(catalogs), precision, "activity")

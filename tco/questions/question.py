@@ -45,6 +45,11 @@ class Question:
         Only designs of these kinds compete (``shipping``, ``announced``, ``hypothetical``).
     hardware : tuple of str, optional
         The designs to compare (default: every design of the catalogs).
+    plans : tuple of str
+        Serving plans searched (calibrated mode, docs/model.md §9.6): ``aggregated``,
+        ``disaggregated`` (default: aggregated only, the serving grid).
+    mtp : tuple of bool
+        Searched without (False) and with (True) the model's MTP module (default: without).
     catalogs : Catalogs, optional
         The full catalog set (default: the packaged catalogs).
     """
@@ -64,11 +69,13 @@ class Question:
     cost_basis: CostBasis = "own"
     availability: tuple[str, ...] | None = None
     hardware: tuple[str, ...] | None = None
+    plans: tuple[str, ...] = ("aggregated",)
+    mtp: tuple[bool, ...] = (False,)
     catalogs: Catalogs | None = field(default=None, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         # sequences arrive as lists from argparse and callers; a frozen question holds tuples
-        for name in ("availability", "hardware"):
+        for name in ("availability", "hardware", "plans", "mtp"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, tuple):
                 object.__setattr__(self, name, tuple(value))

@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from perfmodel.api.decoding import iter_decode_grid
+from perfmodel.api.plan_search import PLAN_COLUMNS, plan_frame
 from perfmodel.api.serving import check_workload, iter_serve_grid, profile_for
 from perfmodel.api.setup import prepare
 from perfmodel.catalog.economics_set import load_catalogs, require_economics
@@ -54,6 +55,7 @@ RANK_COLUMNS = (
     "pp",
     "ep",
     "dp_attention",
+    *PLAN_COLUMNS,
     "batch",
     "users",
     "utps",
@@ -212,6 +214,15 @@ def evaluate(question: Question) -> Evaluation:
         .filter(pl.col("chips") <= MAX_CHIPS)
         .join(engines, left_on=pl.col("hardware").cast(pl.String), right_on="hardware", how="left")
     )
+    perf = perf.with_columns(
+        plan=pl.lit("aggregated"),
+        mtp=pl.lit(0, pl.Int64),
+        prefill=pl.lit("", pl.String),
+        prefill_instances=pl.lit(0, pl.Int64),
+        decode_instances=pl.lit(1, pl.Int64),
+    )
+    if mode == "calibrated" and (tuple(q.plans), tuple(q.mtp)) != (("aggregated",), (False,)):
+        perf = _with_plans(perf, setup, q, isl, osl, profile, engines)
     if mode == "limit":
         perf = perf.with_columns(
             mode=pl.lit(mode),
@@ -237,6 +248,22 @@ def evaluate(question: Question) -> Evaluation:
         catalogs=catalogs,
     )
     return Evaluation(perf, chips, frame, resolved)
+
+
+def _with_plans(perf: pl.DataFrame, setup, q: Question, isl: int, osl: int, profile, engines) -> pl.DataFrame:
+    """The serving grid's aggregated rows (where asked) and the plan search's rows
+    (:func:`perfmodel.api.plan_search.plan_frame`) for the plans and MTP settings asked."""
+    if not q.plans or not q.mtp:
+        raise InvalidInput("a question searches at least one plan and one MTP setting")
+    searched = plan_frame(setup, q.model, isl, osl, q.plans, q.mtp, profile=profile)
+    if "aggregated" in q.plans and False in q.mtp:  # the grid has these, pipelined layouts too
+        searched = searched.filter((pl.col("plan") != "aggregated") | (pl.col("mtp") > 0))
+    else:
+        perf = perf.clear()
+    searched = searched.filter(pl.col("chips") <= MAX_CHIPS).join(
+        engines, left_on=pl.col("hardware").cast(pl.String), right_on="hardware", how="left"
+    )
+    return pl.concat([perf, searched.select(perf.columns)], how="vertical_relaxed")
 
 
 #: Figures every configuration has finite (its times), and every one that fits (its results).

@@ -28,6 +28,17 @@ def usd(value: float | None) -> str:
     return f"${value:.4g}"
 
 
+def plan_text(r: dict) -> str:
+    """A ranking row's serving plan in words: ``aggregated``, or its pools (instances x TP:EP,
+    ``dp`` for attention data-parallel; the decode pool's layout is the row's), with its MTP."""
+    if r.get("plan") in (None, "aggregated"):
+        text = "aggregated"
+    else:
+        dp = ":dp" if r["dp_attention"] else ""
+        text = f"prefill {r['prefill_instances']}x{r['prefill']} + decode {r['decode_instances']}x{r['tp']}:{r['ep']}{dp}"
+    return text + (f", MTP {r['mtp']}" if r.get("mtp") else "")
+
+
 def rank_rows(ranked: pl.DataFrame) -> list[list[str]]:
     """Each design's row of the ranking as formatted cells (4 significant digits)."""
     rows = []
@@ -40,6 +51,7 @@ def rank_rows(ranked: pl.DataFrame) -> list[list[str]]:
                 + (" *" if r["price_is_estimate"] else ""),
                 f"{r['memory_class']}/{r['memory_technology']}",
                 "–" if r["chips"] is None else f"{r['chips']} ({r['tp']}x{r['pp']}x{r['ep']})",
+                plan_text(r),
                 "–" if r["batch"] is None else str(r["batch"]),
                 "–" if r["engine"] in (None, "none") else r["engine"],
                 si(r["utps"], 4),
@@ -67,6 +79,7 @@ RANK_HEADER = [
     "hardware",
     "memory",
     "chips (tp x pp x ep)",
+    "plan",
     "batch",
     "engine",
     "UTPS [tok/s]",
