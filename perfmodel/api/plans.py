@@ -439,7 +439,7 @@ def _pool_layout(setup: Setup, pool: Pool, role: str) -> Layout:
     h = setup.hardware
     if pool.hardware not in h.names:
         raise InvalidInput(f"{role} pool chip {pool.hardware!r} is not a chip of hardware.csv")
-    return Layout(h.index(pool.hardware), float(pool.tp), 1.0, float(pool.ep), pool.dp_attention)
+    return Layout(h.index(pool.hardware), pool.tp, 1, pool.ep, pool.dp_attention)
 
 
 def _disaggregated(

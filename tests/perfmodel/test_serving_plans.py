@@ -369,8 +369,8 @@ def test_short_prompts_on_one_gpu_keep_the_aggregated_plan():
     choice = best_plan("llama3-8b", "h100-sxm", 128, 1024, 30, catalogs=CATS)
     assert choice.best.plan == "aggregated" and choice.best.chips == 1
     cands = choice.candidates.filter("meets")
-    agg = cands.filter(plan="aggregated")["output_tps_per_chip"].max()
-    dis = cands.filter(plan="disaggregated")["output_tps_per_chip"].max()
+    agg = cands.filter(plan="aggregated")["stps_per_chip"].max()
+    dis = cands.filter(plan="disaggregated")["stps_per_chip"].max()
     assert dis < agg
 
 

@@ -148,14 +148,15 @@ def test_markdown_numbers_equal_the_library(written):
         assert cells[1].removesuffix(" *").removesuffix(" [hypothetical]") == lib["hardware"]
         assert cells[1].endswith("*") == lib["price_is_estimate"]
         assert ("[hypothetical]" in cells[1]) == (lib["availability"] == "hypothetical")
-        assert cells[5] == "–"  # the limit has no engine
+        assert cells[4] == "aggregated"  # the serving plan, named
+        assert cells[6] == "–"  # the limit has no engine
         for i, key in (
-            (6, "utps"),
-            (7, "stps"),
-            (8, "tokens_per_usd"),
-            (9, "usd_per_mtok"),
-            (10, "tokens_per_joule"),
-            (11, "gco2e_per_mtok"),
+            (7, "utps"),
+            (8, "stps"),
+            (9, "tokens_per_usd"),
+            (10, "usd_per_mtok"),
+            (11, "tokens_per_joule"),
+            (12, "gco2e_per_mtok"),
         ):
             want = float("nan") if lib[key] is None else lib[key]
             assert _number(cells[i]) == pytest.approx(want, rel=MD_RTOL, nan_ok=True), (lib["hardware"], key)
