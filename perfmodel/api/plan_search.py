@@ -99,6 +99,7 @@ def plan_frame(
     rows = table.df.filter((table.df["model"] == model) & (table.df["draft"] == MTP))
     drafts = [0] + ([int(rows["position"].max())] if not rows.is_empty() else [])
     drafts = [k for k in drafts if (k > 0) in mtp]
+    acceptance = {k: catalog_acceptance(table, model, MTP, k) for k in drafts if k}
     fi, fo = float(isl), float(osl)
     frames = []
     for hi in range(len(h.names)):
@@ -118,7 +119,7 @@ def plan_frame(
             for k in drafts:
                 spec = None
                 if k:
-                    spec = speculation(d, lay_d, fi, fo, k, catalog_acceptance(table, model, MTP, k))
+                    spec = speculation(d, lay_d, fi, fo, k, acceptance[k])
                 if "aggregated" in plans:
                     r = serve_arrays(d, lay_d, conc, fi, fo, spec=spec)
                     frames.append(_rows(mi, lay_d, conc, r, r["output_tps"], lay_d.tp, k, "aggregated"))
@@ -136,33 +137,35 @@ def plan_frame(
 
 
 def _disaggregated_rows(d, mi, prefill_lays, prefill, lay_d, conc, spec, k, counts, isl, osl) -> dict:
-    """Each decode point with the prefill layout that gives it the most output tokens/s per chip."""
+    """Each decode point with the prefill layout that gives it the most output tokens/s per chip
+    at balanced pools, ``1 / (c_p / mu_p + c_d / mu_d)`` requests/s per chip (the bound the whole
+    pool counts of :func:`~perfmodel.model.disaggregated.best_counts` approach), then its counts."""
     decode = decode_pool(d, lay_d, conc, isl, osl, spec)
-    P = {key: (np.asarray(v)[:, None] if np.ndim(v) else v) for key, v in prefill.items()}
-    lay_p = Layout(*(np.asarray(getattr(_stack(prefill_lays), f))[:, None] for f in Layout._fields))
+    balanced = 1.0 / (
+        prefill["chips"][:, None] / prefill["rate"][:, None] + decode["chips"] / decode["rate"][None, :]
+    )
+    ok = prefill["fits"][:, None] & np.broadcast_to(decode["fits"], conc.shape)[None, :]
+    best = np.argmax(np.where(ok & np.isfinite(balanced), balanced, -1.0), axis=0)
+    stacked = _stack(prefill_lays)
+    lay_p = Layout(*(np.asarray(getattr(stacked, f))[best] for f in Layout._fields))
+    P = {key: (np.asarray(v)[best] if np.ndim(v) else v) for key, v in prefill.items()}
     r = plan_of_pools(d, lay_p, lay_d, P, decode, isl, osl, counts[0], counts[1])
-    chips = r["prefill_chips"] + r["decode_chips"]
-    per_chip = np.where(r["fits"], r["output_tps"] / chips, -1.0)
-    best = np.argmax(per_chip, axis=0)
-    col = np.arange(conc.size)
 
     def at(x):
-        x = np.broadcast_to(np.asarray(x, dtype=np.float64), per_chip.shape)
-        return x[best, col]
+        return np.broadcast_to(np.asarray(x, dtype=np.float64), conc.shape)
 
     # the plan's activity per chip: each pool's chips at their utilization, averaged over both pools
     rate, n_p, n_d = at(r["request_rate"]), at(r["prefill_instances"]), at(r["decode_instances"])
     busy_p, busy_d = rate / (n_p * at(r["prefill_rate"])), rate / (n_d * at(r["rate"]))
     c_p, c_d = at(r["prefill_chips"]), at(r["decode_chips"])
     picked = {
-        key: at(r[key])
-        for key in (*SERVE_FLOAT_COLUMNS, "memory_needed_bytes", "memory_available_bytes", "fits")
+        key: at(r[key]) for key in (*SERVE_FLOAT_COLUMNS, "memory_needed_bytes", "memory_available_bytes")
     }
     for key in ("flop_per_s_chip", "bytes_per_s_chip", "tier2_bytes_per_s_chip"):
         picked[key] = (c_p * busy_p * at(r["prefill_activity"][key]) + c_d * busy_d * at(r[key])) / (
             c_p + c_d
         )
-    picked["fits"] = picked["fits"] > 0
+    picked["fits"] = np.broadcast_to(r["fits"], conc.shape)
     cols = _rows(mi, lay_d, conc, picked, at(r["output_tps"]), c_p + c_d, k, "disaggregated", n_d)
     texts = np.array([_text(x.tp, x.ep, x.attn_dp) for x in prefill_lays], dtype=object)
     return cols | {
