@@ -233,15 +233,7 @@ def run_serve(args, catalogs) -> int:
         ep=args.ep,
         dp_attention=args.dp_attention,
     )
-    out = r.as_dict() | {
-        "scenario": setup.scenario.name,
-        "precision": setup.scenario.precision,
-        "kv_precision": setup.scenario.kv_precision,
-        "joules_per_output_token": _joules_per_token(r, args.catalogs, setup.scenario.precision),
-    }
-    _notes(r)
-    emit(out, args.json, key_values)
-    return 0
+    return _print_served(r, setup, args)
 
 
 def run_plan(args, catalogs) -> int:
@@ -303,6 +295,12 @@ def run_plan(args, catalogs) -> int:
         prefill_tokens=args.prefill_tokens,
         setup=setup,
     )
+    return _print_served(r, setup, args)
+
+
+def _print_served(r, setup, args) -> int:
+    """Print a served configuration or plan (JSON or key-value lines) with its scenario, precisions
+    and energy per output token, and what the user must know on stderr."""
     out = r.as_dict() | {
         "scenario": setup.scenario.name,
         "precision": setup.scenario.precision,

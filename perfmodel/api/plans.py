@@ -8,7 +8,6 @@ with an arrival rate, the TTFT and TPOT quantiles and the goodput.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,11 +15,17 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pint
 
-from perfmodel.api.serving import check_workload, profile_for
+from perfmodel.api.open_loop import (
+    DEFAULT_TPOT_SLO,
+    DEFAULT_TTFT_SLO,
+    Arrivals,
+    aggregated_arrivals,
+    disaggregated_arrivals,
+)
+from perfmodel.api.serving import check_workload, profile_for, served_json
 from perfmodel.api.setup import Setup, positive_int, prepare
 from perfmodel.inputs import DEFAULT_ISL, DEFAULT_OSL, InvalidInput
-from perfmodel.model import arrivals
-from perfmodel.model.disaggregated import decode_pool, plan_arrays, prefill_budget, prefill_pool
+from perfmodel.model.disaggregated import plan_arrays, prefill_budget
 from perfmodel.model.serving_step import (
     Deployment,
     Layout,
@@ -31,10 +36,6 @@ from perfmodel.model.serving_step import (
 from perfmodel.model.speculation import MTP, catalog_acceptance, speculation
 from perfmodel.units import Q_
 
-#: DistServe's chatbot objectives (OPT-66B on ShareGPT, arXiv 2401.09670 Table 1): TTFT 2.5 s,
-#: TPOT 0.15 s, met by 90 % of requests.
-DEFAULT_TTFT_SLO = Q_(2.5, "s")
-DEFAULT_TPOT_SLO = Q_(0.15, "s")
 _POOL = re.compile(r"(?P<chip>[^:]+):(?P<tp>[0-9]+)(?::(?P<ep>[0-9]+))?(?P<dp>:dp)?(?:x(?P<n>[0-9]+))?")
 
 
@@ -62,10 +63,6 @@ class Pool:
         count = None if m["n"] is None else positive_int("instances", int(m["n"]))
         return cls(m["chip"], tp, ep, bool(m["dp"]) or dp_attention, count)
 
-    def text(self) -> str:
-        dp = ":dp" if self.dp_attention else ""
-        return f"{self.hardware}:{self.tp}:{self.ep}{dp}"
-
 
 @dataclass(frozen=True)
 class Drafting:
@@ -75,36 +72,6 @@ class Drafting:
     k: int
     draft: str | None = None
     acceptance: tuple[float, ...] | None = None
-
-
-@dataclass(frozen=True)
-class Arrivals:
-    """Open-loop figures at ``rate`` requests/s (docs/model.md §9.5)."""
-
-    rate: pint.Quantity
-    ttft: dict  # quantile name -> Quantity
-    tpot: dict
-    attainment: float
-    goodput: pint.Quantity
-    ttft_slo: pint.Quantity
-    tpot_slo: pint.Quantity
-    overloaded: bool
-
-    def as_dict(self) -> dict:
-        out = {"arrival_rate_rps": float(self.rate.to("1/s").m)}
-        for name, q in (("ttft", self.ttft), ("tpot", self.tpot)):
-            out |= {f"{name}_{p}_s": _finite(v.to("s").m) for p, v in q.items()}
-        return out | {
-            "slo_attainment": self.attainment,
-            "goodput_rps": float(self.goodput.to("1/s").m),
-            "ttft_slo_s": float(self.ttft_slo.to("s").m),
-            "tpot_slo_s": float(self.tpot_slo.to("s").m),
-            "overloaded": self.overloaded,
-        }
-
-
-def _finite(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
 
 
 @dataclass(frozen=True)
@@ -147,36 +114,11 @@ class PlanServe:
     def as_dict(self) -> dict:
         """The JSON of ``python -m perfmodel serve --json``: issue 11's keys (the decode pool's
         layout and memory for a disaggregated plan) and issue 23's."""
-        tps = float(self.output_tps.to("token/s").m)
         decode = self.pools[-1]
-        out = {
-            "model": self.model,
-            "hardware": decode["hardware"],
-            "mode": self.mode,
-            "engine": self.engine,
-            "efficiency_basis": self.basis,
-            "tp": decode["tp"],
-            "pp": decode["pp"],
-            "ep": decode["ep"],
-            "dp_attention": decode["dp_attention"],
-            "chips": self.chips,
-            "isl": self.isl,
-            "osl": self.osl,
-            "concurrency": self.concurrency,
-            "fits": self.fits,
-            "in_memory": self.in_memory,
-            "batch_cap": self.batch_cap if math.isfinite(self.batch_cap) else None,
-            "ttft_s": float(self.ttft.to("s").m),
-            "tpot_s": float(self.tpot.to("s").m),
-            "utps": float(self.utps.to("token/s").m),
-            "request_latency_s": float(self.request_latency.to("s").m),
-            "output_tps": tps,
-            "output_tps_per_chip": tps / self.chips,
-            "memory_gib": float(self.memory_needed.to("GiB").m),
-            "memory_available_gib": float(self.memory_available.to("GiB").m),
-            "t_compute_s": float(self.t_compute.to("s").m),
-            "t_mem_s": float(self.t_mem.to("s").m),
-            "t_exposed_s": float(self.t_exposed.to("s").m),
+        out = served_json(
+            self, decode["hardware"], decode["tp"], decode["pp"], decode["ep"], decode["dp_attention"]
+        )
+        out |= {
             "plan": self.plan,
             "prefill_chips": self.pools[0]["chips"] if self.plan == "disaggregated" else 0,
             "decode_chips": decode["chips"] if self.plan == "disaggregated" else 0,
@@ -358,7 +300,7 @@ def _aggregated(setup, d, lay, isl, osl, concurrency, hit, drafting, rate, ttft_
     open_loop = None
     if rate is not None:
         cap = float(concurrency_limit(d, lay, float(isl), float(osl)))
-        open_loop = _aggregated_arrivals(at, cap, rate, ttft_slo, tpot_slo)
+        open_loop = aggregated_arrivals(at, cap, rate, ttft_slo, tpot_slo)
     return PlanServe(
         "aggregated",
         m.names[d.mi],
@@ -384,55 +326,6 @@ def _aggregated(setup, d, lay, isl, osl, concurrency, hit, drafting, rate, ttft_
 
 def _scalar(lay: Layout) -> Layout:
     return Layout(int(lay.hi), float(lay.tp), float(lay.pp), float(lay.ep), bool(lay.attn_dp))
-
-
-def _slos(rate, ttft_slo, tpot_slo) -> tuple[float, float, float]:
-    r = float(Q_(rate).to("1/s").m)
-    if not (math.isfinite(r) and r > 0):
-        raise InvalidInput(f"arrival rate must be a positive number of requests per second, got {rate}")
-    a, b = (float(Q_(x).to("s").m) for x in (ttft_slo, tpot_slo))
-    if not (a > 0 and b > 0 and math.isfinite(a) and math.isfinite(b)):
-        raise InvalidInput(
-            f"the TTFT and TPOT objectives must be positive times, got {ttft_slo} and {tpot_slo}"
-        )
-    return r, a, b
-
-
-QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}
-
-
-def _aggregated_arrivals(at, cap, rate, ttft_slo, tpot_slo) -> Arrivals:
-    """An aggregated instance under Poisson arrivals: M/G/infinity occupancy with its whole time
-    in system (module :mod:`perfmodel.model.arrivals`), quantiles at the occupancy met."""
-    r, a, b = _slos(rate, ttft_slo, tpot_slo)
-
-    def residence(n):
-        return at(n)["request_latency_s"]
-
-    def figures(rate_):
-        mean = float(arrivals.occupancy(rate_, residence, cap))
-        ttft_ok = arrivals.share_within(lambda n: at(n)["ttft_s"], mean, a)
-        tpot_ok = arrivals.share_within(lambda n: at(n)["tpot_s"], mean, b)
-        return mean, ttft_ok * tpot_ok
-
-    mean, share = figures(r)
-    q = {
-        k: arrivals.occupancy_quantiles(mean, v) if math.isfinite(mean) else math.inf
-        for k, v in QUANTILES.items()
-    }
-    at_q = {k: at(float(n)) if math.isfinite(n) else None for k, n in q.items()}
-    top = cap / float(residence(float(cap)))
-    good = arrivals.goodput(lambda x: figures(x)[1], top)
-    return Arrivals(
-        Q_(r, "1/s"),
-        {k: Q_(math.inf if v is None else float(v["ttft_s"]), "s") for k, v in at_q.items()},
-        {k: Q_(math.inf if v is None else float(v["tpot_s"]), "s") for k, v in at_q.items()},
-        share,
-        Q_(good, "1/s"),
-        Q_(a, "s"),
-        Q_(b, "s"),
-        not math.isfinite(mean),
-    )
 
 
 def _pool_layout(setup: Setup, pool: Pool, role: str) -> Layout:
@@ -488,7 +381,7 @@ def _disaggregated(
     )
     open_loop = None
     if rate is not None:
-        open_loop = _disaggregated_arrivals(
+        open_loop = disaggregated_arrivals(
             d, budget, lay_p, lay_d, r, spec, c, isl, osl, hit, (n_p, n_d), rate, ttft_slo, tpot_slo
         )
     engines = dict.fromkeys(d.prof.engine[x.hi] for x in (lay_p, lay_d))
@@ -509,47 +402,6 @@ def _disaggregated(
         arrivals=open_loop,
         **_common(r),
     )
-
-
-def _disaggregated_arrivals(
-    d, budget, lay_p, lay_d, r, spec, c, isl, osl, hit, counts, rate, ttft_slo, tpot_slo
-) -> Arrivals:
-    """A disaggregated plan under Poisson arrivals: the prefill pool's FCFS queue simulated
-    (M/D/c over its ``N_p PP k`` prompt slots, ``k`` prompts per step: of 1, 2, 4, ... up to the
-    budget's, the one with the lowest p90 TTFT at the rate, as a scheduler sizes its steps to the
-    load), the decode instances' occupancy from the M/G/infinity fixed point
-    (:mod:`perfmodel.model.arrivals`)."""
-    r_, a, b = _slos(rate, ttft_slo, tpot_slo)
-    n_p, n_d = counts
-    most = float(r["prompts_per_step"])
-    sizes = np.unique(np.minimum(2.0 ** np.arange(0, np.ceil(np.log2(most)) + 1), most))
-    steps = prefill_pool(d, lay_p, float(isl), hit, prompts=sizes, budget=budget)
-    services, slots = np.broadcast_to(steps["service_s"], sizes.shape), n_p * lay_p.pp * sizes
-    t_kv = float(r["kv_transfer_s"])
-    decode_tokens = float(osl) - 1.0
-
-    def tpot(n):
-        return decode_pool(d, lay_d, n, float(isl), float(osl), spec)["tpot_s"]
-
-    def figures(rate_):
-        waits = [
-            arrivals.prefill_waits(rate_, int(k), float(sv)) + sv
-            for k, sv in zip(slots, services, strict=True)
-        ]
-        ttft = min(waits, key=lambda w: np.quantile(w, 0.9)) + t_kv
-        mean = float(arrivals.occupancy(rate_ / n_d, lambda n: decode_tokens * tpot(n), float(c)))
-        return ttft, mean, arrivals.attainment(ttft, a, arrivals.share_within(tpot, mean, b))
-
-    ttft, mean, share = figures(r_)
-    top = min(float(np.max(slots / services)), n_d * float(c) / (decode_tokens * float(tpot(float(c)))))
-    good = arrivals.goodput(lambda x: figures(x)[2], top)
-    tq = {k: Q_(float(np.quantile(ttft, v)), "s") for k, v in QUANTILES.items()}
-    pq = {
-        k: Q_(float(tpot(arrivals.occupancy_quantiles(mean, v))) if math.isfinite(mean) else math.inf, "s")
-        for k, v in QUANTILES.items()
-    }
-    overloaded = not math.isfinite(mean) or r_ >= top
-    return Arrivals(Q_(r_, "1/s"), tq, pq, share, Q_(good, "1/s"), Q_(a, "s"), Q_(b, "s"), overloaded)
 
 
 def plan_pools(

@@ -121,36 +121,42 @@ class Serve:
 
     def as_dict(self) -> dict:
         """The JSON contract of ``python -m perfmodel serve --json`` (issue 11)."""
-        tps = float(self.output_tps.to("token/s").m)
-        return {
-            "model": self.model,
-            "hardware": self.hardware,
-            "mode": self.mode,
-            "engine": self.engine,
-            "efficiency_basis": self.basis,
-            "tp": self.tp,
-            "pp": self.pp,
-            "ep": self.ep,
-            "dp_attention": self.dp_attention,
-            "chips": self.chips,
-            "isl": self.isl,
-            "osl": self.osl,
-            "concurrency": self.concurrency,
-            "fits": self.fits,
-            "in_memory": self.in_memory,
-            "batch_cap": self.batch_cap if math.isfinite(self.batch_cap) else None,
-            "ttft_s": float(self.ttft.to("s").m),
-            "tpot_s": float(self.tpot.to("s").m),
-            "utps": float(self.utps.to("token/s").m),
-            "request_latency_s": float(self.request_latency.to("s").m),
-            "output_tps": tps,
-            "output_tps_per_chip": tps / self.chips,
-            "memory_gib": float(self.memory_needed.to("GiB").m),
-            "memory_available_gib": float(self.memory_available.to("GiB").m),
-            "t_compute_s": float(self.t_compute.to("s").m),
-            "t_mem_s": float(self.t_mem.to("s").m),
-            "t_exposed_s": float(self.t_exposed.to("s").m),
-        }
+        return served_json(self, self.hardware, self.tp, self.pp, self.ep, self.dp_attention)
+
+
+def served_json(r, hardware: str, tp: int, pp: int, ep: int, dp_attention: bool) -> dict:
+    """Issue 11's keys of ``perfmodel serve --json`` for a served configuration or plan ``r``
+    (a :class:`Serve` or a :class:`perfmodel.api.plans.PlanServe`) on the layout given."""
+    tps = float(r.output_tps.to("token/s").m)
+    return {
+        "model": r.model,
+        "hardware": hardware,
+        "mode": r.mode,
+        "engine": r.engine,
+        "efficiency_basis": r.basis,
+        "tp": tp,
+        "pp": pp,
+        "ep": ep,
+        "dp_attention": dp_attention,
+        "chips": r.chips,
+        "isl": r.isl,
+        "osl": r.osl,
+        "concurrency": r.concurrency,
+        "fits": r.fits,
+        "in_memory": r.in_memory,
+        "batch_cap": r.batch_cap if math.isfinite(r.batch_cap) else None,
+        "ttft_s": float(r.ttft.to("s").m),
+        "tpot_s": float(r.tpot.to("s").m),
+        "utps": float(r.utps.to("token/s").m),
+        "request_latency_s": float(r.request_latency.to("s").m),
+        "output_tps": tps,
+        "output_tps_per_chip": tps / r.chips,
+        "memory_gib": float(r.memory_needed.to("GiB").m),
+        "memory_available_gib": float(r.memory_available.to("GiB").m),
+        "t_compute_s": float(r.t_compute.to("s").m),
+        "t_mem_s": float(r.t_mem.to("s").m),
+        "t_exposed_s": float(r.t_exposed.to("s").m),
+    }
 
 
 def serve(

@@ -304,7 +304,7 @@ def collective_parts(
         }
     msg = m.hidden[mi] * s.activation_bytes  # per token
     up = _link_bw(h, hi, tp)
-    wide = np.asarray(attn_dp) & (tp > h.domain[hi])
+    wide = (ranks > 1) & (tp > h.domain[hi])  # never in the limit, whose ranks are 1
     copies = np.where(
         wide,
         remote_domains(ep / h.domain[hi], m.experts_per_token[mi]),
