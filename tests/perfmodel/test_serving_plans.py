@@ -437,3 +437,32 @@ def test_bad_plan_flags_say_what_is_wrong(capsys, args, says):
     assert run(perfmodel_main, argv.split()) != 0
     err = capsys.readouterr().err
     assert says in err and "Traceback" not in err
+
+
+def test_the_ranking_names_the_plan_the_search_picks(capsys):
+    """``tco rank --plans all --mtp both``: DeepSeek-V3 at 2,000/1,000 tokens and 30 tokens/s per
+    user on H100 ranks by the plan best_plan picks (the same chip, so the most tokens per chip is
+    the most tokens per dollar), and the table names its pools and MTP."""
+    from liminal_cli.tco_commands import main as tco_main
+
+    choice = best_plan("deepseek-v3", "h100-sxm", 2000, 1000, 30, catalogs=CATS)
+    argv = "rank --model deepseek-v3 --isl 2000 --osl 1000 --min-utps 30 --hardware h100-sxm --plans all --mtp both"
+    assert tco_main([*argv.split(), "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    best = choice.best.as_dict()
+    assert (row["plan"], row["mtp"]) == (best["plan"], best.get("draft_tokens", 0))
+    assert row["chips"] == best["chips"] and row["stps_per_chip"] == pytest.approx(
+        best["output_tps_per_chip"], rel=1e-6
+    )
+    assert tco_main(argv.split()) == 0
+    table = capsys.readouterr().out
+    pools = {p["role"]: p for p in best["pools"]}
+    assert f"prefill {pools['prefill']['instances']}x" in table and f"MTP {best['draft_tokens']}" in table
+
+
+def test_the_default_ranking_is_the_aggregated_grid():
+    from tco.questions.question import Question
+    from tco.questions.ranking import evaluate, select
+
+    ranked = select(evaluate(Question("llama3-70b", isl=1024, osl=1024, hardware=("h100-sxm",))), 30)
+    assert ranked["plan"].to_list() == ["aggregated"] and ranked["mtp"].to_list() == [0]
