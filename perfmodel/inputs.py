@@ -7,6 +7,7 @@ exceptions; :mod:`perfmodel.units` parses units with :data:`NUMBER`.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ _IGNORABLE = (
 )
 
 
+@functools.cache
 def _hidden(ch: str) -> bool:
     code = ord(ch)
     return (
@@ -75,6 +77,8 @@ def hidden_character(text: str, allowed: str = "") -> str | None:
     """The first character of ``text`` that cannot be seen, or is whitespace other than a plain
     space, and is not in ``allowed``, described as ``'U+200B ZERO WIDTH SPACE at character 5'``;
     None when there is none."""
+    if text.isascii() and text.isprintable():  # printable ASCII holds nothing hidden
+        return None
     for i, ch in enumerate(text, 1):
         if _hidden(ch) and ch not in allowed:
             return f"{character(ch)} at character {i}"

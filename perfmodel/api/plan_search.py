@@ -112,23 +112,24 @@ def plan_frame(
         if not decode_lays:
             continue
         prefill = prefill_pool(d, _stack(prefill_lays), fi) if prefill_lays else None
-        for lay_d in decode_lays:
-            conc = _concurrencies(d, lay_d, fi, fo)
-            if conc.size == 0:
-                continue
-            for k in drafts:
-                spec = None
-                if k:
-                    spec = speculation(d, lay_d, fi, fo, k, acceptance[k])
-                if "aggregated" in plans:
-                    r = serve_arrays(d, lay_d, conc, fi, fo, spec=spec)
-                    frames.append(_rows(mi, lay_d, conc, r, r["output_tps"], lay_d.tp, k, "aggregated"))
-                if "disaggregated" in plans and prefill is not None:
-                    frames.append(
-                        _disaggregated_rows(
-                            d, mi, prefill_lays, prefill, lay_d, conc, spec, k, counts, fi, fo
-                        )
-                    )
+        # every decode layout at each of its concurrencies, as one flat array of layouts
+        grids = [_concurrencies(d, x, fi, fo) for x in decode_lays]
+        if not any(g.size for g in grids):
+            continue
+        sizes = [g.size for g in grids]
+        lay_d = Layout(
+            *(np.repeat(np.asarray(getattr(_stack(decode_lays), f)), sizes) for f in Layout._fields)
+        )
+        conc = np.concatenate(grids)
+        for k in drafts:
+            spec = speculation(d, lay_d, fi, fo, k, acceptance[k]) if k else None
+            if "aggregated" in plans:
+                r = serve_arrays(d, lay_d, conc, fi, fo, spec=spec)
+                frames.append(_rows(mi, lay_d, conc, r, r["output_tps"], lay_d.tp, k, "aggregated"))
+            if "disaggregated" in plans and prefill is not None:
+                frames.append(
+                    _disaggregated_rows(d, mi, prefill_lays, prefill, lay_d, conc, spec, k, counts, fi, fo)
+                )
     if not frames:
         return pl.DataFrame()
     return _frame(setup, frames).with_columns(
@@ -176,18 +177,22 @@ def _disaggregated_rows(d, mi, prefill_lays, prefill, lay_d, conc, spec, k, coun
 
 
 def _rows(mi, lay, conc, r, tps, chips, k, plan, instances=1.0) -> dict:
-    """Columns (numpy arrays) of :data:`GRID_COLUMNS` and :data:`PLAN_COLUMNS` for one decode
-    layout's points; :func:`_frame` joins them."""
+    """Columns (numpy arrays) of :data:`GRID_COLUMNS` and :data:`PLAN_COLUMNS` for decode points
+    (``lay`` one layout or one per point); :func:`_frame` joins them."""
     n = conc.size
     chips = np.broadcast_to(np.asarray(chips, dtype=np.float64), (n,))
     stps = np.broadcast_to(np.asarray(tps, dtype=np.float64), (n,))
+
+    def each(x, dtype):
+        return np.broadcast_to(np.asarray(x), (n,)).astype(dtype)
+
     cols = {
         "model": np.full(n, mi, dtype=np.uint32),
-        "hardware": np.full(n, lay.hi, dtype=np.uint32),
-        "tp": np.full(n, int(lay.tp), dtype=np.int32),
-        "pp": np.full(n, int(lay.pp), dtype=np.int32),
-        "ep": np.full(n, int(lay.ep), dtype=np.int32),
-        "dp_attention": np.full(n, bool(lay.attn_dp)),
+        "hardware": each(lay.hi, np.uint32),
+        "tp": each(lay.tp, np.int32),
+        "pp": each(lay.pp, np.int32),
+        "ep": each(lay.ep, np.int32),
+        "dp_attention": each(lay.attn_dp, bool),
         "chips": chips.astype(np.int32),
         "batch": conc.astype(np.int64),
         "users": (conc * np.broadcast_to(instances, (n,))).astype(np.int64),

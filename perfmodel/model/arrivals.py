@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy import stats
 
 #: Requests simulated per rate (the quantiles' sampling error at p90 is then about 1 %).
 REQUESTS = 20_000
@@ -83,9 +82,23 @@ def occupancy(rate, residence: Callable[[np.ndarray], np.ndarray], capacity):
     return np.where(over, np.inf, hi)
 
 
-def occupancy_quantiles(mean, q) -> np.ndarray:
+def poisson_cdf(mean: float, top: float) -> np.ndarray:
+    """``P(N <= k)`` for ``k = 0 .. top`` and ``N ~ Poisson(mean)``, from the log of each term
+    (``k log mean - mean - log k!``), so a mean of thousands neither overflows nor underflows."""
+    k = np.arange(0.0, np.floor(top) + 1.0)
+    log_factorial = np.concatenate([[0.0], np.cumsum(np.log(k[1:]))])
+    return np.minimum(np.cumsum(np.exp(k * np.log(max(mean, 1e-300)) - mean - log_factorial)), 1.0)
+
+
+def _tail(mean: float) -> float:
+    """A count beyond which a Poisson(mean) has no mass that matters (mean + 12 sd + 30)."""
+    return mean + 12.0 * np.sqrt(mean) + 30.0
+
+
+def occupancy_quantiles(mean, q) -> float:
     """Sequences a request meets in decode at quantile ``q``: itself plus ``Poisson(mean)``."""
-    return 1.0 + stats.poisson.ppf(q, np.maximum(mean, 1e-12))
+    cdf = poisson_cdf(float(mean), _tail(float(mean)))
+    return 1.0 + float(min(np.searchsorted(cdf, q), cdf.size - 1))
 
 
 def attainment(ttft: np.ndarray, ttft_slo: float, tpot_share: float) -> float:
@@ -109,6 +122,6 @@ def share_within(values_at: Callable[[np.ndarray], np.ndarray], mean: float, lim
     at an occupancy): the share of requests whose figure meets ``limit``."""
     if not np.isfinite(mean):
         return 0.0
-    n = np.arange(1.0, occupancy_quantiles(mean, 1 - 1e-9) + 1.0)
-    ok = values_at(n) <= limit
-    return float(stats.poisson.cdf(np.count_nonzero(ok) - 1.0, max(mean, 1e-12))) if ok[0] else 0.0
+    cdf = poisson_cdf(mean, _tail(mean))
+    ok = np.count_nonzero(values_at(np.arange(1.0, cdf.size + 1.0)) <= limit)
+    return float(cdf[ok - 1]) if ok else 0.0

@@ -466,3 +466,15 @@ def test_the_default_ranking_is_the_aggregated_grid():
 
     ranked = select(evaluate(Question("llama3-70b", isl=1024, osl=1024, hardware=("h100-sxm",))), 30)
     assert ranked["plan"].to_list() == ["aggregated"] and ranked["mtp"].to_list() == [0]
+
+
+@pytest.mark.parametrize("mean", [0.3, 5.0, 113.0, 4000.0])
+def test_the_poisson_occupancy_matches_scipy(mean):
+    """The occupancy's CDF and quantiles (written with numpy, so the ranking does not import
+    scipy.stats) equal scipy's to 1e-9 and exactly."""
+    from scipy import stats
+
+    cdf = arrivals.poisson_cdf(mean, mean + 12 * mean**0.5 + 30)
+    assert np.max(np.abs(cdf - stats.poisson.cdf(np.arange(cdf.size), mean))) < 1e-9
+    for q in (0.5, 0.9, 0.99):
+        assert arrivals.occupancy_quantiles(mean, q) == 1 + stats.poisson.ppf(q, mean)
