@@ -160,6 +160,7 @@ def _parser() -> Parser:
     t.add_argument("--slowdown", type=FRACTION, default=0.10, help="fraction of the fastest UTPS given up")
     r = _sub(sub, "report", "HTML + Markdown report with charts for one or more models")
     _add_question(r, many=True)
+    _add_plan_search(r)
     r.add_argument("--slowdown", type=FRACTION, default=0.10, help="fraction of the fastest UTPS given up")
     r.add_argument("--out", type=Path, required=True, help="output folder (created if needed)")
     r.add_argument("--demand", type=Path, help="also plan the fleet for this demand forecast (see plan)")

@@ -164,9 +164,14 @@ class Evaluation:
         """Which model and workload produced the figures, in words."""
         if self.mode == "calibrated":
             engine = self.question.engine or "each chip's most measured engine"
+            q = self.question
+            plans = ""
+            if (tuple(q.plans), tuple(q.mtp)) != (("aggregated",), (False,)):
+                mtp = " and ".join("with MTP" if m else "without MTP" for m in q.mtp)
+                plans = f", plans searched: {' and '.join(q.plans)}, {mtp}"
             return (
                 f"{self.isl:,} input / {self.osl:,} output tokens per request, calibrated serving model "
-                f"({engine})"
+                f"({engine}{plans})"
             )
         return f"{self.context:,} tokens of context, limit model (decode only, peak figures)"
 

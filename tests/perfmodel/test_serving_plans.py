@@ -478,3 +478,18 @@ def test_the_poisson_occupancy_matches_scipy(mean):
     assert np.max(np.abs(cdf - stats.poisson.cdf(np.arange(cdf.size), mean))) < 1e-9
     for q in (0.5, 0.9, 0.99):
         assert arrivals.occupancy_quantiles(mean, q) == 1 + stats.poisson.ppf(q, mean)
+
+
+def test_the_report_names_the_plans_it_searched(tmp_path, capsys):
+    from liminal_cli.tco_commands import main as tco_main
+
+    argv = (
+        "report --model deepseek-v3 --isl 2000 --osl 1000 --min-utps 30 --hardware h100-sxm --plans all "
+        f"--mtp both --out {tmp_path}"
+    )
+    assert tco_main(argv.split()) == 0
+    capsys.readouterr()
+    md = (tmp_path / "report.md").read_text()
+    row = next(line for line in md.splitlines() if line.startswith("| 1 | h100-sxm |"))
+    assert "prefill " in row and "+ decode " in row and "MTP 1" in row
+    assert "plans searched: aggregated and disaggregated" in md
