@@ -62,8 +62,8 @@ def layouts(setup: Setup, mi: int, hi: int) -> list[Layout]:
     return out
 
 
-def _concurrencies(d: Deployment, lay: Layout, isl, osl) -> np.ndarray:
-    top = float(concurrency_limit(d, lay, float(isl), float(osl)))
+def _concurrencies(top: float) -> np.ndarray:
+    """:data:`CONCURRENCY_POINTS` whole concurrencies from 1 to ``top``, geometric (none below 1)."""
     return np.unique(np.round(np.geomspace(1, top, CONCURRENCY_POINTS))) if top >= 1 else np.zeros(0)
 
 
@@ -113,7 +113,8 @@ def plan_frame(
             continue
         prefill = prefill_pool(d, _stack(prefill_lays), fi) if prefill_lays else None
         # every decode layout at each of its concurrencies, as one flat array of layouts
-        grids = [_concurrencies(d, x, fi, fo) for x in decode_lays]
+        tops = np.atleast_1d(concurrency_limit(d, _stack(decode_lays), fi, fo))
+        grids = [_concurrencies(float(t)) for t in tops]
         if not any(g.size for g in grids):
             continue
         sizes = [g.size for g in grids]

@@ -22,7 +22,13 @@ from perfmodel.api.open_loop import (
     aggregated_arrivals,
     disaggregated_arrivals,
 )
-from perfmodel.api.serving import check_workload, profile_for, served_json
+from perfmodel.api.serving import (
+    check_workload,
+    profile_for,
+    resolve_concurrency,
+    served_figures,
+    served_json,
+)
 from perfmodel.api.setup import Setup, positive_int, prepare
 from perfmodel.inputs import DEFAULT_ISL, DEFAULT_OSL, InvalidInput
 from perfmodel.model.disaggregated import plan_arrays, prefill_budget
@@ -259,39 +265,15 @@ def serve_plan(
     )
 
 
-def _concurrency(d: Deployment, lay: Layout, isl, osl, concurrency) -> int:
-    if concurrency == "max":
-        return max(int(concurrency_limit(d, lay, float(isl), float(osl))), 1)
-    return positive_int("concurrency", concurrency)
-
-
 def _q(x, unit: str) -> pint.Quantity:
     return Q_(float(np.asarray(x)), unit)
-
-
-def _common(r: dict) -> dict:
-    return {
-        "fits": bool(r["fits"]),
-        "in_memory": bool(r["in_memory"]),
-        "batch_cap": float(r["batch_cap"]),
-        "ttft": _q(r["ttft_s"], "s"),
-        "tpot": _q(r["tpot_s"], "s"),
-        "utps": _q(r["utps"], "token/s"),
-        "request_latency": _q(r["request_latency_s"], "s"),
-        "output_tps": _q(r["output_tps"], "token/s"),
-        "memory_needed": _q(r["memory_needed_bytes"], "B").to("GiB"),
-        "memory_available": _q(r["memory_available_bytes"], "B").to("GiB"),
-        "t_compute": _q(r["t_compute_s"], "s"),
-        "t_mem": _q(r["t_mem_s"], "s"),
-        "t_exposed": _q(r["t_exposed_s"], "s"),
-    }
 
 
 def _aggregated(setup, d, lay, isl, osl, concurrency, hit, drafting, rate, ttft_slo, tpot_slo) -> PlanServe:
     m, h = setup.models, setup.hardware
     check_deployable(m, h, d.mi, lay, True, setup.scenario.uneven_heads)
     spec, drafting = _speculation(setup, d, lay, isl, osl, drafting)
-    c = _concurrency(d, lay, isl, osl, concurrency)
+    c = resolve_concurrency(d, lay, isl, osl, concurrency)
 
     def at(n):
         return serve_arrays(d, lay, n, float(isl), float(osl), hit=hit, spec=spec)
@@ -320,7 +302,7 @@ def _aggregated(setup, d, lay, isl, osl, concurrency, hit, drafting, rate, ttft_
         ),
         drafting=drafting,
         arrivals=open_loop,
-        **_common(r),
+        **served_figures(r),
     )
 
 
@@ -348,7 +330,7 @@ def _disaggregated(
         else float(positive_int("prefill tokens", prefill_tokens))
     )
     spec, drafting = _speculation(setup, d, lay_d, isl, osl, drafting)
-    c = _concurrency(d, lay_d, isl, osl, concurrency)
+    c = resolve_concurrency(d, lay_d, isl, osl, concurrency)
     r = plan_arrays(
         d,
         lay_p,
@@ -400,7 +382,7 @@ def _disaggregated(
         pools=pools,
         drafting=drafting,
         arrivals=open_loop,
-        **_common(r),
+        **served_figures(r),
     )
 
 

@@ -190,15 +190,8 @@ def serve(
     check_deployable(m, h, mi, lay, mode == "calibrated", s.uneven_heads)
     prof = profile_for(setup, mode)
     d = Deployment(m, h, s, prof, mi)
-    if concurrency == "max":
-        concurrency = max(int(concurrency_limit(d, lay, float(isl), float(osl))), 1)
-    else:
-        concurrency = positive_int("concurrency", concurrency)
+    concurrency = resolve_concurrency(d, lay, isl, osl, concurrency)
     r = serve_arrays(d, lay, float(concurrency), float(isl), float(osl))
-
-    def q(key: str, unit: str) -> pint.Quantity:
-        return Q_(float(r[key]), unit)
-
     return Serve(
         model,
         hardware,
@@ -210,25 +203,46 @@ def serve(
         isl,
         osl,
         concurrency,
-        fits=bool(r["fits"]),
-        in_memory=bool(r["in_memory"]),
-        batch_cap=float(r["batch_cap"]),
-        ttft=q("ttft_s", "s"),
-        tpot=q("tpot_s", "s"),
-        utps=q("utps", "token/s"),
-        request_latency=q("request_latency_s", "s"),
-        output_tps=q("output_tps", "token/s"),
-        memory_needed=q("memory_needed_bytes", "B").to("GiB"),
-        memory_available=q("memory_available_bytes", "B").to("GiB"),
-        t_compute=q("t_compute_s", "s"),
-        t_mem=q("t_mem_s", "s"),
-        t_exposed=q("t_exposed_s", "s"),
-        flop_per_s_chip=q("flop_per_s_chip", "FLOP/s"),
-        bytes_per_s_chip=q("bytes_per_s_chip", "B/s"),
-        tier2_bytes_per_s_chip=q("tier2_bytes_per_s_chip", "B/s"),
+        flop_per_s_chip=Q_(float(r["flop_per_s_chip"]), "FLOP/s"),
+        bytes_per_s_chip=Q_(float(r["bytes_per_s_chip"]), "B/s"),
+        tier2_bytes_per_s_chip=Q_(float(r["tier2_bytes_per_s_chip"]), "B/s"),
         engine=prof.engine[hi],
         basis=prof.basis[hi],
+        **served_figures(r),
     )
+
+
+def resolve_concurrency(d: Deployment, lay: Layout, isl, osl, concurrency: BatchSpec) -> int:
+    """``concurrency`` as a whole number of requests: ``"max"`` is the most that fit the memory and
+    the engine's batch cap (at least 1)."""
+    if concurrency == "max":
+        return max(int(concurrency_limit(d, lay, float(isl), float(osl))), 1)
+    return positive_int("concurrency", concurrency)
+
+
+def served_figures(r: dict) -> dict:
+    """The figures of a served configuration or plan as Quantities, from the model's arrays ``r``
+    (:func:`~perfmodel.model.serving_step.serve_arrays` or a plan's): whether it fits, the
+    engine's cap, latencies, rates, memory in GiB and the step's parts."""
+
+    def q(key: str, unit: str) -> pint.Quantity:
+        return Q_(float(np.asarray(r[key])), unit)
+
+    return {
+        "fits": bool(r["fits"]),
+        "in_memory": bool(r["in_memory"]),
+        "batch_cap": float(r["batch_cap"]),
+        "ttft": q("ttft_s", "s"),
+        "tpot": q("tpot_s", "s"),
+        "utps": q("utps", "token/s"),
+        "request_latency": q("request_latency_s", "s"),
+        "output_tps": q("output_tps", "token/s"),
+        "memory_needed": q("memory_needed_bytes", "B").to("GiB"),
+        "memory_available": q("memory_available_bytes", "B").to("GiB"),
+        "t_compute": q("t_compute_s", "s"),
+        "t_mem": q("t_mem_s", "s"),
+        "t_exposed": q("t_exposed_s", "s"),
+    }
 
 
 SERVE_FLOAT_COLUMNS = (

@@ -23,6 +23,7 @@ and of serving benchmarks' ``--request-rate``), against the closed loop of a fix
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -39,7 +40,16 @@ ATTAINMENT = 0.9
 def arrival_times(rate: float, n: int = REQUESTS, seed: int = SEED) -> np.ndarray:
     """Arrival times [s] of ``n`` Poisson arrivals at ``rate`` [1/s]: unit exponential gaps of a
     seeded stream, scaled by ``1 / rate``."""
-    return np.cumsum(np.random.default_rng(seed).exponential(1.0, n)) / rate
+    return _unit_arrivals(n, seed) / rate
+
+
+@functools.cache
+def _unit_arrivals(n: int, seed: int) -> np.ndarray:
+    """Arrival times of the seeded stream at rate 1, drawn once (a goodput search asks for it at
+    every rate it tries); read-only, so no caller changes the cached copy."""
+    a = np.cumsum(np.random.default_rng(seed).exponential(1.0, n))
+    a.flags.writeable = False
+    return a
 
 
 def fcfs_start_times(arrivals: np.ndarray, servers: int, service: float) -> np.ndarray:

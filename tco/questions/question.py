@@ -80,6 +80,11 @@ class Question:
             if value is not None and not isinstance(value, tuple):
                 object.__setattr__(self, name, tuple(value))
 
+    @property
+    def searches_plans(self) -> bool:
+        """Whether serving plans beyond the aggregated grid without MTP are searched."""
+        return (self.plans, self.mtp) != (("aggregated",), (False,))
+
     def but(self, **changes) -> Question:
         """The same question with ``changes`` (field -> value)."""
         return replace(self, **changes)

@@ -166,7 +166,7 @@ class Evaluation:
             engine = self.question.engine or "each chip's most measured engine"
             q = self.question
             plans = ""
-            if (tuple(q.plans), tuple(q.mtp)) != (("aggregated",), (False,)):
+            if q.searches_plans:
                 mtp = " and ".join("with MTP" if m else "without MTP" for m in q.mtp)
                 plans = f", plans searched: {' and '.join(q.plans)}, {mtp}"
             return (
@@ -226,7 +226,7 @@ def evaluate(question: Question) -> Evaluation:
         prefill_instances=pl.lit(0, pl.Int64),
         decode_instances=pl.lit(1, pl.Int64),
     )
-    if mode == "calibrated" and (tuple(q.plans), tuple(q.mtp)) != (("aggregated",), (False,)):
+    if mode == "calibrated" and q.searches_plans:
         perf = _with_plans(perf, setup, q, isl, osl, profile, engines)
     if mode == "limit":
         perf = perf.with_columns(
